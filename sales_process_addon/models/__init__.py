@@ -1,0 +1,11 @@
+# Order matters on install: the new models' tables must exist before the
+# inherited CRM models add columns pointing to them.
+from . import crm_funnel_state
+from . import crm_buyer_process
+from . import crm_buyer_stage
+from . import crm_pipeline_type
+from . import res_company
+from . import crm_team
+from . import crm_stage
+from . import crm_lead
+from . import res_config_settings

@@ -1,0 +1,206 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    pipeline_type_id = fields.Many2one(
+        "crm.pipeline.type",
+        string="Sales Process",
+        compute="_compute_pipeline_type_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        index=True,
+        tracking=True,
+        check_company=True,
+        ondelete="restrict",
+    )
+    # Stored: reports group opportunities by buyer stage and funnel state.
+    buyer_stage_id = fields.Many2one(
+        related="stage_id.buyer_stage_id", string="Buyer Stage", store=True, index=True
+    )
+    funnel_state_id = fields.Many2one(
+        related="stage_id.funnel_state_id", string="Funnel State", store=True, index=True
+    )
+    funnel_state_indicators = fields.Text(related="stage_id.funnel_state_id.indicators")
+    milestone_criteria = fields.Text(related="stage_id.milestone_criteria")
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("team_id")
+    def _compute_pipeline_type_id(self):
+        """Default process: the team's, else the company's, else the first one."""
+        untyped = self.filtered(lambda lead: not lead.pipeline_type_id)
+        fallback = False
+        for lead in untyped:
+            ptype = (
+                lead.team_id.pipeline_type_id
+                or (lead.company_id or self.env.company).default_pipeline_type_id
+            )
+            if not ptype:
+                if fallback is False:
+                    fallback = self.env["crm.pipeline.type"].search([], limit=1)
+                ptype = fallback
+            lead.pipeline_type_id = ptype
+
+    @api.depends("team_id", "type", "pipeline_type_id")
+    def _compute_stage_id(self):
+        """Keep the stage inside the lead's process; on a process switch, map it.
+
+        A stage of another process is replaced by the matching stage of the new
+        process (same buyer stage, else same funnel state, else first stage).
+        """
+        typed = self.filtered("pipeline_type_id")
+        for lead in typed:
+            if lead.stage_id.pipeline_type_id != lead.pipeline_type_id:
+                lead.stage_id = lead.pipeline_type_id._find_matching_stage(lead.stage_id)[0]
+        super(CrmLead, self - typed)._compute_stage_id()
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("stage_id", "pipeline_type_id")
+    def _check_stage_in_pipeline_type(self):
+        problems = []
+        for lead in self:
+            ptype = lead.pipeline_type_id
+            if ptype and not ptype.stage_ids:
+                problems.append(
+                    _(
+                        '"%(lead)s": the sales process "%(type)s" has no stages yet; '
+                        "add stages to it before using it.",
+                        lead=lead.name,
+                        type=ptype.name,
+                    )
+                )
+            elif lead.stage_id and lead.stage_id.pipeline_type_id != ptype:
+                problems.append(
+                    _(
+                        '"%(lead)s": stage "%(stage)s" belongs to the sales process "%(stage_type)s", '
+                        'not to "%(type)s".',
+                        lead=lead.name,
+                        stage=lead.stage_id.name,
+                        stage_type=lead.stage_id.pipeline_type_id.name,
+                        type=ptype.name or _("(none)"),
+                    )
+                )
+        if problems:
+            raise ValidationError(
+                _("An opportunity can only be in a stage of its own sales process.")
+                + "\n"
+                + "\n".join(problems)
+            )
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # An import or RPC call giving only a stage implies that stage's process.
+        stage_ids = {
+            vals["stage_id"]
+            for vals in vals_list
+            if vals.get("stage_id") and not vals.get("pipeline_type_id")
+        }
+        if stage_ids:
+            stages = self.env["crm.stage"].browse(stage_ids)
+            type_by_stage = {stage.id: stage.pipeline_type_id.id for stage in stages}
+            for vals in vals_list:
+                if vals.get("stage_id") and not vals.get("pipeline_type_id"):
+                    vals["pipeline_type_id"] = type_by_stage.get(vals["stage_id"])
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "pipeline_type_id" not in vals:
+            return super().write(vals)
+        before = {lead.id: (lead.pipeline_type_id, lead.stage_id) for lead in self}
+        result = super().write(vals)
+        self._log_pipeline_type_switch(before)
+        return result
+
+    @api.model
+    def _read_group_stage_ids(self, stages, domain):
+        """Kanban columns: only the stages of the process being looked at.
+
+        The process comes from the context (``default_pipeline_type_id``, set by
+        each process's pipeline action) or from the search domain (the process
+        filter); without either, Odoo's default columns are kept.
+        """
+        type_ids = self._pipeline_type_ids_in(domain)
+        if not type_ids:
+            return super()._read_group_stage_ids(stages, domain)
+        search_domain = Domain("id", "in", stages.ids) | Domain("pipeline_type_id", "in", type_ids)
+        return stages.browse(stages._search(search_domain, order=stages._order))
+
+    def _stage_find(self, team_id=False, domain=None, order="sequence, id", limit=1):
+        """Search stages only within the processes of these leads."""
+        if self.pipeline_type_id:
+            domain = Domain.AND([domain or [], [("pipeline_type_id", "in", self.pipeline_type_id.ids)]])
+        return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_set_won(self):
+        """Odoo picks the won stage among all stages: do it per process."""
+        for leads in self.grouped("pipeline_type_id").values():
+            super(CrmLead, leads).action_set_won()
+        return True
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _pipeline_type_ids_in(self, domain):
+        """Process ids named by the context or by a simple condition of ``domain``."""
+        if self.env.context.get("default_pipeline_type_id"):
+            return [self.env.context["default_pipeline_type_id"]]
+        for condition in Domain(domain or []).iter_conditions():
+            if condition.field_expr != "pipeline_type_id":
+                continue
+            if condition.operator == "=" and isinstance(condition.value, int):
+                return [condition.value]
+            if condition.operator == "in" and all(isinstance(v, int) for v in condition.value):
+                return list(condition.value)
+        return []
+
+    def _log_pipeline_type_switch(self, before):
+        """Explain in the chatter where a process switch moved each lead."""
+        reasons = {
+            "buyer_stage": _("same buyer stage"),
+            "funnel_state": _("same funnel state"),
+            "first": _("first stage of the process"),
+        }
+        bodies = {}
+        for lead in self:
+            old_type, old_stage = before[lead.id]
+            if old_type == lead.pipeline_type_id or not old_type:
+                continue
+            if old_stage.buyer_stage_id and old_stage.buyer_stage_id == lead.stage_id.buyer_stage_id:
+                reason = reasons["buyer_stage"]
+            elif old_stage.funnel_state_id and old_stage.funnel_state_id == lead.stage_id.funnel_state_id:
+                reason = reasons["funnel_state"]
+            else:
+                reason = reasons["first"]
+            bodies[lead.id] = Markup("<p>%s</p>") % _(
+                'Sales process changed from "%(old_type)s" to "%(new_type)s": '
+                'stage "%(old_stage)s" became "%(new_stage)s" (%(reason)s).',
+                old_type=old_type.name,
+                new_type=lead.pipeline_type_id.name,
+                old_stage=old_stage.name,
+                new_stage=lead.stage_id.name,
+                reason=reason,
+            )
+        if bodies:
+            self._message_log_batch(bodies=bodies)

@@ -1,0 +1,148 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class CrmPipelineType(models.Model):
+    """A sales process: an ordered set of seller stages for one kind of deal.
+
+    Each opportunity follows exactly one pipeline type; its stages are Odoo's
+    ``crm.stage`` records linked to the type, so kanban, probabilities and won
+    logic keep working unchanged.
+    """
+
+    _name = "crm.pipeline.type"
+    _description = "Sales Process"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(
+        required=True,
+        help="Short technical identifier, unique per company; used by imports and integrations.",
+    )
+    description = fields.Text(translate=True)
+    usage_guidance = fields.Html(
+        "When to Use",
+        translate=True,
+        help="Guidance for sales reps on the kind of deal this process fits.",
+    )
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    color = fields.Integer()
+    company_id = fields.Many2one("res.company", index=True)
+    buyer_process_id = fields.Many2one(
+        "crm.buyer.process",
+        string="Buying Process",
+        check_company=True,
+        ondelete="restrict",
+        help="The customer's buying / decision process that the stages are paired with.",
+    )
+    stage_ids = fields.One2many("crm.stage", "pipeline_type_id", string="Stages")
+    stage_count = fields.Integer(compute="_compute_stage_count")
+    opportunity_count = fields.Integer(compute="_compute_opportunity_count")
+
+    # The Python check below gives the friendly message; this index is the
+    # guarantee under concurrency. NULLS NOT DISTINCT: one code per shared type too.
+    _code_company_uniq = models.UniqueIndex(
+        "(company_id, code) NULLS NOT DISTINCT",
+        "The code of a sales process must be unique per company.",
+    )
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("stage_ids")
+    def _compute_stage_count(self):
+        for ptype in self:
+            ptype.stage_count = len(ptype.stage_ids)
+
+    def _compute_opportunity_count(self):
+        counts = dict(
+            self.env["crm.lead"]._read_group(
+                [("pipeline_type_id", "in", self.ids), ("type", "=", "opportunity")],
+                ["pipeline_type_id"],
+                ["__count"],
+            )
+        )
+        for ptype in self:
+            ptype.opportunity_count = counts.get(ptype, 0)
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("code", "company_id")
+    def _check_code_unique(self):
+        seen = {}
+        for ptype in self:
+            key = (ptype.company_id.id, ptype.code)
+            if key in seen:
+                raise ValidationError(
+                    _(
+                        'Sales processes "%(first)s" and "%(second)s" both use the code "%(code)s": '
+                        "a code must be unique per company.",
+                        first=seen[key].display_name,
+                        second=ptype.display_name,
+                        code=ptype.code,
+                    )
+                )
+            seen[key] = ptype
+        clashes = self.with_context(active_test=False).search(
+            [("code", "in", [key[1] for key in seen]), ("id", "not in", self.ids)]
+        )
+        for other in clashes:
+            ptype = seen.get((other.company_id.id, other.code))
+            if ptype:
+                raise ValidationError(
+                    _(
+                        'The code "%(code)s" of sales process "%(name)s" is already used by "%(other)s": '
+                        "a code must be unique per company.",
+                        code=ptype.code,
+                        name=ptype.display_name,
+                        other=other.display_name,
+                    )
+                )
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_open_pipeline(self):
+        """Pipeline kanban restricted to this process: its stages are the columns."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crm.crm_lead_action_pipeline")
+        action.update(
+            {
+                "name": self.name,
+                "domain": [("type", "=", "opportunity"), ("pipeline_type_id", "=", self.id)],
+                "context": {
+                    "default_type": "opportunity",
+                    "default_pipeline_type_id": self.id,
+                },
+            }
+        )
+        return action
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _find_matching_stage(self, stage):
+        """Return ``(stage, reason)``: the stage of this type matching ``stage``.
+
+        Tried in order: the same buyer stage (``reason='buyer_stage'``), the first
+        stage in the same funnel state (``'funnel_state'``), else the first stage
+        (``'first'``). Uses the cached ``stage_ids``, so no query per lead.
+        """
+        self.ensure_one()
+        stages = self.stage_ids
+        if stage.buyer_stage_id:
+            match = stages.filtered(lambda s: s.buyer_stage_id == stage.buyer_stage_id)[:1]
+            if match:
+                return match, "buyer_stage"
+        if stage.funnel_state_id:
+            match = stages.filtered(lambda s: s.funnel_state_id == stage.funnel_state_id)[:1]
+            if match:
+                return match, "funnel_state"
+        return stages[:1], "first"

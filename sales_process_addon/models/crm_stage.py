@@ -1,0 +1,90 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class CrmStage(models.Model):
+    """A seller stage belongs to one sales process and mirrors a buyer stage."""
+
+    _inherit = "crm.stage"
+
+    # Not NOT NULL in the database: stages existing before the install get their
+    # process from the post-init hook; _check_pipeline_type_set guards the rest.
+    pipeline_type_id = fields.Many2one(
+        "crm.pipeline.type",
+        string="Sales Process",
+        index=True,
+        ondelete="restrict",
+        default=lambda self: self.env.company.default_pipeline_type_id,
+    )
+    buyer_process_id = fields.Many2one(related="pipeline_type_id.buyer_process_id")
+    buyer_stage_id = fields.Many2one(
+        "crm.buyer.stage",
+        string="Buyer Stage",
+        index=True,
+        ondelete="restrict",
+        domain="[('buyer_process_id', '=', buyer_process_id)]",
+        help="The step of the customer's buying process this stage accompanies.",
+    )
+    funnel_state_id = fields.Many2one(
+        "crm.funnel.state",
+        string="Funnel State",
+        index=True,
+        ondelete="restrict",
+    )
+    funnel_state_indicators = fields.Text(related="funnel_state_id.indicators")
+    default_probability = fields.Float(
+        help="Typical chance (%) of winning a deal that has reached this stage.",
+    )
+    milestone_criteria = fields.Text(
+        "Milestones",
+        translate=True,
+        help="What must be verifiably achieved, preferably by the customer, to leave this stage.",
+    )
+
+    _default_probability_range = models.Constraint(
+        "CHECK(default_probability >= 0 AND default_probability <= 100)",
+        "The default probability of a stage must be between 0 and 100.",
+    )
+
+    @api.constrains("pipeline_type_id")
+    def _check_pipeline_type_set(self):
+        for stage in self:
+            if not stage.pipeline_type_id:
+                raise ValidationError(
+                    _('Stage "%(stage)s" must belong to a sales process.', stage=stage.name)
+                )
+
+    @api.constrains("buyer_stage_id", "pipeline_type_id")
+    def _check_buyer_stage_process(self):
+        for stage in self:
+            if stage.buyer_stage_id and stage.buyer_stage_id.buyer_process_id != stage.buyer_process_id:
+                raise ValidationError(
+                    _(
+                        'Stage "%(stage)s": buyer stage "%(buyer_stage)s" is not a step of "%(process)s", '
+                        'the buying process of sales process "%(type)s".',
+                        stage=stage.name,
+                        buyer_stage=stage.buyer_stage_id.name,
+                        process=stage.buyer_process_id.name or _("(none)"),
+                        type=stage.pipeline_type_id.name,
+                    )
+                )
+
+    @api.constrains("is_won", "sequence", "pipeline_type_id")
+    def _check_won_stages_last(self):
+        """Signing is the one mark of a won deal: stages after it are post-sale, hence won."""
+        for ptype in self.pipeline_type_id:
+            won_stage = False
+            for stage in ptype.stage_ids:
+                if stage.is_won:
+                    won_stage = won_stage or stage
+                elif won_stage:
+                    raise ValidationError(
+                        _(
+                            'Sales process "%(type)s": stage "%(stage)s" follows the won stage "%(won)s" '
+                            "but is not a won stage. Stages after a won stage are post-sale steps and "
+                            "must be won stages too; reorder the stages or mark it as won.",
+                            type=ptype.name,
+                            stage=stage.name,
+                            won=won_stage.name,
+                        )
+                    )
