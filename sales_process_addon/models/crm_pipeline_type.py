@@ -69,37 +69,66 @@ class CrmPipelineType(models.Model):
             ptype.opportunity_count = counts.get(ptype, 0)
 
     # ------------------------------------------------------------
-    # CONSTRAINTS
+    # ORM
     # ------------------------------------------------------------
 
-    @api.constrains("code", "company_id")
-    def _check_code_unique(self):
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_codes_free(
+            [(vals.get("company_id", False), vals.get("code"), vals.get("name"), False) for vals in vals_list]
+        )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "code" in vals or "company_id" in vals:
+            self._check_codes_free(
+                [
+                    (
+                        vals.get("company_id", ptype.company_id.id),
+                        vals.get("code", ptype.code),
+                        vals.get("name", ptype.name),
+                        ptype.id,
+                    )
+                    for ptype in self
+                ]
+            )
+        return super().write(vals)
+
+    @api.model
+    def _check_codes_free(self, entries):
+        """Refuse duplicate codes with a message naming both processes.
+
+        Runs before the database is touched, so the user gets this message
+        rather than the unique index's generic one. ``entries``: tuples of
+        (company id, code, name, id or False).
+        """
         seen = {}
-        for ptype in self:
-            key = (ptype.company_id.id, ptype.code)
+        for company_id, code, name, record_id in entries:
+            key = (company_id or False, code)
             if key in seen:
                 raise ValidationError(
                     _(
                         'Sales processes "%(first)s" and "%(second)s" both use the code "%(code)s": '
                         "a code must be unique per company.",
-                        first=seen[key].display_name,
-                        second=ptype.display_name,
-                        code=ptype.code,
+                        first=seen[key],
+                        second=name,
+                        code=code,
                     )
                 )
-            seen[key] = ptype
-        clashes = self.with_context(active_test=False).search(
-            [("code", "in", [key[1] for key in seen]), ("id", "not in", self.ids)]
+            seen[key] = name
+        record_ids = [entry[3] for entry in entries if entry[3]]
+        others = self.with_context(active_test=False).search(
+            [("code", "in", [entry[1] for entry in entries]), ("id", "not in", record_ids)]
         )
-        for other in clashes:
-            ptype = seen.get((other.company_id.id, other.code))
-            if ptype:
+        for other in others:
+            name = seen.get((other.company_id.id, other.code))
+            if name is not None:
                 raise ValidationError(
                     _(
                         'The code "%(code)s" of sales process "%(name)s" is already used by "%(other)s": '
                         "a code must be unique per company.",
-                        code=ptype.code,
-                        name=ptype.display_name,
+                        code=other.code,
+                        name=name,
                         other=other.display_name,
                     )
                 )

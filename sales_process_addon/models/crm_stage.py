@@ -54,6 +54,18 @@ class CrmStage(models.Model):
                     _('Stage "%(stage)s" must belong to a sales process.', stage=stage.name)
                 )
 
+    @api.constrains("default_probability")
+    def _check_default_probability(self):
+        for stage in self:
+            if not 0 <= stage.default_probability <= 100:
+                raise ValidationError(
+                    _(
+                        'Stage "%(stage)s": the default probability must be between 0 and 100, not %(value)s.',
+                        stage=stage.name,
+                        value=stage.default_probability,
+                    )
+                )
+
     @api.constrains("buyer_stage_id", "pipeline_type_id")
     def _check_buyer_stage_process(self):
         for stage in self:

@@ -4,7 +4,8 @@ from odoo import fields, models
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    default_pipeline_type_id = fields.Many2one(
+    # Not named default_*: res.config.settings reserves that prefix for ir.default values.
+    company_pipeline_type_id = fields.Many2one(
         related="company_id.default_pipeline_type_id",
         readonly=False,
     )

@@ -1,0 +1,76 @@
+from contextlib import contextmanager
+
+from odoo.tests import TransactionCase, new_test_user
+
+
+class SalesProcessCase(TransactionCase):
+    """Two small processes sharing one buying process, built once per class.
+
+    Process A: a1 (buyer b1, search) -> a2 (buyer b2, in funnel) -> a3 (won, best)
+    Process B: bx (search, no buyer stage) -> b2 (buyer b2) -> bwon (won, best)
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.funnel_search = cls.env.ref("sales_process_addon.funnel_state_search")
+        cls.funnel_in = cls.env.ref("sales_process_addon.funnel_state_in_funnel")
+        cls.funnel_best = cls.env.ref("sales_process_addon.funnel_state_best")
+        cls.buyer_process = cls.env["crm.buyer.process"].create(
+            {
+                "name": "Test buying process",
+                "stage_ids": [
+                    (0, 0, {"name": "Need", "sequence": 1}),
+                    (0, 0, {"name": "Evaluation", "sequence": 2}),
+                    (0, 0, {"name": "Decision", "sequence": 3}),
+                ],
+            }
+        )
+        cls.buyer_need, cls.buyer_eval, cls.buyer_decision = cls.buyer_process.stage_ids
+        cls.type_a = cls.env["crm.pipeline.type"].create(
+            {"name": "Process A", "code": "test_a", "buyer_process_id": cls.buyer_process.id}
+        )
+        cls.type_b = cls.env["crm.pipeline.type"].create(
+            {"name": "Process B", "code": "test_b", "buyer_process_id": cls.buyer_process.id}
+        )
+        Stage = cls.env["crm.stage"]
+        cls.a1, cls.a2, cls.a3 = Stage.create(
+            [
+                {"name": "A1", "sequence": 1, "pipeline_type_id": cls.type_a.id,
+                 "buyer_stage_id": cls.buyer_need.id, "funnel_state_id": cls.funnel_search.id},
+                {"name": "A2", "sequence": 2, "pipeline_type_id": cls.type_a.id,
+                 "buyer_stage_id": cls.buyer_eval.id, "funnel_state_id": cls.funnel_in.id},
+                {"name": "A3", "sequence": 3, "pipeline_type_id": cls.type_a.id, "is_won": True,
+                 "buyer_stage_id": cls.buyer_decision.id, "funnel_state_id": cls.funnel_best.id},
+            ]
+        )
+        cls.bx, cls.b2, cls.bwon = Stage.create(
+            [
+                {"name": "BX", "sequence": 1, "pipeline_type_id": cls.type_b.id,
+                 "funnel_state_id": cls.funnel_search.id},
+                {"name": "B2", "sequence": 2, "pipeline_type_id": cls.type_b.id,
+                 "buyer_stage_id": cls.buyer_eval.id, "funnel_state_id": cls.funnel_in.id},
+                {"name": "BWON", "sequence": 3, "pipeline_type_id": cls.type_b.id, "is_won": True,
+                 "funnel_state_id": cls.funnel_best.id},
+            ]
+        )
+        cls.team = cls.env["crm.team"].create({"name": "Process A team", "pipeline_type_id": cls.type_a.id})
+        cls.rep = new_test_user(
+            cls.env, login="sp_rep", groups="sales_team.group_sale_salesman", name="Rep"
+        )
+        cls.manager = new_test_user(
+            cls.env, login="sp_manager", groups="sales_team.group_sale_manager", name="Manager"
+        )
+
+    @contextmanager
+    def assertRefused(self, exception, pattern):
+        """Like assertRaisesRegex, inside Odoo's savepoint so nothing is kept."""
+        with self.assertRaises(exception) as catcher:
+            yield catcher
+        self.assertRegex(str(catcher.exception), pattern)
+
+    def _create_leads(self, count, **values):
+        return self.env["crm.lead"].create(
+            [{"name": f"Deal {i}", "type": "opportunity", **values} for i in range(count)]
+        )

@@ -1,0 +1,57 @@
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common import SalesProcessCase
+
+
+@tagged("post_install", "-at_install")
+class TestStage(SalesProcessCase):
+    def test_stage_gets_company_default_process(self):
+        self.company.default_pipeline_type_id = self.type_b
+        stage = self.env["crm.stage"].create({"name": "Default process stage", "sequence": 0})
+        self.assertEqual(stage.pipeline_type_id, self.type_b)
+
+    def test_stage_without_process_refused(self):
+        self.company.default_pipeline_type_id = False
+        with self.assertRefused(ValidationError, 'Stage "Orphan" must belong to a sales process'):
+            self.env["crm.stage"].create({"name": "Orphan"})
+
+    def test_post_sale_won_stages_allowed(self):
+        post_sale = self.env["crm.stage"].create(
+            {"name": "Deliver", "sequence": 10, "is_won": True, "pipeline_type_id": self.type_a.id}
+        )
+        self.assertEqual(self.type_a.stage_ids[-2:], self.a3 + post_sale)
+
+    def test_non_won_stage_after_won_refused(self):
+        with self.assertRefused(ValidationError, 'stage "After win" follows the won stage "A3"'):
+            self.env["crm.stage"].create(
+                {"name": "After win", "sequence": 10, "pipeline_type_id": self.type_a.id}
+            )
+        self.assertEqual(len(self.type_a.stage_ids), 3)
+
+    def test_unmarking_a_post_sale_stage_refused(self):
+        deliver = self.env["crm.stage"].create(
+            {"name": "Deliver", "sequence": 10, "is_won": True, "pipeline_type_id": self.type_a.id}
+        )
+        with self.assertRefused(ValidationError, 'stage "Deliver" follows the won stage "A3"'):
+            deliver.is_won = False
+        # Moving the win later is fine: A3 becomes a normal stage before Deliver.
+        self.a3.is_won = False
+        self.assertEqual(self.type_a.stage_ids.filtered("is_won"), deliver)
+
+    def test_moving_a_stage_after_the_won_stage_refused(self):
+        with self.assertRefused(ValidationError, 'stage "A2" follows the won stage "A3"'):
+            self.a2.sequence = 99
+
+    def test_buyer_stage_of_another_buying_process_refused(self):
+        other_process = self.env["crm.buyer.process"].create(
+            {"name": "Other buying", "stage_ids": [(0, 0, {"name": "Elsewhere"})]}
+        )
+        with self.assertRefused(ValidationError, 'buyer stage "Elsewhere" is not a step of'):
+            self.a1.buyer_stage_id = other_process.stage_ids
+        self.assertEqual(self.a1.buyer_stage_id, self.buyer_need)
+
+    def test_default_probability_range(self):
+        with self.assertRefused(ValidationError, 'Stage "A1": the default probability must be between 0 and 100'):
+            self.a1.default_probability = 120
+        self.a1.default_probability = 100
