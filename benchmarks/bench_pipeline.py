@@ -1,0 +1,101 @@
+"""Cost of the sales-process checks against plain Odoo CRM, measured in one run.
+
+Two databases built from the same Odoo source: one with ``crm`` only, one with
+``crm`` and ``sales_process_addon`` (created on first use, without demo data).
+In each, inside a transaction that is rolled back:
+
+- create 1,000 opportunities in one ``create`` call;
+- move those 1,000 to the next stage in one ``write`` call.
+
+Prints the median wall time of several rounds, the query count, and the ratio
+addon / plain. Run it with ``scripts/bench.sh`` (sets up the environment).
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import odoo
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+LEADS = 1000
+
+
+def ensure_database(name, modules, odoo_bin, conf):
+    listing = subprocess.run(["psql", "-X", "-d", "postgres", "-Atl"], capture_output=True, text=True, check=True)
+    if any(line.split("|")[0] == name for line in listing.stdout.splitlines()):
+        return
+    print(f"creating benchmark database {name} ({modules})...", flush=True)
+    subprocess.run(
+        [sys.executable, odoo_bin, "-c", conf, "-d", name, "-i", modules, "--stop-after-init", "--log-level=warn"],
+        check=True,
+    )
+
+
+def measure(db_name, with_addon, rounds):
+    registry = Registry(db_name)
+    results = {"create": [], "move": []}
+    queries = {}
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        if with_addon:
+            ptype = env.ref("sales_process_addon.pipeline_type_t4")
+            first, second = ptype.stage_ids[:2]
+            extra = {"pipeline_type_id": ptype.id}
+        else:
+            first, second = env.ref("crm.stage_lead1"), env.ref("crm.stage_lead2")
+            extra = {}
+        team = env.ref("sales_team.team_sales_department")
+        for _round in range(rounds):
+            vals_list = [
+                {"name": f"Bench {i}", "type": "opportunity", "team_id": team.id, "stage_id": first.id, **extra}
+                for i in range(LEADS)
+            ]
+            env.invalidate_all()
+            count, start = cr.sql_log_count, time.perf_counter()
+            leads = env["crm.lead"].create(vals_list)
+            env.flush_all()
+            results["create"].append(time.perf_counter() - start)
+            queries["create"] = cr.sql_log_count - count
+
+            env.invalidate_all()
+            count, start = cr.sql_log_count, time.perf_counter()
+            leads.write({"stage_id": second.id})
+            env.flush_all()
+            results["move"].append(time.perf_counter() - start)
+            queries["move"] = cr.sql_log_count - count
+            cr.rollback()
+    return {key: statistics.median(values) for key, values in results.items()}, queries
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
+    parser.add_argument("--odoo-bin", required=True)
+    parser.add_argument("--plain-db", default="spa_bench_plain")
+    parser.add_argument("--addon-db", default="spa_bench_addon")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    ensure_database(args.plain_db, "crm", args.odoo_bin, args.config)
+    ensure_database(args.addon_db, "crm,sales_process_addon", args.odoo_bin, args.config)
+    config.parse_config(["-c", args.config, "--log-level=warn"])
+
+    plain, plain_q = measure(args.plain_db, False, args.rounds)
+    addon, addon_q = measure(args.addon_db, True, args.rounds)
+
+    print(f"\n{LEADS} opportunities, median of {args.rounds} rounds")
+    print(f"{'operation':<28}{'plain CRM':>12}{'with addon':>12}{'ratio':>8}{'queries':>16}")
+    for key, label in (("create", "create (one call)"), ("move", "move one stage (one write)")):
+        ratio = addon[key] / plain[key]
+        print(
+            f"{label:<28}{plain[key]:>11.3f}s{addon[key]:>11.3f}s{ratio:>7.2f}x"
+            f"{plain_q[key]:>8} / {addon_q[key]:<6}"
+        )
+
+
+if __name__ == "__main__":
+    main()
