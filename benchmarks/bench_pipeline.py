@@ -25,12 +25,25 @@ LEADS = 1000
 
 
 def ensure_database(name, modules, odoo_bin, conf):
-    listing = subprocess.run(["psql", "-X", "-d", "postgres", "-Atl"], capture_output=True, text=True, check=True)
+    listing = subprocess.run(
+        ["psql", "-X", "-d", "postgres", "-Atl"], capture_output=True, text=True, check=True
+    )
     if any(line.split("|")[0] == name for line in listing.stdout.splitlines()):
         return
     print(f"creating benchmark database {name} ({modules})...", flush=True)
     subprocess.run(
-        [sys.executable, odoo_bin, "-c", conf, "-d", name, "-i", modules, "--stop-after-init", "--log-level=warn"],
+        [
+            sys.executable,
+            odoo_bin,
+            "-c",
+            conf,
+            "-d",
+            name,
+            "-i",
+            modules,
+            "--stop-after-init",
+            "--log-level=warn",
+        ],
         check=True,
     )
 
@@ -51,7 +64,13 @@ def measure(db_name, with_addon, rounds):
         team = env.ref("sales_team.team_sales_department")
         for _round in range(rounds):
             vals_list = [
-                {"name": f"Bench {i}", "type": "opportunity", "team_id": team.id, "stage_id": first.id, **extra}
+                {
+                    "name": f"Bench {i}",
+                    "type": "opportunity",
+                    "team_id": team.id,
+                    "stage_id": first.id,
+                    **extra,
+                }
                 for i in range(LEADS)
             ]
             env.invalidate_all()
@@ -72,7 +91,9 @@ def measure(db_name, with_addon, rounds):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
     parser.add_argument("--odoo-bin", required=True)
     parser.add_argument("--plain-db", default="spa_bench_plain")

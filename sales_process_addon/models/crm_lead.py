@@ -61,7 +61,7 @@ class CrmLead(models.Model):
         for lead in typed:
             if lead.stage_id.pipeline_type_id != lead.pipeline_type_id:
                 lead.stage_id = lead.pipeline_type_id._find_matching_stage(lead.stage_id)[0]
-        super(CrmLead, self - typed)._compute_stage_id()
+        return super(CrmLead, self - typed)._compute_stage_id()
 
     # ------------------------------------------------------------
     # CONSTRAINTS

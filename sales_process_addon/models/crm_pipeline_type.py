@@ -103,7 +103,7 @@ class CrmPipelineType(models.Model):
         (company id, code, name, id or False).
         """
         seen = {}
-        for company_id, code, name, record_id in entries:
+        for company_id, code, name, _record_id in entries:
             key = (company_id or False, code)
             if key in seen:
                 raise ValidationError(

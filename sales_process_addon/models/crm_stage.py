@@ -19,7 +19,6 @@ class CrmStage(models.Model):
     buyer_process_id = fields.Many2one(related="pipeline_type_id.buyer_process_id")
     buyer_stage_id = fields.Many2one(
         "crm.buyer.stage",
-        string="Buyer Stage",
         index=True,
         ondelete="restrict",
         domain="[('buyer_process_id', '=', buyer_process_id)]",
@@ -27,7 +26,6 @@ class CrmStage(models.Model):
     )
     funnel_state_id = fields.Many2one(
         "crm.funnel.state",
-        string="Funnel State",
         index=True,
         ondelete="restrict",
     )

@@ -37,28 +37,56 @@ class SalesProcessCase(TransactionCase):
         Stage = cls.env["crm.stage"]
         cls.a1, cls.a2, cls.a3 = Stage.create(
             [
-                {"name": "A1", "sequence": 1, "pipeline_type_id": cls.type_a.id,
-                 "buyer_stage_id": cls.buyer_need.id, "funnel_state_id": cls.funnel_search.id},
-                {"name": "A2", "sequence": 2, "pipeline_type_id": cls.type_a.id,
-                 "buyer_stage_id": cls.buyer_eval.id, "funnel_state_id": cls.funnel_in.id},
-                {"name": "A3", "sequence": 3, "pipeline_type_id": cls.type_a.id, "is_won": True,
-                 "buyer_stage_id": cls.buyer_decision.id, "funnel_state_id": cls.funnel_best.id},
+                {
+                    "name": "A1",
+                    "sequence": 1,
+                    "pipeline_type_id": cls.type_a.id,
+                    "buyer_stage_id": cls.buyer_need.id,
+                    "funnel_state_id": cls.funnel_search.id,
+                },
+                {
+                    "name": "A2",
+                    "sequence": 2,
+                    "pipeline_type_id": cls.type_a.id,
+                    "buyer_stage_id": cls.buyer_eval.id,
+                    "funnel_state_id": cls.funnel_in.id,
+                },
+                {
+                    "name": "A3",
+                    "sequence": 3,
+                    "pipeline_type_id": cls.type_a.id,
+                    "is_won": True,
+                    "buyer_stage_id": cls.buyer_decision.id,
+                    "funnel_state_id": cls.funnel_best.id,
+                },
             ]
         )
         cls.bx, cls.b2, cls.bwon = Stage.create(
             [
-                {"name": "BX", "sequence": 1, "pipeline_type_id": cls.type_b.id,
-                 "funnel_state_id": cls.funnel_search.id},
-                {"name": "B2", "sequence": 2, "pipeline_type_id": cls.type_b.id,
-                 "buyer_stage_id": cls.buyer_eval.id, "funnel_state_id": cls.funnel_in.id},
-                {"name": "BWON", "sequence": 3, "pipeline_type_id": cls.type_b.id, "is_won": True,
-                 "funnel_state_id": cls.funnel_best.id},
+                {
+                    "name": "BX",
+                    "sequence": 1,
+                    "pipeline_type_id": cls.type_b.id,
+                    "funnel_state_id": cls.funnel_search.id,
+                },
+                {
+                    "name": "B2",
+                    "sequence": 2,
+                    "pipeline_type_id": cls.type_b.id,
+                    "buyer_stage_id": cls.buyer_eval.id,
+                    "funnel_state_id": cls.funnel_in.id,
+                },
+                {
+                    "name": "BWON",
+                    "sequence": 3,
+                    "pipeline_type_id": cls.type_b.id,
+                    "is_won": True,
+                    "funnel_state_id": cls.funnel_best.id,
+                },
             ]
         )
         cls.team = cls.env["crm.team"].create({"name": "Process A team", "pipeline_type_id": cls.type_a.id})
-        cls.rep = new_test_user(
-            cls.env, login="sp_rep", groups="sales_team.group_sale_salesman", name="Rep"
-        )
+        cls.rep = new_test_user(cls.env, login="sp_rep", groups="sales_team.group_sale_salesman", name="Rep")
         cls.manager = new_test_user(
             cls.env, login="sp_manager", groups="sales_team.group_sale_manager", name="Manager"
         )

@@ -24,7 +24,9 @@ class TestLeadPipelineType(SalesProcessCase):
 
     def test_stage_alone_implies_its_process(self):
         """An import giving only a stage puts the lead in that stage's process."""
-        lead = self.env["crm.lead"].create({"name": "Imported", "stage_id": self.b2.id, "team_id": self.team.id})
+        lead = self.env["crm.lead"].create(
+            {"name": "Imported", "stage_id": self.b2.id, "team_id": self.team.id}
+        )
         self.assertEqual(lead.pipeline_type_id, self.type_b)
         self.assertEqual(lead.stage_id, self.b2)
 
@@ -54,14 +56,16 @@ class TestLeadPipelineType(SalesProcessCase):
 
     def test_write_stage_of_other_process_refused(self):
         lead = self._create_leads(1, pipeline_type_id=self.type_a.id)
-        with self.assertRefused(ValidationError, '"Deal 0": stage "B2" belongs to the sales process "Process B"'):
+        with self.assertRefused(
+            ValidationError, '"Deal 0": stage "B2" belongs to the sales process "Process B"'
+        ):
             lead.stage_id = self.b2
         self.assertEqual(lead.stage_id, self.a1)
 
     def test_batch_write_is_all_or_nothing(self):
         leads_a = self._create_leads(2, pipeline_type_id=self.type_a.id)
         lead_b = self._create_leads(1, pipeline_type_id=self.type_b.id)
-        with self.assertRefused(ValidationError, "stage \"A2\" belongs to the sales process \"Process A\""):
+        with self.assertRefused(ValidationError, 'stage "A2" belongs to the sales process "Process A"'):
             (leads_a | lead_b).write({"stage_id": self.a2.id})
         self.assertEqual(leads_a.mapped("stage_id"), self.a1)
         self.assertEqual(lead_b.stage_id, self.bx)

@@ -1,3 +1,5 @@
+from psycopg2.errors import UniqueViolation
+
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import convert_file, mute_logger
@@ -29,7 +31,7 @@ class TestPipelineType(SalesProcessCase):
     @mute_logger("odoo.sql_db")
     def test_code_unique_in_database(self):
         """The unique index holds even when the Python check is not reached."""
-        with self.assertRaises(Exception), self.cr.savepoint():
+        with self.assertRaises(UniqueViolation), self.cr.savepoint():
             self.env.cr.execute(
                 "INSERT INTO crm_pipeline_type (name, code, sequence, active) "
                 "VALUES ('{\"en_US\": \"Raw\"}', 'test_a', 1, true)"
@@ -45,7 +47,7 @@ class TestPipelineType(SalesProcessCase):
         action = self.type_b.action_open_pipeline()
         self.assertIn(("pipeline_type_id", "=", self.type_b.id), action["domain"])
         self.assertEqual(action["context"]["default_pipeline_type_id"], self.type_b.id)
-        lead = self.env["crm.lead"].with_context(action["context"]).create({"name": "From B pipeline"})
+        lead = self.env["crm.lead"].with_context(**action["context"]).create({"name": "From B pipeline"})
         self.assertEqual(lead.pipeline_type_id, self.type_b)
         self.assertEqual(lead.stage_id, self.bx)
 

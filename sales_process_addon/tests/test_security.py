@@ -42,8 +42,10 @@ class TestSecurity(SalesProcessCase):
         self.assertEqual(lead.pipeline_type_id, self.type_b)
 
     def test_rep_picks_process_on_own_opportunity(self):
-        lead = self.env["crm.lead"].with_user(self.rep).create(
-            {"name": "Rep's deal", "pipeline_type_id": self.type_a.id, "user_id": self.rep.id}
+        lead = (
+            self.env["crm.lead"]
+            .with_user(self.rep)
+            .create({"name": "Rep's deal", "pipeline_type_id": self.type_a.id, "user_id": self.rep.id})
         )
         lead.pipeline_type_id = self.type_b
         self.assertEqual(lead.stage_id, self.bx)

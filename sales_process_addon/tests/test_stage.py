@@ -52,6 +52,8 @@ class TestStage(SalesProcessCase):
         self.assertEqual(self.a1.buyer_stage_id, self.buyer_need)
 
     def test_default_probability_range(self):
-        with self.assertRefused(ValidationError, 'Stage "A1": the default probability must be between 0 and 100'):
+        with self.assertRefused(
+            ValidationError, 'Stage "A1": the default probability must be between 0 and 100'
+        ):
             self.a1.default_probability = 120
         self.a1.default_probability = 100

@@ -12,22 +12,40 @@ class TestSalesProcessUi(HttpCase):
             {"name": "Tour buying", "stage_ids": [(0, 0, {"name": "Tour need awareness"})]}
         )
         transactional = self.env["crm.pipeline.type"].create(
-            {"name": "Tour transactional process", "code": "tour_t", "buyer_process_id": buying.id, "sequence": 0}
+            {
+                "name": "Tour transactional process",
+                "code": "tour_t",
+                "buyer_process_id": buying.id,
+                "sequence": 0,
+            }
         )
         direct = self.env["crm.pipeline.type"].create({"name": "Tour direct sale process", "code": "tour_d"})
         Stage.create(
             [
-                {"name": "Tour Qualify", "pipeline_type_id": transactional.id, "sequence": 1,
-                 "buyer_stage_id": buying.stage_ids.id, "funnel_state_id": funnel_search.id},
+                {
+                    "name": "Tour Qualify",
+                    "pipeline_type_id": transactional.id,
+                    "sequence": 1,
+                    "buyer_stage_id": buying.stage_ids.id,
+                    "funnel_state_id": funnel_search.id,
+                },
                 {"name": "Tour Quote", "pipeline_type_id": transactional.id, "sequence": 2},
-                {"name": "Tour First contact", "pipeline_type_id": direct.id, "sequence": 1,
-                 "funnel_state_id": funnel_search.id},
+                {
+                    "name": "Tour First contact",
+                    "pipeline_type_id": direct.id,
+                    "sequence": 1,
+                    "funnel_state_id": funnel_search.id,
+                },
                 {"name": "Tour Meeting", "pipeline_type_id": direct.id, "sequence": 2},
             ]
         )
         lead = self.env["crm.lead"].create(
-            {"name": "Tour deal", "type": "opportunity", "pipeline_type_id": transactional.id,
-             "user_id": self.env.ref("base.user_admin").id}
+            {
+                "name": "Tour deal",
+                "type": "opportunity",
+                "pipeline_type_id": transactional.id,
+                "user_id": self.env.ref("base.user_admin").id,
+            }
         )
         self.start_tour(
             "/odoo/action-sales_process_addon.crm_pipeline_type_action_overview",
