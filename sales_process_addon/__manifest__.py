@@ -14,6 +14,7 @@
         "data/crm_funnel_state_data.xml",
         "data/crm_pipeline_type_standard_data.xml",
         "data/crm_pipeline_type_data.xml",
+        "data/crm_evidence_kind_data.xml",
         "views/crm_funnel_state_views.xml",
         "views/crm_buyer_process_views.xml",
         "views/crm_pipeline_type_views.xml",

@@ -6,7 +6,8 @@ from odoo.fields import Domain
 
 
 class CrmLead(models.Model):
-    _inherit = "crm.lead"
+    _name = "crm.lead"
+    _inherit = ["crm.lead", "crm.lead.stage.gate"]
 
     pipeline_type_id = fields.Many2one(
         "crm.pipeline.type",
@@ -29,6 +30,18 @@ class CrmLead(models.Model):
     )
     funnel_state_indicators = fields.Text(related="stage_id.funnel_state_id.indicators")
     milestone_criteria = fields.Text(related="stage_id.milestone_criteria")
+    evidence_ids = fields.One2many("crm.lead.evidence", "lead_id", string="Evidence")
+    stage_exception_ids = fields.One2many("crm.stage.exception", "lead_id", string="Stage Exceptions")
+    stage_history_ids = fields.One2many("crm.lead.stage.history", "lead_id", string="Stage History")
+    milestone_progress = fields.Char(
+        "Milestones Met",
+        compute="_compute_milestone_status",
+        help="Required milestones of the stage met / total.",
+    )
+    milestone_missing = fields.Text("Missing Milestones", compute="_compute_milestone_status")
+    milestone_checklist = fields.Html(
+        "Milestone Checklist", compute="_compute_milestone_status", sanitize=False
+    )
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -62,6 +75,43 @@ class CrmLead(models.Model):
             if lead.stage_id.pipeline_type_id != lead.pipeline_type_id:
                 lead.stage_id = lead.pipeline_type_id._find_matching_stage(lead.stage_id)[0]
         return super(CrmLead, self - typed)._compute_stage_id()
+
+    @api.depends("stage_id", "evidence_ids.is_valid", "evidence_ids.milestone_id")
+    def _compute_milestone_status(self):
+        """Checklist of the current stage's milestones, for the form and kanban cards.
+
+        Two queries for any number of leads: the milestones, then what is met.
+        """
+        leads = self.filtered("id")
+        milestones = self.env["crm.stage.milestone"].search([("stage_id", "in", leads.stage_id.ids)])
+        milestones_of = milestones.grouped("stage_id")
+        met = leads._stage_gate_milestones_met(milestones)
+        for lead in self:
+            stage_milestones = milestones_of.get(lead.stage_id, milestones.browse()) if lead.id else []
+            required = [m for m in stage_milestones if m.required]
+            missing = [m for m in required if m.id not in met[lead.id]]
+            lead.milestone_progress = f"{len(required) - len(missing)}/{len(required)}" if required else False
+            lead.milestone_missing = "\n".join(m._gate_label() for m in missing) or False
+            lead.milestone_checklist = lead._render_milestone_checklist(stage_milestones, met[lead.id])
+
+    def _render_milestone_checklist(self, milestones, met_ids):
+        if not milestones:
+            return False
+        items = Markup()
+        for milestone in milestones:
+            done = milestone.id in met_ids
+            items += Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s</li>') % (
+                "fa-check-square-o text-success" if done else "fa-square-o text-danger",
+                _("Met") if done else _("Missing"),
+                milestone.name,
+                Markup(' <span class="badge text-bg-info">%s</span>') % _("customer-led")
+                if milestone.customer_led
+                else "",
+                Markup(' <span class="text-muted">(%s)</span>') % _("optional")
+                if not milestone.required
+                else "",
+            )
+        return Markup('<ul class="ps-0 mb-0">%s</ul>') % items
 
     # ------------------------------------------------------------
     # CONSTRAINTS
@@ -117,14 +167,23 @@ class CrmLead(models.Model):
             for vals in vals_list:
                 if vals.get("stage_id") and not vals.get("pipeline_type_id"):
                     vals["pipeline_type_id"] = type_by_stage.get(vals["stage_id"])
-        return super().create(vals_list)
+        leads = super().create(vals_list)
+        leads._stage_gate_on_create()
+        return leads
 
     def write(self, vals):
-        if "pipeline_type_id" not in vals:
+        """Judge every stage change against the gate, after the fact.
+
+        Comparing the stored state before and after catches stage changes made
+        by computes too (a process switch maps the stage).
+        """
+        if not self._STAGE_GATE_FIELDS & vals.keys():
             return super().write(vals)
-        before = {lead.id: (lead.pipeline_type_id, lead.stage_id) for lead in self}
+        before = self._stage_gate_snapshot()
         result = super().write(vals)
-        self._log_pipeline_type_switch(before)
+        if "pipeline_type_id" in vals:
+            self._log_pipeline_type_switch(before)
+        self._stage_gate_enforce(before)
         return result
 
     @api.model
@@ -175,6 +234,21 @@ class CrmLead(models.Model):
                 return list(condition.value)
         return []
 
+    def _evidence_stages(self):
+        """Stages whose milestones evidence may be recorded for now.
+
+        The current stage, and the won stage that directly follows it: the
+        signed contract proves the win before the lead enters the won stage.
+        """
+        self.ensure_one()
+        stages = list(self.pipeline_type_id.stage_ids)
+        allowed = self.stage_id
+        if self.stage_id in stages and not self.stage_id.is_won:
+            following = stages[stages.index(self.stage_id) + 1 : stages.index(self.stage_id) + 2]
+            if following and following[0].is_won:
+                allowed |= following[0]
+        return allowed
+
     def _log_pipeline_type_switch(self, before):
         """Explain in the chatter where a process switch moved each lead."""
         reasons = {
@@ -184,7 +258,7 @@ class CrmLead(models.Model):
         }
         bodies = {}
         for lead in self:
-            old_type, old_stage = before[lead.id]
+            old_type, old_stage = before[lead.id].pipeline_type, before[lead.id].stage
             if old_type == lead.pipeline_type_id or not old_type:
                 continue
             if old_stage.buyer_stage_id and old_stage.buyer_stage_id == lead.stage_id.buyer_stage_id:

@@ -38,6 +38,11 @@ class CrmPipelineType(models.Model):
         help="The customer's buying / decision process that the stages are paired with.",
     )
     stage_ids = fields.One2many("crm.stage", "pipeline_type_id", string="Stages")
+    allow_backward = fields.Boolean(
+        "Allow Moving Backward",
+        default=True,
+        help="Whether opportunities may return to an earlier stage; every move back is recorded.",
+    )
     stage_count = fields.Integer(compute="_compute_stage_count")
     opportunity_count = fields.Integer(compute="_compute_opportunity_count")
 

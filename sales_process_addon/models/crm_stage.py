@@ -39,6 +39,8 @@ class CrmStage(models.Model):
         help="What must be verifiably achieved, preferably by the customer, to leave this stage.",
     )
 
+    milestone_ids = fields.One2many("crm.stage.milestone", "stage_id", string="Milestone Checklist")
+
     _default_probability_range = models.Constraint(
         "CHECK(default_probability >= 0 AND default_probability <= 100)",
         "The default probability of a stage must be between 0 and 100.",

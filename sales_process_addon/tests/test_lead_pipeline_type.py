@@ -120,11 +120,19 @@ class TestLeadPipelineType(SalesProcessCase):
         self.assertEqual([lead.stage_id for lead in leads], [self.bx, self.b2, self.bx])
 
     def test_switch_with_explicit_stage(self):
-        lead = self._create_leads(1, pipeline_type_id=self.type_a.id)
-        lead.write({"pipeline_type_id": self.type_b.id, "stage_id": self.bwon.id})
-        self.assertEqual(lead.stage_id, self.bwon)
+        """The form sends the mapped stage along with the process: accepted."""
+        lead = self._create_leads(1, pipeline_type_id=self.type_a.id, stage_id=self.a2.id)
+        lead.write({"pipeline_type_id": self.type_b.id, "stage_id": self.b2.id})
+        self.assertEqual(lead.stage_id, self.b2)
         with self.assertRefused(ValidationError, "belongs to the sales process"):
             lead.write({"pipeline_type_id": self.type_a.id, "stage_id": self.b2.id})
+
+    def test_switch_cannot_skip_stages(self):
+        """A switch cannot be used to jump past the mapped stage."""
+        lead = self._create_leads(1, pipeline_type_id=self.type_a.id)
+        with self.assertRefused(ValidationError, 'cannot jump from "BX" to "BWON"'):
+            lead.write({"pipeline_type_id": self.type_b.id, "stage_id": self.bwon.id})
+        self.assertEqual((lead.pipeline_type_id, lead.stage_id), (self.type_a, self.a1))
 
     # ------------------------------------------------------------
     # Pipeline kanban and won

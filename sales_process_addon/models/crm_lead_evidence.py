@@ -1,0 +1,162 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+
+class CrmLeadEvidence(models.Model):
+    """Verifiable proof that an opportunity met a milestone."""
+
+    _name = "crm.lead.evidence"
+    _description = "Milestone Evidence"
+    _order = "date desc, id desc"
+    _rec_name = "summary"
+
+    lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
+    milestone_id = fields.Many2one("crm.stage.milestone", required=True, index=True, ondelete="restrict")
+    stage_id = fields.Many2one(related="milestone_id.stage_id", store=True, index=True)
+    kind_id = fields.Many2one("crm.evidence.kind", "Kind", required=True, ondelete="restrict")
+    date = fields.Date(required=True, default=fields.Date.context_today)
+    summary = fields.Text(required=True)
+    customer_partner_id = fields.Many2one(
+        "res.partner", "Produced by (Customer)", help="The customer contact whose action this is."
+    )
+    internal_user_id = fields.Many2one("res.users", "Produced by (Us)")
+    customer_led = fields.Boolean(compute="_compute_customer_led", store=True)
+    message_id = fields.Many2one("mail.message", "Message", ondelete="set null")
+    attachment_ids = fields.Many2many("ir.attachment", string="Documents")
+    calendar_event_id = fields.Many2one("calendar.event", "Meeting", ondelete="set null")
+    amount = fields.Monetary(currency_field="currency_id", help="A recorded value, e.g. the budget shared.")
+    currency_id = fields.Many2one(related="lead_id.company_currency")
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    recorded_by_id = fields.Many2one("res.users", default=lambda self: self.env.user, readonly=True)
+    needs_verification = fields.Boolean(related="milestone_id.needs_verification")
+    verified_by_id = fields.Many2one("res.users", readonly=True)
+    verified_date = fields.Datetime(readonly=True)
+    is_valid = fields.Boolean(
+        "Counts",
+        compute="_compute_is_valid",
+        store=True,
+        help="Whether the gate counts this evidence: verified, or no verification needed.",
+    )
+
+    # Written by action_verify only.
+    _VERIFICATION_FIELDS = frozenset({"verified_by_id", "verified_date"})
+
+    @api.depends("customer_partner_id")
+    def _compute_customer_led(self):
+        for evidence in self:
+            evidence.customer_led = bool(evidence.customer_partner_id)
+
+    @api.depends("milestone_id.needs_verification", "verified_date")
+    def _compute_is_valid(self):
+        for evidence in self:
+            evidence.is_valid = bool(evidence.verified_date or not evidence.milestone_id.needs_verification)
+
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
+    @api.constrains("milestone_id", "lead_id")
+    def _check_milestone_of_lead_stage(self):
+        for evidence in self:
+            lead, stage = evidence.lead_id, evidence.milestone_id.stage_id
+            if stage not in lead._evidence_stages():
+                raise ValidationError(
+                    _(
+                        'Evidence for "%(lead)s": milestone "%(milestone)s" belongs to stage "%(stage)s" '
+                        '(%(type)s), but the opportunity is in stage "%(current)s" (%(lead_type)s). '
+                        "Record evidence for the milestones of its current stage.",
+                        lead=lead.name,
+                        milestone=evidence.milestone_id.name,
+                        stage=stage.name,
+                        type=stage.pipeline_type_id.name,
+                        current=lead.stage_id.name,
+                        lead_type=lead.pipeline_type_id.name,
+                    )
+                )
+
+    @api.constrains("milestone_id", "customer_partner_id", "internal_user_id", "kind_id")
+    def _check_producer_and_kind(self):
+        for evidence in self:
+            milestone = evidence.milestone_id
+            if not evidence.customer_partner_id and not evidence.internal_user_id:
+                raise ValidationError(
+                    _(
+                        'Evidence "%(summary)s": say who produced it, a customer contact or one of our users.',
+                        summary=evidence.summary,
+                    )
+                )
+            if milestone.customer_led and not evidence.customer_partner_id:
+                raise ValidationError(
+                    _(
+                        'Milestone "%(milestone)s" must be proven by the customer: '
+                        "set the customer contact who produced the evidence.",
+                        milestone=milestone.name,
+                    )
+                )
+            if milestone.evidence_kind_ids and evidence.kind_id not in milestone.evidence_kind_ids:
+                raise ValidationError(
+                    _(
+                        'Milestone "%(milestone)s" accepts %(kinds)s as evidence, not "%(kind)s".',
+                        milestone=milestone.name,
+                        kinds=", ".join(milestone.evidence_kind_ids.mapped("name")),
+                        kind=evidence.kind_id.name,
+                    )
+                )
+
+    @api.constrains("date")
+    def _check_date_not_in_future(self):
+        today = fields.Date.context_today(self)
+        for evidence in self:
+            if evidence.date > today:
+                raise ValidationError(
+                    _(
+                        'Evidence "%(summary)s" is dated %(date)s, in the future: evidence records what happened.',
+                        summary=evidence.summary,
+                        date=evidence.date,
+                    )
+                )
+
+    @api.constrains("summary")
+    def _check_summary(self):
+        for evidence in self:
+            if not (evidence.summary or "").strip():
+                raise ValidationError(_("Evidence needs a summary of what happened."))
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_verification_keys(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_verification_keys(vals)
+        if not self.env.su:
+            verified = self.filtered("verified_date")
+            if verified and not self.env.user.has_group("sales_team.group_sale_manager"):
+                raise AccessError(
+                    _(
+                        'Evidence "%(summary)s" was verified by %(user)s and can no longer be changed.',
+                        summary=verified[0].summary,
+                        user=verified[0].verified_by_id.name,
+                    )
+                )
+        return super().write(vals)
+
+    def _check_verification_keys(self, vals):
+        if self._VERIFICATION_FIELDS & vals.keys() and not self.env.su:
+            raise AccessError(_("Evidence is verified with the Verify button, by a sales manager."))
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_verify(self):
+        if not self.env.user.has_group("sales_team.group_sale_manager"):
+            raise AccessError(_("Only a sales manager can verify evidence."))
+        # sudo: the verification fields are written here only, after the group check.
+        self.sudo().write({"verified_by_id": self.env.user.id, "verified_date": fields.Datetime.now()})
+        return True

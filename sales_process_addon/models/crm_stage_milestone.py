@@ -1,0 +1,49 @@
+from odoo import _, fields, models
+
+
+class CrmStageMilestone(models.Model):
+    """An exit criterion of a stage, met by verifiable evidence.
+
+    The gate lets an opportunity leave the stage only when every required
+    milestone is evidenced (and verified by a manager where asked).
+    """
+
+    _name = "crm.stage.milestone"
+    _description = "Stage Milestone"
+    _order = "stage_id, sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    description = fields.Text(
+        "What Counts as Proof",
+        translate=True,
+        help="The observable outcome that proves this milestone, ideally an action of the customer.",
+    )
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    stage_id = fields.Many2one("crm.stage", required=True, index=True, ondelete="cascade")
+    pipeline_type_id = fields.Many2one(related="stage_id.pipeline_type_id", store=True, index=True)
+    required = fields.Boolean(default=True, help="Opportunities cannot leave the stage without it.")
+    customer_led = fields.Boolean(
+        "Customer-Led",
+        default=True,
+        help="Only evidence produced by a customer contact counts, e.g. their reply or signature.",
+    )
+    evidence_kind_ids = fields.Many2many(
+        "crm.evidence.kind",
+        string="Accepted Evidence",
+        help="Kinds of evidence that can prove this milestone; empty means any kind.",
+    )
+    needs_verification = fields.Boolean(
+        "Manager Verifies",
+        help="Evidence counts only once a sales manager has verified it.",
+    )
+
+    def _gate_label(self):
+        """The milestone as named in a gate refusal."""
+        self.ensure_one()
+        notes = []
+        if self.customer_led:
+            notes.append(_("customer-led"))
+        if self.needs_verification:
+            notes.append(_("verified by a manager"))
+        return f"{self.name} ({', '.join(notes)})" if notes else self.name
