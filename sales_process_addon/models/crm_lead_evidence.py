@@ -38,6 +38,11 @@ class CrmLeadEvidence(models.Model):
         help="Whether the gate counts this evidence: verified, or no verification needed.",
     )
 
+    # UI only: the evidence form restricts the milestone to these stages.
+    lead_evidence_stage_ids = fields.Many2many(
+        "crm.stage", string="Stages to Prove", compute="_compute_lead_evidence_stage_ids"
+    )
+
     # Written by action_verify only.
     _VERIFICATION_FIELDS = frozenset({"verified_by_id", "verified_date"})
 
@@ -45,6 +50,12 @@ class CrmLeadEvidence(models.Model):
     def _compute_customer_led(self):
         for evidence in self:
             evidence.customer_led = bool(evidence.customer_partner_id)
+
+    @api.depends("lead_id.stage_id")
+    def _compute_lead_evidence_stage_ids(self):
+        for evidence in self:
+            lead = evidence.lead_id
+            evidence.lead_evidence_stage_ids = lead._evidence_stages() if lead else False
 
     @api.depends("milestone_id.needs_verification", "verified_date")
     def _compute_is_valid(self):
@@ -130,6 +141,8 @@ class CrmLeadEvidence(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._check_verification_keys(vals)
+            if not vals.get("milestone_id"):
+                raise ValidationError(_("Evidence must name the milestone it proves."))
         return super().create(vals_list)
 
     def write(self, vals):

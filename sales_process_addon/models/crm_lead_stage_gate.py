@@ -73,7 +73,7 @@ class CrmLeadStageGate(models.AbstractModel):
         self._stage_history_create(
             [
                 lead._stage_history_values(
-                    "create", False, lead.stage_id, False, note=note if lead in later else False
+                    "create", False, False, False, note=note if lead in later else False
                 )
                 for lead in self
             ]
@@ -232,7 +232,8 @@ class CrmLeadStageGate(models.AbstractModel):
 
     def _stage_history_values(self, event, old_type, old_stage, entered, exception=False, note=False):
         self.ensure_one()
-        now = fields.Datetime.now()
+        # The transaction's time, as Odoo uses for date_last_stage_update.
+        now = self.env.cr.now()
         return {
             "lead_id": self.id,
             "event": event,

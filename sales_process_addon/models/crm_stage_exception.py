@@ -104,6 +104,8 @@ class CrmStageException(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._check_workflow_keys(vals)
+            if not (vals.get("reason") or "").strip():
+                raise ValidationError(_("An exception needs a reason."))
             if vals.get("lead_id") and not vals.get("from_stage_id"):
                 vals["from_stage_id"] = self.env["crm.lead"].browse(vals["lead_id"]).stage_id.id
         exceptions = super().create(vals_list)

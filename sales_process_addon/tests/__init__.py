@@ -5,3 +5,8 @@ from . import test_lead_pipeline_type
 from . import test_security
 from . import test_performance
 from . import test_ui
+from . import test_stage_gate
+from . import test_evidence
+from . import test_stage_exception
+from . import test_stage_history
+from . import test_gate_rpc

@@ -1,6 +1,7 @@
 from contextlib import contextmanager
+from unittest.mock import patch
 
-from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import TransactionCase, freeze_time, new_test_user
 
 
 class SalesProcessCase(TransactionCase):
@@ -90,6 +91,16 @@ class SalesProcessCase(TransactionCase):
         cls.manager = new_test_user(
             cls.env, login="sp_manager", groups="sales_team.group_sale_manager", name="Manager"
         )
+
+    @contextmanager
+    def at(self, moment):
+        """Freeze Python's clock and the transaction's NOW() (used for stage dates).
+
+        Flushes on exit, as the end of a request would.
+        """
+        with freeze_time(moment), patch.object(self.env.cr, "now", lambda: moment):
+            yield
+            self.env.flush_all()
 
     @contextmanager
     def assertRefused(self, exception, pattern):

@@ -1,0 +1,211 @@
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common_gate import StageGateCase
+
+
+@tagged("post_install", "-at_install")
+class TestStageGate(StageGateCase):
+    # ------------------------------------------------------------
+    # Forward, one stage at a time, with evidence
+    # ------------------------------------------------------------
+
+    def test_forward_with_milestones_evidenced(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        lead.with_user(self.rep).stage_id = self.a2
+        self.assertEqual(lead.stage_id, self.a2)
+
+    def test_forward_missing_milestones_refused(self):
+        lead = self._lead(name="Acme upgrade")
+        self._evidence(lead, self.m_approval)
+        with self.assertRefused(
+            ValidationError,
+            r'"Acme upgrade" cannot leave "A1" for "A2"; missing milestones: Summary confirmed \(customer-led\)\.',
+        ):
+            lead.with_user(self.rep).stage_id = self.a2
+        self.assertEqual(lead.stage_id, self.a1)
+
+    def test_optional_milestone_not_needed(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        self.assertNotIn("Nice to have", lead.milestone_missing or "")
+        lead.stage_id = self.a2
+        self.assertEqual(lead.stage_id, self.a2)
+
+    def test_skipping_refused_even_with_evidence(self):
+        lead = self._lead(name="Skipper")
+        self._prove_a1(lead)
+        with self.assertRefused(
+            ValidationError,
+            '"Skipper" cannot jump from "A1" to "A3": stages cannot be skipped, the next stage is "A2"',
+        ):
+            lead.stage_id = self.a3
+        self.assertEqual(lead.stage_id, self.a1)
+
+    def test_unverified_evidence_does_not_count(self):
+        lead = self._lead(self.a2)
+        evidence = self._evidence(lead, self.m_clearance)
+        self._evidence(lead, self.m_contract, kind_id=self.kind_document.id)
+        with self.assertRefused(
+            ValidationError, r"Technical clearance \(customer-led, verified by a manager\)"
+        ):
+            lead.stage_id = self.a3
+        evidence.with_user(self.manager).action_verify()
+        lead.stage_id = self.a3
+        self.assertEqual(lead.won_status, "won")
+
+    # ------------------------------------------------------------
+    # Backward, lost, won
+    # ------------------------------------------------------------
+
+    def test_backward_allowed_by_default(self):
+        lead = self._lead(self.a2)
+        lead.with_user(self.rep).stage_id = self.a1
+        self.assertEqual(lead.stage_id, self.a1)
+        self.assertEqual(lead.stage_history_ids.sorted("id")[-1].event, "backward")
+
+    def test_backward_refused_when_process_forbids(self):
+        self.type_a.allow_backward = False
+        lead = self._lead(self.a2, name="No way back")
+        with self.assertRefused(
+            ValidationError,
+            '"No way back" cannot move back from "A2" to "A1": the sales process "Process A" does not allow moving backward',
+        ):
+            lead.stage_id = self.a1
+        self.assertEqual(lead.stage_id, self.a2)
+
+    def test_lost_from_any_stage_and_restore(self):
+        for stage in (self.a1, self.a2):
+            lead = self._lead(stage)
+            lead.with_user(self.rep).action_set_lost()
+            self.assertEqual(lead.won_status, "lost")
+            self.assertEqual(lead.stage_history_ids.sorted("id")[-1].event, "lost")
+            lead.with_user(self.rep).action_restore()
+            self.assertEqual(lead.stage_history_ids.sorted("id")[-1].event, "restore")
+
+    def test_won_needs_contract_evidence(self):
+        lead = self._lead(self.a2, name="Big deal")
+        self._evidence(lead, self.m_clearance).with_user(self.manager).action_verify()
+        with self.assertRefused(ValidationError, r"missing milestones: Contract signed \(customer-led\)"):
+            lead.action_set_won()
+        self.assertEqual(lead.won_status, "pending")
+        # The won stage's own evidence may be recorded before entering it.
+        self._evidence(lead, self.m_contract)
+        lead.with_user(self.rep).action_set_won()
+        self.assertEqual((lead.stage_id, lead.won_status), (self.a3, "won"))
+        self.assertEqual(lead.stage_history_ids.sorted("id")[-1].event, "won")
+
+    def test_won_only_from_the_stage_before(self):
+        lead = self._lead(name="Shortcut")
+        self._prove_a1(lead)
+        with self.assertRefused(ValidationError, '"Shortcut" cannot jump from "A1" to "A3"'):
+            lead.action_set_won()
+
+    def test_post_sale_stages_follow_forward_rules(self):
+        lead = self._lead(self.a3)
+        with self.assertRefused(
+            ValidationError, 'cannot leave "A3" for "A4"; missing milestones: Contract signed'
+        ):
+            lead.stage_id = self.a4
+        self._evidence(lead, self.m_contract)
+        lead.stage_id = self.a4
+        self.assertEqual(lead.stage_id, self.a4)
+
+    # ------------------------------------------------------------
+    # Batches, creation, no bypass
+    # ------------------------------------------------------------
+
+    def test_batch_is_all_or_nothing(self):
+        ready = self._lead(name="Ready")
+        self._prove_a1(ready)
+        not_ready = self._lead(name="Not ready")
+        with self.assertRefused(ValidationError, '"Not ready" cannot leave "A1"') as catcher:
+            (ready | not_ready).write({"stage_id": self.a2.id})
+        self.assertNotIn('"Ready"', str(catcher.exception))
+        self.assertEqual((ready | not_ready).mapped("stage_id"), self.a1)
+        ready.stage_id = self.a2
+        self.assertEqual(ready.stage_id, self.a2)
+
+    def test_rep_creates_in_first_stage_only(self):
+        Lead = self.env["crm.lead"].with_user(self.rep)
+        lead = Lead.create({"name": "Fresh", "pipeline_type_id": self.type_a.id})
+        self.assertEqual(lead.stage_id, self.a1)
+        with self.assertRefused(
+            ValidationError, '"Jumped in" would start in "A2": the first stage of "Process A" is "A1"'
+        ):
+            Lead.create({"name": "Jumped in", "pipeline_type_id": self.type_a.id, "stage_id": self.a2.id})
+        self.assertFalse(self.env["crm.lead"].search([("name", "=", "Jumped in")]))
+
+    def test_manager_may_create_further_along(self):
+        lead = (
+            self.env["crm.lead"]
+            .with_user(self.manager)
+            .create({"name": "Imported deal", "pipeline_type_id": self.type_a.id, "stage_id": self.a2.id})
+        )
+        self.assertEqual(lead.stage_id, self.a2)
+        self.assertEqual(lead.stage_history_ids.note, "Created directly in a later stage by a sales manager.")
+
+    def test_no_context_key_skips_the_gate(self):
+        lead = self._lead()
+        flags = {
+            "skip_stage_gate": True,
+            "stage_gate_bypass": True,
+            "sales_process_bypass": True,
+            "install_mode": True,
+            "import_file": True,
+            "tracking_disable": True,
+            "force_stage": True,
+        }
+        with self.assertRefused(ValidationError, 'cannot leave "A1"'):
+            lead.with_user(self.rep).with_context(**flags).stage_id = self.a2
+        self.assertEqual(lead.stage_id, self.a1)
+
+    def test_merge_keeps_the_advanced_stage(self):
+        """Merging keeps the most advanced lead's stage: no gate issue, history intact."""
+        advanced = self._lead(self.a2, name="Advanced")
+        early = self._lead(name="Early")
+        merged = (advanced | early)._merge_opportunity(auto_unlink=True)
+        self.assertEqual(merged.stage_id, self.a2)
+
+    def test_type_switch_recorded_not_gated(self):
+        lead = self._lead(self.a2)
+        lead.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual(lead.stage_id, self.b2)
+        self.assertEqual(lead.stage_history_ids.sorted("id")[-1].event, "type_switch")
+
+    def test_gate_queries_independent_of_batch_size(self):
+        def leads(count):
+            batch = self.env["crm.lead"].create(
+                [
+                    {"name": f"Q{i}", "type": "opportunity", "pipeline_type_id": self.type_a.id}
+                    for i in range(count)
+                ]
+            )
+            self.env["crm.lead.evidence"].create(
+                [
+                    {
+                        "lead_id": lead.id,
+                        "milestone_id": milestone.id,
+                        "kind_id": self.kind_email.id,
+                        "summary": "ok",
+                        "customer_partner_id": self.contact.id,
+                        "internal_user_id": self.rep.id,
+                    }
+                    for lead in batch
+                    for milestone in (self.m_summary, self.m_approval)
+                ]
+            )
+            return batch
+
+        small, large = leads(5), leads(50)
+        self._lead().stage_id = self.a1  # warm caches
+        costs = []
+        for batch in (small, large):
+            self.env.invalidate_all()
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            batch.write({"stage_id": self.a2.id})
+            self.env.flush_all()
+            costs.append(self.cr.sql_log_count - before)
+        self.assertEqual(costs[0], costs[1])
