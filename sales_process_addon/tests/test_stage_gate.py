@@ -209,3 +209,49 @@ class TestStageGate(StageGateCase):
             self.env.flush_all()
             costs.append(self.cr.sql_log_count - before)
         self.assertEqual(costs[0], costs[1])
+
+    def test_lead_conversion_keeps_the_gate(self):
+        lead = self._lead(type="lead", name="Inbound lead")
+        lead.with_user(self.rep).convert_opportunity(self.customer)
+        self.assertEqual((lead.type, lead.stage_id), ("opportunity", self.a1))
+        with self.assertRefused(ValidationError, '"Inbound lead" cannot leave "A1"'):
+            lead.with_user(self.rep).stage_id = self.a2
+
+    def test_server_action_cannot_skip(self):
+        lead = self._lead(name="Automated")
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Jump to A3",
+                "model_id": self.env["ir.model"]._get_id("crm.lead"),
+                "state": "code",
+                "code": f"records.write({{'stage_id': {self.a3.id}}})",
+            }
+        )
+        with self.assertRefused(ValidationError, '"Automated" cannot jump from "A1" to "A3"'):
+            action.with_context(active_model="crm.lead", active_ids=lead.ids).run()
+        self.assertEqual(lead.stage_id, self.a1)
+
+    def test_gate_query_count_pinned(self):
+        """Judging 30 moves: approved exceptions, milestones, evidence, the process's stages."""
+        leads = self.env["crm.lead"].create(
+            [{"name": f"P{i}", "type": "opportunity", "pipeline_type_id": self.type_a.id} for i in range(30)]
+        )
+        self.env["crm.lead.evidence"].create(
+            [
+                {
+                    "lead_id": lead.id,
+                    "milestone_id": milestone.id,
+                    "kind_id": self.kind_email.id,
+                    "summary": "ok",
+                    "customer_partner_id": self.contact.id,
+                }
+                for lead in leads
+                for milestone in (self.m_summary, self.m_approval)
+            ]
+        )
+        moves = [(lead, self.a1, self.a2) for lead in leads]
+        self.env.invalidate_all()
+        self.env.flush_all()
+        with self.assertQueryCount(__system__=7):
+            used = leads._stage_gate_judge(moves)
+        self.assertEqual(used, {})
