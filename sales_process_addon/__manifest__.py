@@ -15,10 +15,15 @@
         "data/crm_pipeline_type_standard_data.xml",
         "data/crm_pipeline_type_data.xml",
         "data/crm_evidence_kind_data.xml",
+        "data/crm_stage_milestone_data.xml",
         "views/crm_funnel_state_views.xml",
         "views/crm_buyer_process_views.xml",
         "views/crm_pipeline_type_views.xml",
         "views/crm_stage_views.xml",
+        "views/crm_stage_milestone_views.xml",
+        "views/crm_lead_evidence_views.xml",
+        "views/crm_stage_exception_views.xml",
+        "views/crm_lead_stage_history_views.xml",
         "views/crm_lead_views.xml",
         "views/crm_team_views.xml",
         "views/res_config_settings_views.xml",
@@ -26,8 +31,12 @@
     ],
     "demo": [
         "demo/crm_lead_demo.xml",
+        "demo/crm_lead_evidence_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "sales_process_addon/static/src/**/*",
+        ],
         "web.assets_tests": [
             "sales_process_addon/static/tests/tours/*.js",
         ],

@@ -30,18 +30,17 @@ class CrmLead(models.Model):
     )
     funnel_state_indicators = fields.Text(related="stage_id.funnel_state_id.indicators")
     milestone_criteria = fields.Text(related="stage_id.milestone_criteria")
-    evidence_ids = fields.One2many("crm.lead.evidence", "lead_id", string="Evidence")
+    evidence_ids = fields.One2many("crm.lead.evidence", "lead_id")
     stage_exception_ids = fields.One2many("crm.stage.exception", "lead_id", string="Stage Exceptions")
-    stage_history_ids = fields.One2many("crm.lead.stage.history", "lead_id", string="Stage History")
+    stage_history_ids = fields.One2many("crm.lead.stage.history", "lead_id")
     milestone_progress = fields.Char(
         "Milestones Met",
         compute="_compute_milestone_status",
         help="Required milestones of the stage met / total.",
     )
     milestone_missing = fields.Text("Missing Milestones", compute="_compute_milestone_status")
-    milestone_checklist = fields.Html(
-        "Milestone Checklist", compute="_compute_milestone_status", sanitize=False
-    )
+    # Built with Markup, every value escaped: no sanitizing needed.
+    milestone_checklist = fields.Html(compute="_compute_milestone_status", sanitize=False)
 
     # ------------------------------------------------------------
     # COMPUTE

@@ -13,7 +13,7 @@ class CrmLeadEvidence(models.Model):
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
     milestone_id = fields.Many2one("crm.stage.milestone", required=True, index=True, ondelete="restrict")
     stage_id = fields.Many2one(related="milestone_id.stage_id", store=True, index=True)
-    kind_id = fields.Many2one("crm.evidence.kind", "Kind", required=True, ondelete="restrict")
+    kind_id = fields.Many2one("crm.evidence.kind", required=True, ondelete="restrict")
     date = fields.Date(required=True, default=fields.Date.context_today)
     summary = fields.Text(required=True)
     customer_partner_id = fields.Many2one(
@@ -21,7 +21,7 @@ class CrmLeadEvidence(models.Model):
     )
     internal_user_id = fields.Many2one("res.users", "Produced by (Us)")
     customer_led = fields.Boolean(compute="_compute_customer_led", store=True)
-    message_id = fields.Many2one("mail.message", "Message", ondelete="set null")
+    message_id = fields.Many2one("mail.message", ondelete="set null")
     attachment_ids = fields.Many2many("ir.attachment", string="Documents")
     calendar_event_id = fields.Many2one("calendar.event", "Meeting", ondelete="set null")
     amount = fields.Monetary(currency_field="currency_id", help="A recorded value, e.g. the budget shared.")

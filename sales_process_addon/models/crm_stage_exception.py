@@ -18,8 +18,8 @@ class CrmStageException(models.Model):
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
     pipeline_type_id = fields.Many2one(related="lead_id.pipeline_type_id", string="Sales Process")
-    from_stage_id = fields.Many2one("crm.stage", "From Stage", required=True, ondelete="cascade")
-    to_stage_id = fields.Many2one("crm.stage", "To Stage", required=True, ondelete="cascade")
+    from_stage_id = fields.Many2one("crm.stage", required=True, ondelete="cascade")
+    to_stage_id = fields.Many2one("crm.stage", required=True, ondelete="cascade")
     kind = fields.Selection(
         [
             ("missing_evidence", "Missing evidence"),

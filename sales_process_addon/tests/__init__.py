@@ -10,3 +10,4 @@ from . import test_evidence
 from . import test_stage_exception
 from . import test_stage_history
 from . import test_gate_rpc
+from . import test_gate_ui
