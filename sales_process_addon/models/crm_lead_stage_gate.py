@@ -84,7 +84,13 @@ class CrmLeadStageGate(models.AbstractModel):
         moves, records = [], []
         for lead in self:
             old = before[lead.id]
-            if lead.pipeline_type_id != old.pipeline_type:
+            if not old.pipeline_type and lead.pipeline_type_id:
+                # A lead from before the install gets its process: nothing moved,
+                # unless the stage changed too.
+                if lead.stage_id != old.stage and old.stage in lead.pipeline_type_id.stage_ids:
+                    moves.append((lead, old.stage, lead.stage_id))
+                    records.append((lead, None, old))
+            elif lead.pipeline_type_id != old.pipeline_type:
                 records.append((lead, "type_switch", old))
                 if old.stage:
                     # The process switch itself maps the stage; anything else is a move.

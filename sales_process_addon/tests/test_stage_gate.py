@@ -255,3 +255,13 @@ class TestStageGate(StageGateCase):
         with self.assertQueryCount(__system__=7):
             used = leads._stage_gate_judge(moves)
         self.assertEqual(used, {})
+
+    def test_lead_without_process_gets_one_without_moving(self):
+        """As the install does for leads that existed before it (post-init hook)."""
+        lead = self._lead(self.a3)
+        self.env.cr.execute("UPDATE crm_lead SET pipeline_type_id = NULL WHERE id = %s", [lead.id])
+        lead.invalidate_recordset()
+        history = len(lead.stage_history_ids)
+        lead.pipeline_type_id = self.type_a
+        self.assertEqual((lead.pipeline_type_id, lead.stage_id), (self.type_a, self.a3))
+        self.assertEqual(len(lead.stage_history_ids), history)
