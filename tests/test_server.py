@@ -1,0 +1,104 @@
+"""Integration tests against real odoo-bin processes (see conftest.py).
+
+The test database was installed by scripts/test.sh with
+``-i sales_process_addon --with-demo``, so ``admin`` / ``admin`` logs in and
+CRM's demo leads exist.
+"""
+
+from __future__ import annotations
+
+ADDON = "sales_process_addon"
+SEED_PROCESS_CODES = {
+    "industrial_project",
+    "direct_sale",
+    "relationship_lifecycle",
+    "transactional",
+}
+
+
+class TestServerOnTestDb:
+    """One odoo-bin server on the test database, shared by these tests."""
+
+    def test_login_page_answers(self, test_db_server):
+        status, body = test_db_server.get("/web/login")
+        assert status == 200
+        assert 'name="login"' in body
+
+    def test_jsonrpc_login_as_admin(self, test_db_server):
+        uid = test_db_server.jsonrpc("common", "login", test_db_server.db, "admin", "admin")
+        assert isinstance(uid, int) and uid > 0
+
+    def test_jsonrpc_wrong_password_is_refused(self, test_db_server):
+        uid = test_db_server.jsonrpc("common", "login", test_db_server.db, "admin", "not-admin")
+        assert not uid
+
+    def test_demo_leads_are_readable(self, test_db_server):
+        uid = test_db_server.jsonrpc("common", "login", test_db_server.db, "admin", "admin")
+        count = test_db_server.execute_kw(uid, "admin", "crm.lead", "search_count", [[]])
+        assert count > 0, "no crm.lead records: demo data did not load"
+
+    def test_seed_processes_are_served(self, test_db_server):
+        uid = test_db_server.jsonrpc("common", "login", test_db_server.db, "admin", "admin")
+        records = test_db_server.execute_kw(
+            uid, "admin", "crm.pipeline.type", "search_read", [[]], {"fields": ["code"]}
+        )
+        assert records, "no crm.pipeline.type records"
+        assert all("code" in record for record in records)
+        codes = {record["code"] for record in records}
+        missing = SEED_PROCESS_CODES - codes
+        assert not missing, f"seed processes missing: {sorted(missing)} (found {sorted(codes)})"
+
+
+def test_uninstall_keeps_crm_usable(scratch_db, odoo_shell, start_odoo_server):
+    """On a scratch copy: uninstall the addon, then CRM still works (shell and web)."""
+    before = odoo_shell.json(
+        scratch_db,
+        f"""
+        result = env["ir.module.module"].search([("name", "=", "{ADDON}")]).state
+        """,
+    )
+    assert before == "installed"
+
+    odoo_shell(
+        scratch_db,
+        f"""
+        module = env["ir.module.module"].search([("name", "=", "{ADDON}")])
+        module.button_immediate_uninstall()
+        env.cr.commit()
+        """,
+    )
+
+    after = odoo_shell.json(
+        scratch_db,
+        f"""
+        modules = env["ir.module.module"].search([("name", "in", ["{ADDON}", "crm"])])
+        leads = env["crm.lead"].search_read([], ["name", "type", "stage_id"])
+        result = {{
+            "modules": {{module.name: module.state for module in modules}},
+            "leads": leads,
+        }}
+        """,
+    )
+    assert after["modules"] == {ADDON: "uninstalled", "crm": "installed"}
+    leads = after["leads"]
+    assert leads, "no crm.lead records readable after the uninstall"
+    opportunities = [lead for lead in leads if lead["type"] == "opportunity"]
+    assert opportunities, "no opportunities left after the uninstall"
+    stageless = [lead["name"] for lead in opportunities if not lead["stage_id"]]
+    assert not stageless, f"opportunities without a stage after the uninstall: {stageless}"
+
+    # The web server still starts on the database and serves CRM's leads.
+    server = start_odoo_server(scratch_db)
+    status, _body = server.get("/web/login")
+    assert status == 200
+    uid = server.jsonrpc("common", "login", scratch_db, "admin", "admin")
+    served = server.execute_kw(
+        uid,
+        "admin",
+        "crm.lead",
+        "search_read",
+        [[("type", "=", "opportunity")]],
+        {"fields": ["stage_id"]},
+    )
+    assert len(served) == len(opportunities)
+    assert all(lead["stage_id"] for lead in served)
