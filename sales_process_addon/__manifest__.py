@@ -16,6 +16,7 @@
         "data/crm_pipeline_type_data.xml",
         "data/crm_evidence_kind_data.xml",
         "data/crm_stage_milestone_data.xml",
+        "data/ir_cron_data.xml",
         "views/crm_funnel_state_views.xml",
         "views/crm_buyer_process_views.xml",
         "views/crm_pipeline_type_views.xml",

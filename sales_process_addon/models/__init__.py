@@ -10,8 +10,11 @@ from . import crm_stage
 from . import crm_evidence_kind
 from . import crm_stage_milestone
 from . import crm_lead_stage_gate
+from . import crm_lead_stage_tasks
 from . import crm_lead
 from . import crm_lead_evidence
 from . import crm_stage_exception
 from . import crm_lead_stage_history
 from . import res_config_settings
+from . import mail_activity
+from . import mail_activity_plan_template

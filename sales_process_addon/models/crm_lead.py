@@ -7,7 +7,7 @@ from odoo.fields import Domain
 
 class CrmLead(models.Model):
     _name = "crm.lead"
-    _inherit = ["crm.lead", "crm.lead.stage.gate"]
+    _inherit = ["crm.lead", "crm.lead.stage.gate", "crm.lead.stage.tasks"]
 
     pipeline_type_id = fields.Many2one(
         "crm.pipeline.type",
@@ -30,6 +30,8 @@ class CrmLead(models.Model):
     )
     funnel_state_indicators = fields.Text(related="stage_id.funnel_state_id.indicators")
     milestone_criteria = fields.Text(related="stage_id.milestone_criteria")
+    stage_playbook = fields.Html(related="stage_id.playbook", string="Playbook")
+    funnel_state_guidance = fields.Text(related="stage_id.funnel_state_id.guidance", string="Funnel Guidance")
     evidence_ids = fields.One2many("crm.lead.evidence", "lead_id")
     stage_exception_ids = fields.One2many("crm.stage.exception", "lead_id", string="Stage Exceptions")
     stage_history_ids = fields.One2many("crm.lead.stage.history", "lead_id")

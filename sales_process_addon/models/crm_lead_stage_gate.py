@@ -78,6 +78,7 @@ class CrmLeadStageGate(models.AbstractModel):
                 for lead in self
             ]
         )
+        self._stage_tasks_schedule({lead: lead.stage_id for lead in self if lead.stage_id})
 
     def _stage_gate_enforce(self, before):
         """Judge and record every change since ``before`` (a snapshot)."""
@@ -118,6 +119,16 @@ class CrmLeadStageGate(models.AbstractModel):
                 )
             )
         self._stage_history_create(history_vals)
+        left = {lead: old.stage for lead, _event, old in records if old.stage and lead.stage_id != old.stage}
+        left.update({lead: False for lead, event, _old in records if event == "lost"})
+        self._stage_tasks_cancel(left)
+        self._stage_tasks_schedule(
+            {
+                lead: lead.stage_id
+                for lead, _event, old in records
+                if lead.stage_id != old.stage and lead.won_status != "lost"
+            }
+        )
         used = self.env["crm.stage.exception"].union(*exceptions_used.values())
         # sudo: the gate marks the exception it has just applied as used; users
         # cannot write the workflow fields of exceptions.

@@ -38,6 +38,12 @@ class CrmPipelineType(models.Model):
         help="The customer's buying / decision process that the stages are paired with.",
     )
     stage_ids = fields.One2many("crm.stage", "pipeline_type_id", string="Stages")
+    cancel_tasks_on_exit = fields.Boolean(
+        "Cancel Stage Tasks on Exit",
+        default=True,
+        help="When an opportunity leaves a stage or is lost, the still-open activities scheduled "
+        "for that stage are cancelled.",
+    )
     allow_backward = fields.Boolean(
         "Allow Moving Backward",
         default=True,

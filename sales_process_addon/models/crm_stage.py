@@ -40,11 +40,44 @@ class CrmStage(models.Model):
     )
 
     milestone_ids = fields.One2many("crm.stage.milestone", "stage_id", string="Milestone Checklist")
+    playbook = fields.Html(
+        translate=True,
+        help="Guidance for reps in this stage: recommended behaviours, tools and conversation prompts.",
+    )
+    activity_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        string="Standard Tasks",
+        domain="[('res_model', '=', 'crm.lead')]",
+        ondelete="set null",
+        help="Activities scheduled on every opportunity that enters this stage, however it gets there.",
+    )
+    escalation_days = fields.Integer(
+        "Days Before Manager Alert",
+        help="An opportunity idle this many days in the stage is reported to its sales team leader. "
+        "The salesperson is told earlier, after the stage's days to rot. 0 disables the alert.",
+    )
+    funnel_state_guidance = fields.Text(related="funnel_state_id.guidance")
 
     _default_probability_range = models.Constraint(
         "CHECK(default_probability >= 0 AND default_probability <= 100)",
         "The default probability of a stage must be between 0 and 100.",
     )
+
+    @api.constrains("escalation_days", "rotting_threshold_days")
+    def _check_escalation_days(self):
+        for stage in self:
+            if stage.escalation_days < 0 or (
+                stage.escalation_days and stage.escalation_days <= stage.rotting_threshold_days
+            ):
+                raise ValidationError(
+                    _(
+                        'Stage "%(stage)s": the manager is alerted after %(days)s days, which must come after '
+                        "the %(rot)s days at which the salesperson is told.",
+                        stage=stage.name,
+                        days=stage.escalation_days,
+                        rot=stage.rotting_threshold_days,
+                    )
+                )
 
     @api.constrains("pipeline_type_id")
     def _check_pipeline_type_set(self):

@@ -10,4 +10,5 @@ from . import test_evidence
 from . import test_stage_exception
 from . import test_stage_history
 from . import test_gate_rpc
+from . import test_stage_tasks
 from . import test_gate_ui

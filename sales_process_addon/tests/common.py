@@ -96,8 +96,9 @@ class SalesProcessCase(TransactionCase):
     def at(self, moment):
         """Freeze Python's clock and the transaction's NOW() (used for stage dates).
 
-        Flushes on exit, as the end of a request would.
+        Starts with a fresh cache and flushes on exit, as a request would.
         """
+        self.env.invalidate_all()  # a new request starts with a fresh cache
         with freeze_time(moment), patch.object(self.env.cr, "now", lambda: moment):
             yield
             self.env.flush_all()

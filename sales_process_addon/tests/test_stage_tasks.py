@@ -1,0 +1,229 @@
+from datetime import date, datetime
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import tagged
+
+from .common_gate import StageGateCase
+
+
+@tagged("post_install", "-at_install")
+class TestStageTasks(StageGateCase):
+    """A2's standard tasks: a call by the salesperson, a review by the team
+    leader, a check by a named user; entering A2 by any path schedules them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.team.user_id = cls.manager
+        call = cls.env.ref("mail.mail_activity_data_call")
+        todo = cls.env.ref("mail.mail_activity_data_todo")
+        cls.plan = cls.env["mail.activity.plan"].create(
+            {
+                "name": "A2 standard tasks",
+                "res_model": "crm.lead",
+                "template_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "activity_type_id": call.id,
+                            "summary": "Call the evaluator",
+                            "responsible_type": "crm_salesperson",
+                            "delay_count": 2,
+                            "delay_from": "after_plan_date",
+                        },
+                    ),
+                    (
+                        0,
+                        0,
+                        {
+                            "activity_type_id": todo.id,
+                            "summary": "Review the deal",
+                            "responsible_type": "crm_team_leader",
+                            "delay_count": 5,
+                            "delay_from": "after_plan_date",
+                        },
+                    ),
+                    (
+                        0,
+                        0,
+                        {
+                            "activity_type_id": todo.id,
+                            "summary": "Check references",
+                            "responsible_type": "other",
+                            "responsible_id": cls.manager_2.id,
+                        },
+                    ),
+                ],
+            }
+        )
+        cls.a2.activity_plan_id = cls.plan
+
+    def _stage_tasks(self, lead, stage=None):
+        return self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "crm.lead"),
+                ("res_id", "=", lead.id),
+                ("crm_stage_id", "=", (stage or self.a2).id),
+            ]
+        )
+
+    def _ready_lead(self, **values):
+        lead = self._lead(team_id=self.team.id, **values)
+        self._prove_a1(lead)
+        return lead
+
+    def test_entering_the_stage_schedules_its_plan(self):
+        lead = self._ready_lead()
+        with self.at(datetime(2026, 5, 4, 10, 0)):
+            lead.with_user(self.rep).stage_id = self.a2
+        tasks = self._stage_tasks(lead).sorted("summary")
+        self.assertEqual(
+            tasks.mapped("summary"), ["Call the evaluator", "Check references", "Review the deal"]
+        )
+        self.assertEqual(tasks.mapped("user_id"), self.rep | self.manager_2 | self.manager)
+        self.assertEqual(
+            tasks.mapped("date_deadline"), [date(2026, 5, 6), date(2026, 5, 4), date(2026, 5, 9)]
+        )
+        self.assertTrue(all(tasks.mapped("automated")))
+
+    def test_creation_in_the_stage_schedules_it(self):
+        lead = (
+            self.env["crm.lead"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "name": "Imported in A2",
+                    "pipeline_type_id": self.type_a.id,
+                    "stage_id": self.a2.id,
+                    "team_id": self.team.id,
+                    "user_id": self.rep.id,
+                }
+            )
+        )
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+
+    def test_mass_edit_schedules_for_each_lead(self):
+        leads = self._ready_lead(name="One") | self._ready_lead(name="Two")
+        leads.with_user(self.manager).write({"stage_id": self.a2.id})
+        self.assertEqual([len(self._stage_tasks(lead)) for lead in leads], [3, 3])
+
+    def test_no_duplicates_when_re_entering(self):
+        self.type_a.cancel_tasks_on_exit = False
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        lead.stage_id = self.a1
+        lead.stage_id = self.a2
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+        # A task done is not open any more: entering again schedules it again.
+        self._stage_tasks(lead).filtered(lambda a: a.summary == "Call the evaluator").action_done()
+        lead.stage_id = self.a1
+        lead.stage_id = self.a2
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+
+    def test_leaving_cancels_open_tasks(self):
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        other_activity = lead.activity_schedule("mail.mail_activity_data_todo", summary="Personal reminder")
+        lead.stage_id = self.a1
+        self.assertFalse(self._stage_tasks(lead))
+        self.assertTrue(other_activity.exists(), "activities the process did not schedule stay")
+
+    def test_leaving_keeps_tasks_when_process_says_so(self):
+        self.type_a.cancel_tasks_on_exit = False
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        lead.stage_id = self.a1
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+
+    def test_losing_cancels_open_tasks(self):
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        lead.with_user(self.rep).action_set_lost()
+        self.assertFalse(self._stage_tasks(lead))
+
+    def test_rep_cannot_change_stage_tasks(self):
+        with self.assertRaises(AccessError):
+            self.a2.with_user(self.rep).activity_plan_id = False
+        with self.assertRaises(AccessError):
+            self.plan.with_user(self.rep).name = "Renamed"
+
+    def test_scheduling_adds_no_query_per_lead(self):
+        """Around Odoo's own batch creation of the activities, scheduling costs
+        the same number of queries for 5 or 25 leads."""
+        Activity = type(self.env["mail.activity"])
+        created = []
+
+        def fake_create(records, vals_list):
+            created.append(len(vals_list))
+            return records.browse()
+
+        def our_queries(count):
+            leads = self.env["crm.lead"].create(
+                [
+                    {
+                        "name": f"T{i}",
+                        "type": "opportunity",
+                        "pipeline_type_id": self.type_a.id,
+                        "user_id": self.rep.id,
+                        "team_id": self.team.id,
+                    }
+                    for i in range(count)
+                ]
+            )
+            self.env.invalidate_all()
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            with patch.object(Activity, "create", fake_create):
+                leads._stage_tasks_schedule(dict.fromkeys(leads, self.a2))
+            return self.cr.sql_log_count - before
+
+        our_queries(2)  # warm caches
+        self.assertEqual(our_queries(5), our_queries(25))
+        self.assertEqual(created[-2:], [15, 75], "one batch create of 3 activities per lead")
+
+
+@tagged("post_install", "-at_install")
+class TestStaleAlerts(StageGateCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.a1.write({"rotting_threshold_days": 5, "escalation_days": 10})
+        cls.team.user_id = cls.manager
+
+    def _alerts(self, lead):
+        return self.env["mail.activity"].search(
+            [("res_model", "=", "crm.lead"), ("res_id", "=", lead.id), ("crm_stale_level", "!=", False)]
+        )
+
+    def test_salesperson_then_manager_alerted_once(self):
+        with self.at(datetime(2026, 6, 1, 8, 0)):
+            lead = self._lead(team_id=self.team.id)
+        with self.at(datetime(2026, 6, 4, 8, 0)):
+            self.env["crm.lead"]._cron_alert_stale_opportunities()
+            self.assertFalse(self._alerts(lead))
+        with self.at(datetime(2026, 6, 7, 8, 0)):
+            self.env["crm.lead"]._cron_alert_stale_opportunities()
+            self.env["crm.lead"]._cron_alert_stale_opportunities()
+            alerts = self._alerts(lead)
+            self.assertEqual((alerts.crm_stale_level, alerts.user_id), ("salesperson", self.rep))
+            self.assertIn("Stale opportunity: 6 days in A1", alerts.summary)
+        with self.at(datetime(2026, 6, 12, 8, 0)):
+            self.env["crm.lead"]._cron_alert_stale_opportunities()
+            alerts = self._alerts(lead)
+            self.assertEqual(sorted(alerts.mapped("crm_stale_level")), ["manager", "salesperson"])
+            self.assertEqual(alerts.filtered(lambda a: a.crm_stale_level == "manager").user_id, self.manager)
+
+    def test_moving_on_stops_the_alerts(self):
+        with self.at(datetime(2026, 6, 1, 8, 0)):
+            lead = self._lead(team_id=self.team.id)
+            self._prove_a1(lead)
+        with self.at(datetime(2026, 6, 7, 8, 0)):
+            lead.stage_id = self.a2
+            self.env["crm.lead"]._cron_alert_stale_opportunities()
+            self.assertFalse(self._alerts(lead))
+
+    def test_escalation_must_follow_rotting(self):
+        with self.assertRefused(ValidationError, "must come after the 5 days"):
+            self.a1.escalation_days = 3
