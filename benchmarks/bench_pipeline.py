@@ -7,7 +7,9 @@ In each, inside a transaction that is rolled back:
 - create 1,000 opportunities in one ``create`` call;
 - move those 1,000 to the next stage in one ``write`` call. With the addon,
   each lead first gets evidence for every required milestone of its stage
-  (untimed), so the timed move runs the full gate and writes the history.
+  (untimed), so the timed move runs the full gate and writes the history;
+- with the addon only: the same move into a stage whose activity plan has
+  three tasks, against the same move without a plan.
 
 Prints the median wall time of several rounds, the query count, and the ratio
 addon / plain. Run it with ``scripts/bench.sh`` (sets up the environment).
@@ -89,7 +91,33 @@ def prove_milestones(env, leads, stage):
     env.flush_all()
 
 
-def measure(db_name, with_addon, rounds):
+def attach_plan(env, stage):
+    """Give ``stage`` a plan of three tasks (inside the rolled-back transaction)."""
+    stage.activity_plan_id = env["mail.activity.plan"].create(
+        {
+            "name": "Benchmark plan",
+            "res_model": "crm.lead",
+            "template_ids": [
+                (
+                    0,
+                    0,
+                    {
+                        "activity_type_id": env.ref(xmlid).id,
+                        "summary": f"Task {xmlid}",
+                        "responsible_type": "crm_salesperson",
+                    },
+                )
+                for xmlid in (
+                    "mail.mail_activity_data_call",
+                    "mail.mail_activity_data_todo",
+                    "mail.mail_activity_data_meeting",
+                )
+            ],
+        }
+    )
+
+
+def measure(db_name, with_addon, rounds, with_plan=False):
     registry = Registry(db_name)
     results = {"create": [], "move": []}
     queries = {}
@@ -123,6 +151,10 @@ def measure(db_name, with_addon, rounds):
 
             if with_addon:
                 prove_milestones(env, leads, first)
+                # Set up in each round: every round ends with a rollback.
+                second.activity_plan_id = False
+                if with_plan:
+                    attach_plan(env, second)
             env.invalidate_all()
             count, start = cr.sql_log_count, time.perf_counter()
             leads.write({"stage_id": second.id})
@@ -150,6 +182,7 @@ def main():
 
     plain, plain_q = measure(args.plain_db, False, args.rounds)
     addon, addon_q = measure(args.addon_db, True, args.rounds)
+    planned, planned_q = measure(args.addon_db, True, args.rounds, with_plan=True)
 
     print(f"\n{LEADS} opportunities, median of {args.rounds} rounds")
     print(f"{'operation':<28}{'plain CRM':>12}{'with addon':>12}{'ratio':>8}{'queries':>16}")
@@ -160,6 +193,12 @@ def main():
             f"{label:<28}{plain[key]:>11.3f}s{addon[key]:>11.3f}s{ratio:>7.2f}x"
             f"{plain_q[key]:>8} / {addon_q[key]:<6}"
         )
+    ratio = planned["move"] / addon["move"]
+    print(
+        f"\nmove into a stage with a 3-task plan: {planned['move']:.3f}s vs {addon['move']:.3f}s without plan "
+        f"({ratio:.2f}x); queries {planned_q['move']} vs {addon_q['move']} "
+        f"(+{(planned_q['move'] - addon_q['move']) / LEADS:.2f} per lead)"
+    )
 
 
 if __name__ == "__main__":
