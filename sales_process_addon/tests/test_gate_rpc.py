@@ -133,3 +133,50 @@ class TestGateRpc(HttpCase):
         messages = " ".join(message["message"] for message in result["messages"])
         self.assertIn('"Imported later" would start in "RPC S2"', messages)
         self.assertFalse(self.env["crm.lead"].search([("name", "like", "Imported")]))
+
+    def test_xmlrpc_batch_is_all_or_nothing(self):
+        ready = self.lead
+        self._prove()
+        not_ready = self.env["crm.lead"].create(
+            {
+                "name": "RPC not ready",
+                "type": "opportunity",
+                "pipeline_type_id": self.ptype.id,
+                "user_id": self.rep.id,
+            }
+        )
+        with self.assertRaises(Fault) as catcher:
+            self._xmlrpc("write", [ready.id, not_ready.id], {"stage_id": self.s2.id})
+        self.assertIn('"RPC not ready" cannot leave "RPC S1"', catcher.exception.faultString)
+        self.assertNotIn('"RPC deal"', catcher.exception.faultString)
+        (ready | not_ready).invalidate_recordset()
+        self.assertEqual((ready | not_ready).mapped("stage_id"), self.s1)
+
+    def test_xmlrpc_exception_rights(self):
+        manager = new_test_user(
+            self.env, login="rpc_manager", password="rpc_manager_pw1", groups="sales_team.group_sale_manager"
+        )
+        exception = (
+            self.env["crm.stage.exception"]
+            .with_user(self.rep)
+            .create(
+                {"lead_id": self.lead.id, "to_stage_id": self.s3.id, "reason": "Framework agreement signed"}
+            )
+        )
+        db = self.env.cr.dbname
+
+        def call(login, password, method):
+            uid = self.xmlrpc_common.login(db, login, password)
+            return self.xmlrpc_object.execute_kw(
+                db, uid, password, "crm.stage.exception", method, [[exception.id]]
+            )
+
+        with self.assertRaises(Fault) as catcher:
+            call("rpc_rep", "rpc_rep_pw1", "action_approve")
+        self.assertIn("Only a sales manager can approve", catcher.exception.faultString)
+        call("rpc_manager", "rpc_manager_pw1", "action_approve")
+        exception.invalidate_recordset()
+        self.assertEqual((exception.state, exception.approver_id), ("approved", manager))
+        self._xmlrpc("write", [self.lead.id], {"stage_id": self.s3.id})
+        self.lead.invalidate_recordset()
+        self.assertEqual(self.lead.stage_id, self.s3)
