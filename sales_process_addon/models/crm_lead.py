@@ -7,7 +7,13 @@ from odoo.fields import Domain
 
 class CrmLead(models.Model):
     _name = "crm.lead"
-    _inherit = ["crm.lead", "crm.lead.stage.gate", "crm.lead.stage.tasks"]
+    _inherit = [
+        "crm.lead",
+        "crm.lead.stage.gate",
+        "crm.lead.stage.tasks",
+        "crm.lead.buying.center",
+        "crm.lead.indicators",
+    ]
 
     pipeline_type_id = fields.Many2one(
         "crm.pipeline.type",
@@ -43,6 +49,71 @@ class CrmLead(models.Model):
     milestone_missing = fields.Text("Missing Milestones", compute="_compute_milestone_status")
     # Built with Markup, every value escaped: no sanitizing needed.
     milestone_checklist = fields.Html(compute="_compute_milestone_status", sanitize=False)
+
+    # Opportunity management (qualify, track, monitor, verify): computed in
+    # crm.lead.buying.center and crm.lead.indicators.
+    qualification_ids = fields.One2many("crm.lead.qualification", "lead_id")
+    qualification_status = fields.Selection(
+        [("pursue", "Pursue"), ("nurture", "Nurture"), ("drop", "Drop")],
+        compute="_compute_qualification_status",
+        store=True,
+        index=True,
+        tracking=True,
+        help="From the qualification answers. Drop: a deal-breaker question (e.g. funding allocated) "
+        "answered No. Pursue: every question answered Yes. Nurture: anything else. "
+        "Empty: no question asked yet.",
+    )
+    stakeholder_ids = fields.One2many("crm.lead.stakeholder", "lead_id", string="Buying Center")
+    # Built with Markup, every value escaped: no sanitizing needed.
+    buying_center_summary = fields.Html(compute="_compute_buying_center_summary", sanitize=False)
+    buying_center_warnings = fields.Html(compute="_compute_buying_center_summary", sanitize=False)
+    competitor_ids = fields.One2many("crm.lead.competitor", "lead_id", string="Competitors")
+    signal_ids = fields.One2many("crm.lead.signal", "lead_id", string="Warning Signals")
+    interaction_count = fields.Integer(
+        "Interactions (30 days)",
+        compute="_compute_relationship_status",
+        store=True,
+        help="Emails and messages exchanged (not internal notes), activities done, and meetings "
+        "held or booked, over the last 30 days.",
+    )
+    relationship_status = fields.Selection(
+        [("cold", "Cold"), ("warm", "Warm"), ("active", "Active")],
+        compute="_compute_relationship_status",
+        store=True,
+        index=True,
+        help="How much the two sides interact, over the last 30 days: Cold, no interaction; "
+        "Warm, 1 to 3; Active, 4 or more. Refreshed daily and when a message is posted.",
+    )
+    has_decision_maker_access = fields.Boolean(
+        "Decision Maker Reached",
+        compute="_compute_has_decision_maker_access",
+        store=True,
+        help="A decision maker of the buying center has been met.",
+    )
+    customer_commitment = fields.Boolean(
+        "Customer Committed",
+        compute="_compute_customer_commitment",
+        store=True,
+        help="The customer committed time, effort or money: valid customer-led evidence of a "
+        "meeting, a document, a recorded value (e.g. a budget) or a trial.",
+    )
+    has_trial_order = fields.Boolean(
+        "Trial Order",
+        compute="_compute_customer_commitment",
+        store=True,
+        help="Valid customer-led evidence of a trial, a pilot or a test order.",
+    )
+    risk_level = fields.Selection(
+        [("low", "Low"), ("medium", "Medium"), ("high", "High")],
+        "Risk",
+        compute="_compute_risk_level",
+        store=True,
+        index=True,
+        help="Risk of losing an open opportunity. High: qualification Drop; or, past the first funnel "
+        "state, a cold relationship or neither the decision maker reached nor a customer commitment. "
+        "Medium: qualification not Pursue, a cold relationship, or, past the first funnel state, "
+        "the decision maker not reached or no customer commitment. Low: otherwise.",
+    )
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -170,6 +241,7 @@ class CrmLead(models.Model):
                     vals["pipeline_type_id"] = type_by_stage.get(vals["stage_id"])
         leads = super().create(vals_list)
         leads._stage_gate_on_create()
+        leads._qualification_fill()
         return leads
 
     def write(self, vals):
@@ -184,6 +256,7 @@ class CrmLead(models.Model):
         result = super().write(vals)
         if "pipeline_type_id" in vals:
             self._log_pipeline_type_switch(before)
+            self._qualification_fill()
         self._stage_gate_enforce(before)
         return result
 
@@ -206,6 +279,51 @@ class CrmLead(models.Model):
         if self.pipeline_type_id:
             domain = Domain.AND([domain or [], [("pipeline_type_id", "in", self.pipeline_type_id.ids)]])
         return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
+
+    def _stage_gate_milestones_met(self, milestones):
+        """Facts of the buying center and the qualification prove milestones too."""
+        met = super()._stage_gate_milestones_met(milestones)
+        for lead_id, by_fact in self._stage_gate_facts_met(milestones).items():
+            met[lead_id].update(by_fact)
+        return met
+
+    @api.model
+    def _stage_history_create(self, vals_list):
+        """Record in each forward move which facts met the milestones of the stage left."""
+        moves = [
+            vals
+            for vals in vals_list
+            if vals.get("event") in ("forward", "won") and vals.get("from_stage_id")
+        ]
+        if moves:
+            stage_ids = {vals["from_stage_id"] for vals in moves} | {vals["to_stage_id"] for vals in moves}
+            milestones = self.env["crm.stage.milestone"].search(
+                [("stage_id", "in", list(stage_ids)), ("fact", "!=", False)]
+            )
+            facts = self.browse(list({vals["lead_id"] for vals in moves}))._stage_gate_facts_met(milestones)
+            for vals in moves:
+                proven = {vals["from_stage_id"]}
+                if vals["event"] == "won":
+                    proven.add(vals["to_stage_id"])
+                used = [
+                    description
+                    for milestone_id, description in facts.get(vals["lead_id"], {}).items()
+                    if milestones.browse(milestone_id).stage_id.id in proven
+                ]
+                vals["facts_used"] = "\n".join(used) or False
+        return super()._stage_history_create(vals_list)
+
+    def _merge_dependences(self, opportunities):
+        """Merging keeps the buying center, competitors, signals and answers."""
+        result = super()._merge_dependences(opportunities)
+        self._merge_buying_center(opportunities)
+        return result
+
+    def _message_post_after_hook(self, message, msg_vals):
+        """A message, an activity done or a meeting logged warms the relationship up."""
+        result = super()._message_post_after_hook(message, msg_vals)
+        self._indicators_refresh()
+        return result
 
     # ------------------------------------------------------------
     # ACTIONS

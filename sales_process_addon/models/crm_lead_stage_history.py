@@ -43,6 +43,10 @@ class CrmLeadStageHistory(models.Model):
     days_in_previous_stage = fields.Float("Days in Previous Stage", digits=(16, 2), aggregator="avg")
     exception_id = fields.Many2one("crm.stage.exception", "Exception Used", index="btree_not_null")
     note = fields.Char()
+    facts_used = fields.Text(
+        help="Milestones of the stage left that facts of the opportunity met, and which facts, "
+        "e.g. a coach in the buying center.",
+    )
 
     _lead_date_idx = models.Index("(lead_id, date)")
     _type_stage_date_idx = models.Index("(pipeline_type_id, to_stage_id, date)")

@@ -37,6 +37,19 @@ class CrmStageMilestone(models.Model):
         "Manager Verifies",
         help="Evidence counts only once a sales manager has verified it.",
     )
+    fact = fields.Selection(
+        [
+            ("coach_secured", "Coach secured"),
+            ("decision_maker_met", "Decision maker met"),
+            ("qualified_pursue", "Qualified: pursue"),
+        ],
+        "Met by Fact",
+        help="A fact of the opportunity's data that meets this milestone as evidence does; evidence "
+        "still counts too. Coach secured: a buying-center contact with the Coach role whose stance is "
+        "Supporter or Champion. Decision maker met: a contact with the Decision maker role, met, with "
+        "a meeting date. Qualified: pursue: the qualification status is Pursue. The stage history "
+        "records which fact met it.",
+    )
 
     def _gate_label(self):
         """The milestone as named in a gate refusal."""

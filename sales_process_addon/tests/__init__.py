@@ -12,3 +12,9 @@ from . import test_stage_history
 from . import test_gate_rpc
 from . import test_stage_tasks
 from . import test_gate_ui
+from . import test_qualification
+from . import test_buying_center
+from . import test_competitors
+from . import test_signals
+from . import test_indicators
+from . import test_fact_milestones

@@ -1,0 +1,64 @@
+from odoo import api, fields, models
+
+
+class CrmLeadCompetitor(models.Model):
+    """A competitor in one opportunity: how it plays this deal and how much it threatens us."""
+
+    _name = "crm.lead.competitor"
+    _inherit = ["crm.valid.selection.mixin"]
+    _description = "Opportunity Competitor"
+    _order = "lead_id, threat_sequence, id"
+    _rec_name = "competitor_id"
+    _check_company_auto = True
+
+    lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
+    competitor_id = fields.Many2one(
+        "crm.competitor", required=True, index=True, ondelete="restrict", check_company=True
+    )
+    # Prefilled from the competitor's record, then specific to this deal.
+    strengths = fields.Text(compute="_compute_strengths", store=True, readonly=False)
+    weaknesses = fields.Text(compute="_compute_weaknesses", store=True, readonly=False)
+    strategy = fields.Text(
+        compute="_compute_strategy",
+        store=True,
+        readonly=False,
+        help="How it plays this deal; prefilled with its usual strategy.",
+    )
+    ties_inside_customer = fields.Text(
+        "Ties inside the Customer",
+        help="People in the customer's organisation with past ties to this competitor, and their influence.",
+    )
+    threat_level = fields.Selection(
+        [("low", "Low"), ("medium", "Medium"), ("high", "High")],
+        required=True,
+        default="medium",
+    )
+    threat_sequence = fields.Integer(compute="_compute_threat_sequence", store=True)
+    won_status = fields.Selection(related="lead_id.won_status", string="Outcome")
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+
+    _lead_competitor_uniq = models.Constraint(
+        "UNIQUE(lead_id, competitor_id)",
+        "A competitor is listed once per opportunity.",
+    )
+
+    @api.depends("competitor_id")
+    def _compute_strengths(self):
+        for line in self:
+            line.strengths = line.strengths or line.competitor_id.strengths
+
+    @api.depends("competitor_id")
+    def _compute_weaknesses(self):
+        for line in self:
+            line.weaknesses = line.weaknesses or line.competitor_id.weaknesses
+
+    @api.depends("competitor_id")
+    def _compute_strategy(self):
+        for line in self:
+            line.strategy = line.strategy or line.competitor_id.usual_strategy
+
+    @api.depends("threat_level")
+    def _compute_threat_sequence(self):
+        order = {"high": 1, "medium": 2, "low": 3}
+        for line in self:
+            line.threat_sequence = order.get(line.threat_level, 4)

@@ -1,0 +1,131 @@
+from textwrap import shorten
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+
+class CrmLeadSignal(models.Model):
+    """A warning signal: a change that announces an opportunity or a risk.
+
+    Changes in the people involved, their roles, the selection criteria, the
+    buying intent or the decision procedure. The buying center logs its own
+    changes (``automatic``); reps record the others. Automatic signals are
+    written by the server only: reps cannot forge, change or delete them.
+    """
+
+    _name = "crm.lead.signal"
+    _inherit = ["crm.valid.selection.mixin"]
+    _description = "Opportunity Warning Signal"
+    _order = "date desc, id desc"
+    _rec_name = "description"
+
+    lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    category = fields.Selection(
+        [
+            ("people", "People involved"),
+            ("role", "Roles"),
+            ("criteria", "Selection criteria"),
+            ("intent", "Buying intent"),
+            ("procedure", "Decision procedure"),
+        ],
+        required=True,
+        index=True,
+        help="What changed: the people involved (key persons, opinion leaders, stakeholders), "
+        "their roles, the selection criteria, the buying intent or the decision procedure.",
+    )
+    description = fields.Text(required=True)
+    partner_id = fields.Many2one("res.partner", "Person Concerned")
+    automatic = fields.Boolean(readonly=True, help="Logged by the buying center itself.")
+    user_id = fields.Many2one("res.users", "Recorded by", default=lambda self: self.env.user, readonly=True)
+    followup_activity_id = fields.Many2one(
+        "mail.activity", "Follow-up", readonly=True, copy=False, ondelete="set null", index="btree_not_null"
+    )
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            for vals in vals_list:
+                # Automatic signals come from _create_automatic only.
+                vals["automatic"] = False
+                vals["user_id"] = self.env.uid
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_automatic_rights(vals)
+        return super().write(vals)
+
+    def unlink(self):
+        self._check_automatic_rights()
+        return super().unlink()
+
+    def _check_automatic_rights(self, vals=None):
+        if self.env.su or self.env.user.has_group("sales_team.group_sale_manager"):
+            return
+        if vals and {"automatic", "user_id"} & vals.keys():
+            raise AccessError(_("Who recorded a signal, and whether it is automatic, cannot be changed."))
+        automatic = self.filtered("automatic")
+        if automatic:
+            raise AccessError(
+                _(
+                    'The signal "%(signal)s" was logged automatically; only a sales manager can change '
+                    "or delete it.",
+                    signal=automatic[0].description,
+                )
+            )
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_schedule_followup(self):
+        """Schedule a to-do on the opportunity for this signal, and open it to adjust.
+
+        The activity is created here rather than in a prefilled dialog: the
+        dialog's activity-type onchange would replace the summary. A signal
+        keeps its open follow-up; the button opens it again instead of
+        scheduling another.
+        """
+        self.ensure_one()
+        activity = self.followup_activity_id
+        if not activity.active:
+            activity = self.lead_id.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=shorten(_("Follow up: %(signal)s", signal=self.description), 100, placeholder="..."),
+                note=Markup("<p>%s</p>") % self.description,
+                user_id=(self.lead_id.user_id or self.env.user).id,
+            )
+            # sudo: the link is the server's; reps cannot write automatic signals.
+            self.sudo().followup_activity_id = activity
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Follow up on a signal"),
+            "res_model": "mail.activity",
+            "res_id": activity.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("mail.mail_activity_view_form_popup").id, "form")],
+            "target": "new",
+        }
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _create_automatic(self, vals_list):
+        """Log signals of the buying center, in one create."""
+        if not vals_list:
+            return self.browse()
+        now = fields.Datetime.now()
+        for vals in vals_list:
+            vals.update(automatic=True, user_id=self.env.uid, date=vals.get("date", now))
+        # sudo: automatic signals are written by the server only (see create);
+        # the change they log has passed the user's rights already.
+        return self.sudo().create(vals_list).sudo(False)

@@ -1,0 +1,101 @@
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common_opportunity import OpportunityCase
+
+
+@tagged("post_install", "-at_install")
+class TestCompetitors(OpportunityCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.acme, cls.globex = cls.env["crm.competitor"].create(
+            [
+                {
+                    "name": "Acme Automation",
+                    "strengths": "Low price",
+                    "weaknesses": "Slow service",
+                    "usual_strategy": "Undercuts on price late in the deal",
+                },
+                {"name": "Globex"},
+            ]
+        )
+
+    def _against(self, lead, competitor, **values):
+        return lead.env["crm.lead.competitor"].create(
+            {"lead_id": lead.id, "competitor_id": competitor.id, **values}
+        )
+
+    def test_line_prefilled_from_the_competitor(self):
+        lead = self._lead()
+        line = self._against(
+            lead.with_user(self.rep), self.acme, weaknesses="No local team", threat_level="high"
+        )
+        self.assertEqual(line.strengths, "Low price")
+        self.assertEqual(line.weaknesses, "No local team", "what the rep wrote is kept")
+        self.assertEqual(line.strategy, "Undercuts on price late in the deal")
+        line.ties_inside_customer = "Zhao Min worked at Acme"
+        self.assertEqual(lead.competitor_ids, line)
+
+    def test_invalid_threat_level_refused(self):
+        lead = self._lead()
+        line = self._against(lead, self.acme)
+        with self.assertRefused(
+            ValidationError, r'"extreme" is not a valid Threat Level; use one of: Low, Medium, High'
+        ):
+            line.with_user(self.rep).threat_level = "extreme"
+        with self.assertRefused(ValidationError, r'"none" is not a valid Threat Level'):
+            self._against(lead.with_user(self.rep), self.globex, threat_level="none")
+        self.assertEqual(line.threat_level, "medium")
+        self.assertEqual(lead.competitor_ids, line)
+
+    @mute_logger("odoo.sql_db")
+    def test_same_competitor_twice_refused(self):
+        lead = self._lead()
+        self._against(lead, self.acme)
+        with self.assertRaises(IntegrityError):
+            self._against(lead, self.acme)
+
+    def test_wins_and_losses_against_each(self):
+        won_1, won_2, lost, pending = (self._lead(name=f"Deal {i}") for i in range(4))
+        other_rep_lead = self._lead(name="Other rep's deal", user_id=self.other_rep.id)
+        for lead in (won_1, won_2, lost, pending, other_rep_lead):
+            self._against(lead, self.acme)
+        self._against(lost, self.globex)
+        # Test shortcut: the outcome, without walking the stages.
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE crm_lead SET won_status = 'won' WHERE id IN %s", [(won_1.id, won_2.id)])
+        self.env.cr.execute(
+            "UPDATE crm_lead SET won_status = 'lost', active = False WHERE id IN %s",
+            [(lost.id, other_rep_lead.id)],
+        )
+        self.env.invalidate_all()
+        competitors = (self.acme | self.globex).with_user(self.rep)
+        competitors.mapped("won_count")  # warm the caches (the rep's companies)
+        competitors.invalidate_recordset(["won_count", "lost_count", "open_count", "win_rate"])
+        with self.assertQueryCount(__system__=1):  # one grouped query for all competitors
+            counts = [(c.won_count, c.lost_count, c.open_count) for c in competitors]
+        # The rep sees the team's record, his colleague's lost deal included.
+        self.assertEqual(counts, [(2, 2, 1), (0, 1, 0)])
+        self.assertEqual(competitors[0].win_rate, 50.0)
+        action = self.acme.with_context(won_status="won").action_view_opportunities()
+        self.assertEqual(
+            self.env["crm.lead"].with_context(**action["context"]).search(action["domain"]), won_1 | won_2
+        )
+
+    def test_rights(self):
+        competitor = self.env["crm.competitor"].with_user(self.rep).create({"name": "Initech"})
+        competitor.strengths = "Strong brand"
+        with self.assertRaises(AccessError):
+            competitor.unlink()
+        competitor.with_user(self.manager).unlink()
+        others = self._lead(user_id=self.other_rep.id)
+        with self.assertRaises(AccessError):
+            self._against(others.with_user(self.rep), self.acme)
+        self._against(others.with_user(self.manager), self.acme)
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        foreign = self.env["crm.competitor"].create({"name": "Foreign rival", "company_id": other_company.id})
+        self.assertNotIn(foreign, self.env["crm.competitor"].with_user(self.rep).search([]))

@@ -1,0 +1,122 @@
+from odoo import fields
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common_opportunity import OpportunityCase
+
+
+@tagged("post_install", "-at_install")
+class TestFactMilestones(OpportunityCase):
+    """A1 also asks for a coach (fact), A2 for the decision maker met (fact)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.m_coach, cls.m_decider = cls.env["crm.stage.milestone"].create(
+            [
+                {"name": "Coach secured", "stage_id": cls.a1.id, "fact": "coach_secured"},
+                {"name": "Decision maker met", "stage_id": cls.a2.id, "fact": "decision_maker_met"},
+            ]
+        )
+
+    def _history_of_move(self, lead, stage):
+        return lead.stage_history_ids.filtered(
+            lambda h: h.to_stage_id == stage and h.event in ("forward", "won")
+        )
+
+    def test_shipped_templates_use_facts(self):
+        ref = self.env.ref
+        self.assertEqual(ref("sales_process_addon.milestone_t1_02_b").fact, "coach_secured")
+        self.assertEqual(ref("sales_process_addon.milestone_t2_02_b").fact, "decision_maker_met")
+        self.assertEqual(ref("sales_process_addon.milestone_t1_01_b").fact, "qualified_pursue")
+
+    def test_coach_opens_the_gate_and_the_history_says_so(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        with self.assertRefused(ValidationError, r"missing milestones: Coach secured"):
+            lead.with_user(self.rep).stage_id = self.a2
+        coach = self._stakeholder(lead, self.contact, self.role_coach, stance="neutral")
+        with self.assertRefused(ValidationError, r"missing milestones: Coach secured"):
+            lead.with_user(self.rep).stage_id = self.a2
+        self._stakeholder(lead, self.wang, self.role_user, stance="champion")
+        with self.assertRefused(ValidationError, r"missing milestones: Coach secured"):
+            lead.with_user(self.rep).stage_id = self.a2
+        coach.stance = "supporter"
+        self.assertEqual(lead.milestone_progress, "3/3")
+        lead.with_user(self.rep).stage_id = self.a2
+        self.assertEqual(lead.stage_id, self.a2)
+        self.assertEqual(
+            self._history_of_move(lead, self.a2).facts_used,
+            "Coach secured: coach secured: Buyer Corp, Li Wei (Supporter)",
+        )
+
+    def test_decision_maker_needs_a_meeting_date(self):
+        lead = self._lead(self.a2)
+        self._evidence(lead, self.m_clearance).with_user(self.manager).action_verify()
+        self._evidence(lead, self.m_contract, kind_id=self.kind_document.id)
+        decider = self._stakeholder(lead, self.wang, self.role_dm, met=True)
+        with self.assertRefused(ValidationError, r"missing milestones: Decision maker met"):
+            lead.with_user(self.rep).stage_id = self.a3
+        decider.met_date = fields.Date.today()
+        lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual(lead.won_status, "won")
+        history = self._history_of_move(lead, self.a3)
+        self.assertEqual(history.event, "won")
+        self.assertIn("Decision maker met: decision maker met: Buyer Corp, Wang Fang on", history.facts_used)
+
+    def test_evidence_still_proves_a_fact_milestone(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        self._evidence(lead, self.m_coach)
+        lead.with_user(self.rep).stage_id = self.a2
+        self.assertFalse(self._history_of_move(lead, self.a2).facts_used, "proven by evidence, no fact")
+
+    def test_qualification_fact(self):
+        self.m_coach.fact = "qualified_pursue"
+        lead = self._lead()
+        self._prove_a1(lead)
+        with self.assertRefused(ValidationError, "missing milestones: Coach secured"):
+            lead.with_user(self.rep).stage_id = self.a2
+        self._answer(lead, {self.q_funding: "yes", self.q_driver: "yes"})
+        lead.with_user(self.rep).stage_id = self.a2
+        self.assertEqual(
+            self._history_of_move(lead, self.a2).facts_used, "Coach secured: qualification status: pursue"
+        )
+
+    def test_fact_is_judged_whoever_moves(self):
+        """The gate reads the buying center whatever the mover may see (as for evidence)."""
+        lead = self._lead(user_id=self.other_rep.id)
+        self._prove_a1(lead)
+        self._stakeholder(lead, self.contact, self.role_coach, stance="champion")
+        lead.with_user(self.manager).stage_id = self.a2
+        self.assertEqual(lead.stage_id, self.a2)
+
+    def test_gate_query_count_with_facts(self):
+        """Judging 30 moves with fact milestones: one query more than without (the buying centers)."""
+        leads = self._create_leads(30, pipeline_type_id=self.type_a.id)
+        for lead in leads:
+            self._prove_a1(lead)
+            self._stakeholder(lead, self.contact, self.role_coach, stance="champion")
+        moves = [(lead, self.a1, self.a2) for lead in leads]
+        self.env.invalidate_all()
+        self.env.flush_all()
+        # As test_gate_query_count_pinned (7), plus the stakeholders, their roles and contacts.
+        with self.assertQueryCount(__system__=10):
+            used = leads._stage_gate_judge(moves)
+        self.assertEqual(used, {})
+
+    def test_fact_cost_independent_of_batch_size(self):
+        small = self._create_leads(5, pipeline_type_id=self.type_a.id)
+        large = self._create_leads(40, pipeline_type_id=self.type_a.id)
+        for lead in small | large:
+            self._stakeholder(lead, self.contact, self.role_coach, stance="champion")
+        milestones = self.m_coach | self.m_decider
+
+        def cost(leads):
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            met = leads._stage_gate_milestones_met(milestones)
+            self.assertTrue(all(self.m_coach.id in met[lead.id] for lead in leads))
+            return self.cr.sql_log_count - before
+
+        self.assertEqual(cost(small), cost(large))

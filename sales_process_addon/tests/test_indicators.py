@@ -1,0 +1,184 @@
+from datetime import datetime, timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common_opportunity import OpportunityCase
+
+
+@tagged("post_install", "-at_install")
+class TestIndicators(OpportunityCase):
+    def _email(self, lead, **values):
+        return lead.message_post(
+            body="Hello", message_type="comment", subtype_xmlid="mail.mt_comment", **values
+        )
+
+    def test_relationship_from_interactions(self):
+        lead = self._lead()
+        self.assertEqual((lead.relationship_status, lead.interaction_count), ("cold", 0))
+        lead.message_post(body="Internal thought", subtype_xmlid="mail.mt_note")
+        self.assertEqual(lead.relationship_status, "cold", "internal notes are no interaction")
+        self._email(lead)
+        self.assertEqual((lead.relationship_status, lead.interaction_count), ("warm", 1))
+        lead.activity_schedule("mail.mail_activity_data_call", user_id=self.rep.id).action_done()
+        self.env["calendar.event"].create(
+            {
+                "name": "Site visit",
+                "opportunity_id": lead.id,
+                "start": fields.Datetime.now(),
+                "stop": fields.Datetime.now() + timedelta(hours=1),
+            }
+        )
+        self.assertEqual(lead.interaction_count, 3, "a message, an activity done, a meeting")
+        self.assertEqual(lead.relationship_status, "warm")
+        lead.message_post(body="Reply", message_type="email", subtype_xmlid="mail.mt_comment")
+        self.assertEqual((lead.relationship_status, lead.interaction_count), ("active", 4))
+
+    def test_relationship_cools_down_with_the_daily_job(self):
+        lead = self._lead()
+        for _i in range(4):
+            self._email(lead)
+        self.assertEqual(lead.relationship_status, "active")
+        with self.at(datetime.now() + timedelta(days=31)):
+            self.env["crm.lead"]._cron_refresh_indicators()
+            self.assertEqual((lead.relationship_status, lead.interaction_count), ("cold", 0))
+
+    def test_progress_indicators(self):
+        lead = self._lead()
+        self.assertFalse(lead.has_decision_maker_access)
+        decider = self._stakeholder(lead, self.wang, self.role_dm)
+        self.assertFalse(lead.has_decision_maker_access, "identified is not reached")
+        decider.met = True
+        self.assertTrue(lead.has_decision_maker_access)
+        self.assertFalse(lead.customer_commitment)
+        self._evidence(lead, self.m_summary, kind_id=self.kind_email.id)
+        self.assertFalse(lead.customer_commitment, "an email is no commitment")
+        self._evidence(
+            lead, self.m_optional, kind_id=self.kind_meeting.id, customer_partner_id=self.contact.id
+        )
+        self.assertTrue(lead.customer_commitment, "the customer gave us time")
+        self.assertFalse(lead.has_trial_order)
+        self._evidence(
+            lead,
+            self.m_optional,
+            kind_id=self.env.ref("sales_process_addon.evidence_kind_trial").id,
+            customer_partner_id=self.contact.id,
+        )
+        self.assertTrue(lead.has_trial_order)
+
+    def test_risk_rules(self):
+        lead = self._lead()
+        self.assertEqual(lead.risk_level, "medium", "not qualified, cold, in the first funnel state")
+        self._answer(lead, {self.q_funding: "yes", self.q_driver: "yes"})
+        self._email(lead)
+        self.assertEqual(lead.risk_level, "low", "qualified and in touch, still searching")
+        self._answer(lead, {self.q_funding: "no"})
+        self.assertEqual(lead.risk_level, "high", "no funding")
+        self._answer(lead, {self.q_funding: "yes"})
+        # Further along (in funnel): the decision maker and a commitment matter.
+        self._prove_a1(lead)
+        lead.stage_id = self.a2
+        self.assertEqual(lead.risk_level, "high", "past search, no decision maker and no commitment")
+        self._stakeholder(lead, self.wang, self.role_dm, met=True)
+        self.assertEqual(lead.risk_level, "medium", "no customer commitment yet")
+        self._evidence(lead, self.m_clearance, kind_id=self.kind_meeting.id)
+        self.assertFalse(lead.customer_commitment, "not verified yet")
+        lead.evidence_ids.filtered(lambda e: e.milestone_id == self.m_clearance).with_user(
+            self.manager
+        ).action_verify()
+        self.assertEqual(lead.risk_level, "low")
+        lead.action_set_lost()
+        self.assertFalse(lead.risk_level, "closed deals carry no risk")
+
+    def test_filters_and_group_by(self):
+        risky, fine = self._lead(name="Risky"), self._lead(name="Fine")
+        self._answer(risky, {self.q_funding: "no"})
+        self._answer(fine, {self.q_funding: "yes", self.q_driver: "yes"})
+        self._email(fine)
+        self.env.flush_all()
+        Lead = self.env["crm.lead"].with_user(self.rep)
+        ids = (risky | fine).ids
+        self.assertEqual(Lead.search([("id", "in", ids), ("risk_level", "=", "high")]), risky)
+        self.assertEqual(Lead.search([("id", "in", ids), ("relationship_status", "=", "cold")]), risky)
+        self.assertEqual(
+            dict(Lead._read_group([("id", "in", ids)], ["risk_level"], ["__count"])), {"high": 1, "low": 1}
+        )
+
+    # ------------------------------------------------------------
+    # QUERY COUNTS
+    # ------------------------------------------------------------
+
+    # The fields the kanban and list views read (the addon's and Odoo's main ones).
+    _VIEW_SPEC = {
+        "name": {},
+        "stage_id": {"fields": {"display_name": {}}},
+        "partner_id": {"fields": {"display_name": {}}},
+        "user_id": {"fields": {"display_name": {}}},
+        "expected_revenue": {},
+        "won_status": {},
+        "buyer_stage_id": {"fields": {"display_name": {}}},
+        "funnel_state_id": {"fields": {"display_name": {}}},
+        "qualification_status": {},
+        "relationship_status": {},
+        "interaction_count": {},
+        "has_decision_maker_access": {},
+        "customer_commitment": {},
+        "has_trial_order": {},
+        "risk_level": {},
+    }
+
+    def _many_leads(self, count):
+        leads = self._create_leads(count, pipeline_type_id=self.type_a.id, user_id=self.rep.id)
+        for lead in leads:
+            self._stakeholder(lead, self.wang, self.role_dm, met=True)
+        return leads
+
+    def test_views_read_indicators_without_per_record_queries(self):
+        """Kanban and list of 80 opportunities: the indicators cost no query per record."""
+        small, large = self._many_leads(10), self._many_leads(80)
+        Lead = self.env["crm.lead"].with_user(self.rep)
+
+        def read(leads):
+            self.env.invalidate_all()
+            return Lead.web_search_read([("id", "in", leads.ids)], self._VIEW_SPEC)
+
+        read(small)  # warm the caches
+        # The leads (two: the requested columns, then the rest for the prefetch), their stages,
+        # salespeople and their partners (names), buyer stages, funnel states: none per lead, and
+        # none for the indicators, read from the row.
+        with self.assertQueryCount(__system__=7):
+            result = read(large)
+        self.assertEqual(result["length"], 80)
+        self.assertEqual({r["risk_level"] for r in result["records"]}, {"medium"})
+        self.assertTrue(all(r["has_decision_maker_access"] for r in result["records"]))
+        with self.assertQueryCount(__system__=7):
+            read(small)
+
+    def test_kanban_with_milestones_without_per_record_queries(self):
+        """The kanban also shows the milestones met: two queries more, for any number of leads."""
+        small, large = self._many_leads(10), self._many_leads(80)
+        Lead = self.env["crm.lead"].with_user(self.rep)
+        spec = {**self._VIEW_SPEC, "milestone_progress": {}, "milestone_missing": {}}
+
+        def cost(leads):
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            Lead.web_search_read([("id", "in", leads.ids)], spec)
+            return self.cr.sql_log_count - before
+
+        cost(small)
+        self.assertEqual(cost(small), cost(large))
+
+    def test_refresh_cost_independent_of_batch_size(self):
+        small, large = self._many_leads(10), self._many_leads(80)
+
+        def cost(leads):
+            self.env.invalidate_all()
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            leads._indicators_refresh()
+            self.env.flush_all()
+            return self.cr.sql_log_count - before
+
+        cost(small)
+        self.assertEqual(cost(small), cost(large))

@@ -1,0 +1,130 @@
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import tagged
+
+from .common_opportunity import OpportunityCase
+
+
+@tagged("post_install", "-at_install")
+class TestSignals(OpportunityCase):
+    def _signals(self, lead):
+        return lead.signal_ids.sorted("id")
+
+    def test_buying_center_changes_log_signals(self):
+        lead = self._lead()
+        line = self._stakeholder(lead.with_user(self.rep), self.wang, self.role_user, stance="supporter")
+        line.write({"role_id": self.role_dm.id, "stance": "opponent", "influence": "high"})
+        line.partner_id = self.zhao
+        line.concerns = "Price"  # not a signal
+        line.unlink()
+        signals = self._signals(lead)
+        self.assertEqual(
+            [(s.category, s.description) for s in signals],
+            [
+                (
+                    "people",
+                    "Buyer Corp, Wang Fang joined the buying center as User (Supporter, Medium influence).",
+                ),
+                ("role", "Buyer Corp, Wang Fang: role changed from User to Decision maker / economic buyer."),
+                ("role", "Buyer Corp, Wang Fang: stance changed from Supporter to Opponent."),
+                ("role", "Buyer Corp, Wang Fang: influence changed from Medium to High."),
+                (
+                    "people",
+                    "Buyer Corp, Wang Fang was replaced by Buyer Corp, Zhao Min as Decision maker / economic buyer.",
+                ),
+                ("people", "Buyer Corp, Zhao Min (Decision maker / economic buyer) left the buying center."),
+            ],
+        )
+        self.assertTrue(all(signals.mapped("automatic")))
+        self.assertEqual(signals.user_id, self.rep)
+
+    def test_signals_batched(self):
+        """One create of signals per call: the cost does not grow with the stakeholders."""
+        warm, *leads = self._lead(name="L0") | self._lead(name="L1") | self._lead(name="L2")
+        contacts = self.env["res.partner"].create([{"name": f"Contact {i}"} for i in range(7)])
+
+        def cost(lead, partners):
+            self.env.invalidate_all()
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            lead.write(
+                {
+                    "stakeholder_ids": [
+                        (0, 0, {"partner_id": p.id, "role_id": self.role_user.id}) for p in partners
+                    ]
+                }
+            )
+            self.env.flush_all()
+            return self.cr.sql_log_count - before
+
+        cost(warm, contacts[6:])  # warm the caches
+        self.assertEqual(cost(leads[0], contacts[:1]), cost(leads[1], contacts[1:6]))
+        self.assertEqual(len(leads[1].signal_ids), 5)
+
+    def test_rep_records_signals_but_cannot_forge_automatic_ones(self):
+        lead = self._lead()
+        signal = (
+            self.env["crm.lead.signal"]
+            .with_user(self.rep)
+            .create(
+                {
+                    "lead_id": lead.id,
+                    "category": "criteria",
+                    "description": "Tender now weighs service 40%",
+                    "automatic": True,
+                    "user_id": self.manager.id,
+                }
+            )
+        )
+        self.assertFalse(signal.automatic)
+        self.assertEqual(signal.user_id, self.rep)
+        signal.description = "Tender now weighs local service 40%"
+        automatic = self._stakeholder(lead, self.wang, self.role_dm) and lead.signal_ids.filtered("automatic")
+        with self.assertRefused(AccessError, "was logged automatically"):
+            automatic.with_user(self.rep).description = "Nothing happened"
+        with self.assertRefused(AccessError, "was logged automatically"):
+            automatic.with_user(self.rep).unlink()
+        with self.assertRefused(AccessError, "cannot be changed"):
+            signal.with_user(self.rep).automatic = True
+        automatic.with_user(self.manager).unlink()
+        signal.with_user(self.rep).unlink()
+        self.assertFalse(lead.signal_ids)
+
+    def test_invalid_category_refused(self):
+        lead = self._lead()
+        with self.assertRefused(ValidationError, r'"gossip" is not a valid Category'):
+            self.env["crm.lead.signal"].with_user(self.rep).create(
+                {"lead_id": lead.id, "category": "gossip", "description": "x"}
+            )
+
+    def test_schedule_followup(self):
+        lead = self._lead()
+        signal = self.env["crm.lead.signal"].create(
+            {"lead_id": lead.id, "category": "intent", "description": "Budget moved to next year"}
+        )
+        action = signal.with_user(self.rep).action_schedule_followup()
+        activity = lead.activity_ids
+        self.assertEqual((action["res_model"], action["res_id"]), ("mail.activity", activity.id))
+        self.assertEqual(activity.summary, "Follow up: Budget moved to next year")
+        self.assertEqual(activity.user_id, self.rep)
+        self.assertEqual(signal.followup_activity_id, activity)
+        # Again: the open follow-up, not a second one.
+        self.assertEqual(signal.with_user(self.rep).action_schedule_followup()["res_id"], activity.id)
+        activity.action_done()
+        signal.with_user(self.rep).action_schedule_followup()
+        self.assertEqual(len(lead.activity_ids), 1, "a new follow-up once the first is done")
+        self.assertNotEqual(lead.activity_ids, activity)
+        # On an automatic signal too.
+        automatic = self._stakeholder(lead, self.wang, self.role_dm) and lead.signal_ids.filtered("automatic")
+        automatic.with_user(self.rep).action_schedule_followup()
+        self.assertTrue(automatic.followup_activity_id)
+
+    def test_rights(self):
+        others = self._lead(user_id=self.other_rep.id)
+        self._stakeholder(others, self.wang, self.role_dm)
+        Signal = self.env["crm.lead.signal"]
+        self.assertFalse(Signal.with_user(self.rep).search([("lead_id", "=", others.id)]))
+        with self.assertRaises(AccessError):
+            Signal.with_user(self.rep).create(
+                {"lead_id": others.id, "category": "people", "description": "x"}
+            )
+        self.assertTrue(Signal.with_user(self.manager).search([("lead_id", "=", others.id)]))
