@@ -2,7 +2,7 @@ from datetime import date, datetime
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common_gate import StageGateCase
 
@@ -227,3 +227,93 @@ class TestStaleAlerts(StageGateCase):
     def test_escalation_must_follow_rotting(self):
         with self.assertRefused(ValidationError, "must come after the 5 days"):
             self.a1.escalation_days = 3
+
+
+@tagged("post_install", "-at_install")
+class TestStageTasksRemote(HttpCase):
+    """Stage tasks are scheduled whatever the path: XML-RPC and import."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ptype = cls.env["crm.pipeline.type"].create({"name": "Remote tasks", "code": "remote_tasks"})
+        plan = cls.env["mail.activity.plan"].create(
+            {
+                "name": "Remote plan",
+                "res_model": "crm.lead",
+                "template_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "activity_type_id": cls.env.ref("mail.mail_activity_data_call").id,
+                            "summary": "Remote call",
+                            "responsible_type": "crm_salesperson",
+                        },
+                    ),
+                ],
+            }
+        )
+        cls.s1, cls.s2 = cls.env["crm.stage"].create(
+            [
+                {
+                    "name": "Remote S1",
+                    "sequence": 1,
+                    "pipeline_type_id": cls.ptype.id,
+                    "activity_plan_id": plan.id,
+                },
+                {
+                    "name": "Remote S2",
+                    "sequence": 2,
+                    "pipeline_type_id": cls.ptype.id,
+                    "activity_plan_id": plan.id,
+                },
+            ]
+        )
+        cls.rep = new_test_user(
+            cls.env, login="tasks_rep", password="tasks_rep_pw1", groups="sales_team.group_sale_salesman"
+        )
+
+    def _tasks(self, lead):
+        return self.env["mail.activity"].search(
+            [("res_model", "=", "crm.lead"), ("res_id", "=", lead.id), ("crm_stage_id", "!=", False)]
+        )
+
+    def test_xmlrpc_move_schedules_tasks(self):
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Remote deal",
+                "type": "opportunity",
+                "pipeline_type_id": self.ptype.id,
+                "user_id": self.rep.id,
+            }
+        )
+        self.assertEqual(self._tasks(lead).crm_stage_id, self.s1)
+        db = self.env.cr.dbname
+        uid = self.xmlrpc_common.login(db, "tasks_rep", "tasks_rep_pw1")
+        self.xmlrpc_object.execute_kw(
+            db, uid, "tasks_rep_pw1", "crm.lead", "write", [[lead.id], {"stage_id": self.s2.id}]
+        )
+        tasks = self._tasks(lead)
+        self.assertEqual(
+            (tasks.crm_stage_id, tasks.user_id, tasks.summary), (self.s2, self.rep, "Remote call")
+        )
+
+    def test_import_schedules_tasks(self):
+        xmlid = self.ptype.export_data(["id"])["datas"][0][0]
+        content = f"name,pipeline_type_id/id,user_id\nImported remote,{xmlid},{self.rep.name}\n".encode()
+        importer = (
+            self.env["base_import.import"]
+            .with_user(self.rep)
+            .create(
+                {"res_model": "crm.lead", "file": content, "file_type": "text/csv", "file_name": "leads.csv"}
+            )
+        )
+        result = importer.execute_import(
+            ["name", "pipeline_type_id/id", "user_id"],
+            ["name", "t", "u"],
+            {"quoting": '"', "separator": ",", "has_headers": True},
+        )
+        self.assertFalse([m for m in result["messages"] if m["type"] == "error"], result["messages"])
+        lead = self.env["crm.lead"].search([("name", "=", "Imported remote")])
+        self.assertEqual(self._tasks(lead).crm_stage_id, self.s1)
