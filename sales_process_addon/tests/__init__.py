@@ -18,3 +18,4 @@ from . import test_competitors
 from . import test_signals
 from . import test_indicators
 from . import test_fact_milestones
+from . import test_reports

@@ -1,0 +1,138 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+
+class CrmLeadStageEntry(models.Model):
+    """Each stage an opportunity has entered, once, and whether it went on to the next one.
+
+    Kept up to date by the stage history (``crm.lead.stage.history.create``),
+    in two set-based queries per batch of history rows; read by the stage
+    conversion report. Why a table: the conversion report needs, for each
+    opportunity and stage, its first entry and whether it later entered the
+    next stage. Computed from the history on each read, that is a grouping of
+    the whole history into (opportunity, stage) pairs and a join of those
+    pairs with themselves: 1.3 to 2 s for 1,000,000 history rows on the
+    benchmark machine, even with an index for it, against 0.3 s from this table.
+
+    "Reached next" is judged when the opportunity enters a stage: the next
+    stage is the one following in the stage order of that moment. Reordering
+    stages later does not rewrite past conversions; ``_rebuild`` recomputes
+    the whole table from the history with the current order.
+    """
+
+    _name = "crm.lead.stage.entry"
+    _description = "Opportunity Stage Entry"
+    _log_access = False
+    _order = "date, id"
+
+    lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, ondelete="cascade", readonly=True)
+    stage_id = fields.Many2one("crm.stage", required=True, index=True, ondelete="cascade", readonly=True)
+    date = fields.Datetime("First Entered on", required=True, readonly=True)
+    reached_next = fields.Boolean("Reached Next Stage", readonly=True)
+
+    _lead_stage_uniq = models.UniqueIndex("(lead_id, stage_id)")
+
+    @api.model
+    def _stage_order_sql(self):
+        """Each stage of a sales process with the stage that follows it (as the gate orders them)."""
+        return SQL(
+            """
+            SELECT
+                stage.id AS stage_id,
+                stage.pipeline_type_id,
+                LEAD(stage.id) OVER (
+                    PARTITION BY stage.pipeline_type_id
+                    ORDER BY stage.sequence, stage.name->>'en_US', stage.id
+                ) AS next_stage_id
+            FROM crm_stage stage
+            WHERE stage.pipeline_type_id IS NOT NULL
+            """
+        )
+
+    @api.model
+    def _entry_condition(self, alias):
+        """History rows that enter a stage: a move, not a loss or a restore."""
+        return SQL(
+            "%(to)s IS NOT NULL AND %(from)s IS DISTINCT FROM %(to)s",
+            to=SQL.identifier(alias, "to_stage_id"),
+            **{"from": SQL.identifier(alias, "from_stage_id")},
+        )
+
+    @api.model
+    def _record_history(self, history):
+        """Record the stage entries of the new history rows ``history``."""
+        if not history:
+            return
+        history.flush_recordset(["lead_id", "from_stage_id", "to_stage_id", "date"])
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO crm_lead_stage_entry (lead_id, stage_id, date, reached_next)
+                SELECT history.lead_id, history.to_stage_id, MIN(history.date), FALSE
+                FROM crm_lead_stage_history history
+                WHERE history.id IN %(ids)s AND %(entry)s
+                GROUP BY history.lead_id, history.to_stage_id
+                ON CONFLICT (lead_id, stage_id) DO NOTHING
+                """,
+                ids=tuple(history.ids),
+                entry=self._entry_condition("history"),
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE crm_lead_stage_entry entry
+                SET reached_next = TRUE
+                FROM crm_lead_stage_history history, (%(stage_order)s) stage_order
+                WHERE history.id IN %(ids)s AND %(entry)s
+                  AND stage_order.next_stage_id = history.to_stage_id
+                  AND entry.lead_id = history.lead_id
+                  AND entry.stage_id = stage_order.stage_id
+                  AND entry.date <= history.date
+                  AND NOT entry.reached_next
+                """,
+                stage_order=self._stage_order_sql(),
+                ids=tuple(history.ids),
+                entry=self._entry_condition("history"),
+            )
+        )
+        self.invalidate_model()
+
+    @api.model
+    def _rebuild(self):
+        """Recompute all entries from the stage history, with the current stage order."""
+        self.env["crm.lead.stage.history"].flush_model()
+        self.env.cr.execute(SQL("DELETE FROM crm_lead_stage_entry"))
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH entered AS (
+                    SELECT history.lead_id, history.to_stage_id AS stage_id,
+                           MIN(history.date) AS first_date, MAX(history.date) AS last_date
+                    FROM crm_lead_stage_history history
+                    WHERE %(entry)s
+                    GROUP BY history.lead_id, history.to_stage_id
+                )
+                INSERT INTO crm_lead_stage_entry (lead_id, stage_id, date, reached_next)
+                SELECT entered.lead_id, entered.stage_id, entered.first_date,
+                       COALESCE(next_entered.last_date >= entered.first_date, FALSE)
+                FROM entered
+                LEFT JOIN (%(stage_order)s) stage_order ON stage_order.stage_id = entered.stage_id
+                LEFT JOIN entered next_entered
+                    ON next_entered.lead_id = entered.lead_id
+                   AND next_entered.stage_id = stage_order.next_stage_id
+                ORDER BY entered.first_date
+                """,
+                entry=self._entry_condition("history"),
+                stage_order=self._stage_order_sql(),
+            )
+        )
+        self.invalidate_model()
+
+    def init(self):
+        # Opportunities moved before this table existed: fill it once from their history.
+        self.env.cr.execute(SQL("SELECT 1 FROM crm_lead_stage_entry LIMIT 1"))
+        if not self.env.cr.fetchone():
+            self.env.cr.execute(SQL("SELECT 1 FROM crm_lead_stage_history LIMIT 1"))
+            if self.env.cr.fetchone():
+                self._rebuild()

@@ -1,0 +1,617 @@
+import ast
+from datetime import datetime, timedelta
+
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import SalesProcessCase
+
+T0 = datetime(2026, 1, 5, 9, 0)
+
+
+def day(n):
+    return T0 + timedelta(days=n)
+
+
+@tagged("post_install", "-at_install")
+class TestReports(SalesProcessCase):
+    """Exact figures of every report on one known history.
+
+    Process A: A1 (search, buyer Need) -> A2 (in funnel, buyer Evaluation) -> A3 (won).
+    Process B: BX (search) -> B2 (in funnel, buyer Evaluation) -> BWON (won).
+    Times are 09:00 UTC; "d+n" is n days after Monday 5 January 2026.
+
+    ==  =====  ====  =======  ===========================================================
+    L   owner  team  revenue  life
+    ==  =====  ====  =======  ===========================================================
+    L1  rep    T     1,000    A1 d+0; A2 d+2; A3 won d+6
+    L2  rep    T     2,000    A1 d+0; A2 d+4; lost d+5
+    L3  rep2   T     4,000    A1 d+0; A2 d+1; back to A1 d+3; A2 d+7 (open)
+    L4  rep2   T     8,000    created in A2 d+0 (open)
+    L5  -      T     16,000   A1 d+0 (open)
+    L6  rep    -     500      process B: BX d+0; B2 d+10 (open)
+    L7  rep    T     3,000    A1 2 Feb; A2 5 Feb; A3 won 9 Feb
+    L8  rep2   T     100      A1 d+0; lost d+1; restored d+2; A2 d+4 (open)
+    ==  =====  ====  =======  ===========================================================
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.rep2 = new_test_user(
+            cls.env, login="sp_rep2", groups="sales_team.group_sale_salesman", name="Rep 2"
+        )
+        cls.customer = cls.env["res.partner"].create({"name": "Buyer Corp", "is_company": True})
+        cls.contact = cls.env["res.partner"].create({"name": "Li Wei", "parent_id": cls.customer.id})
+
+    def setUp(self):
+        super().setUp()
+        self.types = [("pipeline_type_id", "in", (self.type_a | self.type_b).ids)]
+
+        def lead(name, user, revenue, stage, team=self.team):
+            return self.env["crm.lead"].create(
+                {
+                    "name": name,
+                    "type": "opportunity",
+                    "user_id": user.id,
+                    "team_id": team.id,
+                    "expected_revenue": revenue,
+                    "stage_id": stage.id,
+                    "partner_id": self.customer.id,
+                }
+            )
+
+        nobody, no_team = self.env["res.users"], self.env["crm.team"]
+        with self.at(day(0)):
+            self.l1 = lead("L1", self.rep, 1000, self.a1)
+            self.l2 = lead("L2", self.rep, 2000, self.a1)
+            self.l3 = lead("L3", self.rep2, 4000, self.a1)
+            self.l4 = lead("L4", self.rep2, 8000, self.a2)
+            self.l5 = lead("L5", nobody, 16000, self.a1)
+            self.l6 = lead("L6", self.rep, 500, self.bx, team=no_team)
+            self.l8 = lead("L8", self.rep2, 100, self.a1)
+        with self.at(day(1)):
+            self.l3.stage_id = self.a2
+            self.l8.action_set_lost()
+        with self.at(day(2)):
+            self.l1.stage_id = self.a2
+            self.l8.action_restore()
+        with self.at(day(3)):
+            self.l3.stage_id = self.a1
+        with self.at(day(4)):
+            self.l2.stage_id = self.a2
+            self.l8.stage_id = self.a2
+        with self.at(day(5)):
+            self.l2.action_set_lost()
+        with self.at(day(6)):
+            self.l1.stage_id = self.a3
+        with self.at(day(7)):
+            self.l3.stage_id = self.a2
+        with self.at(day(10)):
+            self.l6.stage_id = self.b2
+        with self.at(datetime(2026, 2, 2, 9, 0)):
+            self.l7 = lead("L7", self.rep, 3000, self.a1)
+        with self.at(datetime(2026, 2, 5, 9, 0)):
+            self.l7.stage_id = self.a2
+        with self.at(datetime(2026, 2, 9, 9, 0)):
+            self.l7.stage_id = self.a3
+        self.leads = self.l1 | self.l2 | self.l3 | self.l4 | self.l5 | self.l6 | self.l7 | self.l8
+        self.env.flush_all()
+
+    def _groups(self, model, groupby, aggregates, domain=(), user=None):
+        """``{group values: aggregate values}`` of a report, as ``user`` (default: superuser)."""
+        Report = self.env[model].with_user(user) if user else self.env[model]
+        rows = Report._read_group(list(self.types) + list(domain), groupby, aggregates)
+        n = len(groupby)
+        return {
+            tuple(v.id if hasattr(v, "_name") else v for v in row[:n]): (
+                row[n:] if len(aggregates) > 1 else row[n]
+            )
+            for row in rows
+        }
+
+    def _assert_groups(self, actual, expected):
+        self.assertEqual(set(actual), set(expected))
+        for key, values in expected.items():
+            values = values if isinstance(values, tuple) else (values,)
+            got = actual[key] if isinstance(actual[key], tuple) else (actual[key],)
+            for got_value, value in zip(got, values, strict=True):
+                if isinstance(value, float):
+                    self.assertAlmostEqual(got_value, value, places=4, msg=f"group {key}")
+                else:
+                    self.assertEqual(got_value, value, f"group {key}")
+
+    # ------------------------------------------------------------
+    # Fixture
+    # ------------------------------------------------------------
+
+    def test_fixture(self):
+        self.assertEqual(
+            self.leads.mapped("won_status"),
+            ["won", "lost", "pending", "pending", "pending", "pending", "won", "pending"],
+        )
+        self.assertFalse(self.l6.team_id)
+        self.assertEqual(self.l1.date_closed, day(6))
+        self.assertEqual(
+            self.l8.stage_history_ids.sorted("id").mapped("event"), ["create", "lost", "restore", "forward"]
+        )
+
+    # ------------------------------------------------------------
+    # 1. Funnel
+    # ------------------------------------------------------------
+
+    def test_funnel(self):
+        model, measures, open_ = (
+            "crm.sales.funnel.report",
+            ["__count", "expected_revenue:sum"],
+            [("won_status", "=", "pending")],
+        )
+        self._assert_groups(
+            self._groups(model, ["funnel_state_id"], measures, open_),
+            {(self.funnel_search.id,): (1, 16000.0), (self.funnel_in.id,): (4, 12600.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["stage_id"], measures, open_),
+            {(self.a1.id,): (1, 16000.0), (self.a2.id,): (3, 12100.0), (self.b2.id,): (1, 500.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["buyer_stage_id"], measures, open_),
+            {(self.buyer_need.id,): (1, 16000.0), (self.buyer_eval.id,): (4, 12600.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["pipeline_type_id"], measures, open_),
+            {(self.type_a.id,): (4, 28100.0), (self.type_b.id,): (1, 500.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["team_id"], measures, open_),
+            {(self.team.id,): (4, 28100.0), (False,): (1, 500.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["user_id"], measures, open_),
+            {(self.rep.id,): (1, 500.0), (self.rep2.id,): (3, 12100.0), (False,): (1, 16000.0)},
+        )
+        # Lost opportunities are archived: shown with the "Lost" filter (active_test off).
+        Funnel = self.env[model].with_context(active_test=False)
+        by_status = {
+            status: (count, revenue)
+            for status, count, revenue in Funnel._read_group(self.types, ["won_status"], measures)
+        }
+        self.assertEqual(by_status, {"won": (2, 4000.0), "lost": (1, 2000.0), "pending": (5, 28600.0)})
+        by_month = self._groups(model, ["create_date:month", "funnel_state_id"], ["__count"])
+        self.assertEqual(by_month[datetime(2026, 2, 1), self.funnel_best.id], 1)
+        self.assertEqual(by_month[datetime(2026, 1, 1), self.funnel_best.id], 1)
+
+    # ------------------------------------------------------------
+    # 2. Stage conversion
+    # ------------------------------------------------------------
+
+    def test_stage_conversion(self):
+        model = "crm.stage.conversion.report"
+        measures = ["__count", "reached_next_count:sum", "reached_next_rate:avg", "won_rate:avg"]
+        # A1: L1 L2 L3 L5 L7 L8 entered (L3 twice: counted once); all but L5 reached A2; L1 L7 won.
+        # A2: L1 L2 L3 L4 L7 L8 entered; L1 L7 reached A3 and won.
+        # A3 is the last stage: no next stage, no share.
+        self._assert_groups(
+            self._groups(model, ["pipeline_type_id", "stage_id"], measures),
+            {
+                (self.type_a.id, self.a1.id): (6, 5, 500 / 6, 200 / 6),
+                (self.type_a.id, self.a2.id): (6, 2, 200 / 6, 200 / 6),
+                (self.type_a.id, self.a3.id): (2, 0, False, 100.0),
+                (self.type_b.id, self.bx.id): (1, 1, 100.0, 0.0),
+                (self.type_b.id, self.b2.id): (1, 0, 0.0, 0.0),
+            },
+        )
+        self._assert_groups(
+            self._groups(model, ["team_id"], measures),
+            {(self.team.id,): (14, 7, 700 / 12, 600 / 14), (False,): (2, 1, 50.0, 0.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["date:month"], ["__count"]),
+            {(datetime(2026, 1, 1),): 13, (datetime(2026, 2, 1),): 3},
+        )
+        rows = self.env[model].search([("lead_id", "=", self.l3.id)])
+        self.assertEqual(
+            {(row.stage_id, row.next_stage_id, row.date, row.reached_next_count) for row in rows},
+            {(self.a1, self.a2, day(0), 1), (self.a2, self.a3, day(1), 0)},
+        )
+
+    def test_stage_entries_rebuild(self):
+        """The entries kept up to date move by move equal those rebuilt from the history."""
+        Entry = self.env["crm.lead.stage.entry"]
+        domain = [("lead_id", "in", self.leads.ids)]
+
+        def entries():
+            return {(e.lead_id, e.stage_id, e.date, e.reached_next) for e in Entry.search(domain)}
+
+        kept = entries()
+        self.assertEqual(len(kept), 16)
+        self.assertIn((self.l3, self.a1, day(0), True), kept)
+        self.assertIn((self.l3, self.a2, day(1), False), kept)
+        Entry._rebuild()
+        self.assertEqual(entries(), kept)
+
+    def test_group_order(self):
+        """Groups come in the order of the grouped model (stage sequence), not by id,
+        from the grouped read, the pivot's grouping sets, and a page of groups."""
+        (self.a1 | self.a2 | self.a3).sudo().write({"sequence": 20})
+        self.a2.sequence = 5  # A2, then A1 (name), then A3
+        self.env.flush_all()
+        Funnel = self.env["crm.sales.funnel.report"].with_context(active_test=False)
+        domain = [("pipeline_type_id", "=", self.type_a.id)]
+        stages = [
+            stage for stage, _count in Funnel._read_group(domain, ["stage_id"], ["__count"], order="stage_id")
+        ]
+        self.assertEqual(stages, [self.a2, self.a1, self.a3])
+        stages = [
+            stage
+            for stage, _count in Funnel._read_group(domain, ["stage_id"], ["__count"], order="stage_id desc")
+        ]
+        self.assertEqual(stages, [self.a3, self.a1, self.a2])
+        page = Funnel._read_group(domain, ["stage_id"], ["__count"], order="stage_id", limit=2)
+        self.assertEqual([stage for stage, _count in page], [self.a2, self.a1])
+        by_stage, by_type = Funnel.formatted_read_grouping_sets(
+            domain, [["pipeline_type_id", "stage_id"], ["pipeline_type_id"]], ["__count"]
+        )
+        self.assertEqual([row["stage_id"][0] for row in by_stage], [self.a2.id, self.a1.id, self.a3.id])
+        # A2: L2 (lost there) L3 L4 L8; A1: L5; A3: L1 L7 (L6 is in process B).
+        self.assertEqual([row["__count"] for row in by_stage], [4, 1, 2])
+        self.assertEqual(by_type[0]["__count"], 7)
+
+    # ------------------------------------------------------------
+    # 3. Time in stage and cycle length
+    # ------------------------------------------------------------
+
+    def test_time_in_stage(self):
+        model, measures = "crm.stage.duration.report", ["__count", "days:avg", "days_median:median"]
+        # A1 stays: L1 2, L2 4, L3 1 and 4, L7 3, L8 4 (its loss was undone: the stay went on).
+        # A2 stays: L1 4, L2 1 (lost), L3 2 (moved back), L7 4. BX: L6 10.
+        self._assert_groups(
+            self._groups(model, ["stage_id"], measures),
+            {(self.a1.id,): (6, 3.0, 3.5), (self.a2.id,): (4, 2.75, 3.0), (self.bx.id,): (1, 10.0, 10.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["team_id"], measures),
+            {(self.team.id,): (10, 2.9, 3.5), (False,): (1, 10.0, 10.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["event"], ["__count"]),
+            {("forward",): 7, ("backward",): 1, ("won",): 2, ("lost",): 1},
+        )
+
+    def test_time_in_stage_pivot_median(self):
+        """The pivot asks for grouping sets: the median works there too."""
+        Report = self.env["crm.stage.duration.report"]
+        self.assertEqual(Report.fields_get(["days_median"])["days_median"]["aggregator"], "median")
+        rows_by_stage, rows_total = Report.formatted_read_grouping_sets(
+            self.types, [["stage_id"], []], ["days_median:median", "days:avg"]
+        )
+        medians = {row["stage_id"][0]: row["days_median:median"] for row in rows_by_stage}
+        self.assertEqual(medians, {self.a1.id: 3.5, self.a2.id: 3.0, self.bx.id: 10.0})
+        # All 11 stays: 1 1 2 2 3 [4] 4 4 4 4 10.
+        self.assertAlmostEqual(rows_total[0]["days_median:median"], 4.0)
+        self.assertAlmostEqual(rows_total[0]["days:avg"], 39 / 11)
+        with self.assertRaises(ValueError):
+            Report._read_group([], ["stage_id"], ["lead_id:median"])
+
+    def test_cycle_length(self):
+        model, measures = (
+            "crm.sales.efficiency.report",
+            ["__count", "cycle_days:avg", "cycle_days_median:median"],
+        )
+        # Won: L1 in 6 days, L7 in 7; lost: L2 in 5. L8's loss was undone: not closed.
+        self._assert_groups(
+            self._groups(model, ["won_status"], measures),
+            {("won",): (2, 6.5, 6.5), ("lost",): (1, 5.0, 5.0)},
+        )
+
+    # ------------------------------------------------------------
+    # 4. Efficiency
+    # ------------------------------------------------------------
+
+    def test_efficiency(self):
+        model = "crm.sales.efficiency.report"
+        measures = [
+            "__count",
+            "win_rate:avg",
+            "won_count:sum",
+            "lost_count:sum",
+            "deal_size:avg",
+            "won_revenue:sum",
+            "cycle_days:avg",
+        ]
+        self._assert_groups(
+            self._groups(model, [], measures),
+            {(): (3, 200 / 3, 2, 1, 2000.0, 4000.0, 6.0)},
+        )
+        self._assert_groups(
+            self._groups(model, ["date_closed:month"], measures),
+            {
+                (datetime(2026, 1, 1),): (2, 50.0, 1, 1, 1000.0, 1000.0, 5.5),
+                (datetime(2026, 2, 1),): (1, 100.0, 1, 0, 3000.0, 3000.0, 7.0),
+            },
+        )
+        self._assert_groups(
+            self._groups(model, ["pipeline_type_id", "team_id", "user_id"], ["__count", "win_rate:avg"]),
+            {(self.type_a.id, self.team.id, self.rep.id): (3, 200 / 3)},
+        )
+
+    # ------------------------------------------------------------
+    # 5. Exceptions
+    # ------------------------------------------------------------
+
+    def _exceptions(self):
+        Exception_ = self.env["crm.stage.exception"]
+        with self.at(day(20)):
+            skip, backward, missing = Exception_.create(
+                [
+                    {
+                        "lead_id": self.l5.id,
+                        "from_stage_id": self.a1.id,
+                        "to_stage_id": self.a3.id,
+                        "reason": "Signed at the first meeting",
+                        "requested_by_id": self.rep.id,
+                    },
+                    {
+                        "lead_id": self.l4.id,
+                        "from_stage_id": self.a2.id,
+                        "to_stage_id": self.a1.id,
+                        "reason": "Imported in the wrong stage",
+                        "requested_by_id": self.rep2.id,
+                    },
+                    {
+                        "lead_id": self.l3.id,
+                        "from_stage_id": self.a2.id,
+                        "to_stage_id": self.a3.id,
+                        "reason": "The customer lost the email",
+                        "requested_by_id": self.rep2.id,
+                    },
+                ]
+            )
+            backward.with_user(self.manager).action_approve()
+            missing.with_user(self.manager).action_reject()
+        return skip | backward | missing
+
+    def test_exceptions(self):
+        exceptions = self._exceptions()
+        domain = [("id", "in", exceptions.ids)]
+        Exception_ = self.env["crm.stage.exception"]
+
+        def groups(groupby, user=None):
+            model = Exception_.with_user(user) if user else Exception_
+            return {
+                tuple(v.id if hasattr(v, "_name") else v for v in row[:-1]): row[-1]
+                for row in model._read_group(domain, groupby, ["__count"])
+            }
+
+        self.assertEqual(groups(["kind"]), {("skip",): 1, ("backward",): 1, ("missing_evidence",): 1})
+        self.assertEqual(groups(["state"]), {("pending",): 1, ("approved",): 1, ("rejected",): 1})
+        self.assertEqual(groups(["requested_by_id"]), {(self.rep.id,): 1, (self.rep2.id,): 2})
+        self.assertEqual(groups(["approver_id"]), {(self.manager.id,): 2, (False,): 1})
+        self.assertEqual(groups(["team_id", "create_date:month"]), {(self.team.id, datetime(2026, 1, 1)): 3})
+        # A rep sees the exceptions of his and of unassigned opportunities; a manager all.
+        self.assertEqual(groups(["kind"], self.rep), {("skip",): 1})
+        self.assertEqual(sum(groups(["kind"], self.rep2).values()), 3)
+        self.assertEqual(sum(groups(["kind"], self.manager).values()), 3)
+
+    # ------------------------------------------------------------
+    # Rights
+    # ------------------------------------------------------------
+
+    def test_rights(self):
+        """Reps see the rows of their own and of unassigned opportunities; managers all."""
+        expected = {
+            # model: (rows seen by rep, by rep2, by the manager)
+            "crm.sales.funnel.report": (4, 4, 7),  # active opportunities
+            "crm.stage.conversion.report": (11, 6, 16),
+            "crm.stage.duration.report": (7, 4, 11),
+            "crm.sales.efficiency.report": (3, 0, 3),
+        }
+        for model, counts in expected.items():
+            seen = tuple(
+                self.env[model].with_user(user).search_count(self.types)
+                for user in (self.rep, self.rep2, self.manager)
+            )
+            self.assertEqual(seen, counts, model)
+        # The rows a rep sees are those of his opportunities, by the grouped read too.
+        own = self._groups("crm.stage.duration.report", ["user_id"], ["__count"], user=self.rep)
+        self.assertEqual(own, {(self.rep.id,): 7})
+        # Users outside sales read none of them.
+        employee = new_test_user(self.env, login="sp_employee", groups="base.group_user")
+        for model in expected:
+            with self.assertRaises(AccessError):
+                self.env[model].with_user(employee).search_count([])
+        funnel = self._groups(
+            "crm.sales.funnel.report",
+            ["user_id"],
+            ["expected_revenue:sum"],
+            [("won_status", "=", "pending")],
+            self.rep,
+        )
+        self.assertEqual(funnel, {(self.rep.id,): 500.0, (False,): 16000.0})
+
+    def test_rights_other_company(self):
+        """Rows of another company's opportunities are seen by its users only."""
+        other = self.env["res.company"].create({"name": "Other company"})
+        with self.at(day(0)):
+            foreign = (
+                self.env["crm.lead"]
+                .with_company(other)
+                .create(
+                    {"name": "Foreign", "type": "opportunity", "company_id": other.id, "stage_id": self.a1.id}
+                )
+            )
+        both = new_test_user(
+            self.env,
+            login="sp_manager_both",
+            groups="sales_team.group_sale_manager",
+            company_id=other.id,
+            company_ids=[(6, 0, (self.env.company | other).ids)],
+        )
+        for model in ("crm.sales.funnel.report", "crm.stage.conversion.report"):
+            domain = [("lead_id", "=", foreign.id)]
+            self.assertFalse(self.env[model].with_user(self.manager).search(domain), model)
+            self.assertFalse(self.env[model].with_user(self.rep).search(domain), model)
+            Report = self.env[model].with_user(both).with_context(allowed_company_ids=[other.id])
+            self.assertEqual(Report.search(domain).lead_id, foreign, model)
+
+    # ------------------------------------------------------------
+    # 6. Pipeline review sheet
+    # ------------------------------------------------------------
+
+    def _review_fixture(self):
+        milestone_optional, milestone_required = self.env["crm.stage.milestone"].create(
+            [
+                {"name": "Budget shared", "stage_id": self.a2.id, "required": False, "customer_led": False},
+                {"name": "Decision maker met", "stage_id": self.a2.id},
+            ]
+        )
+        kind_email = self.env.ref("sales_process_addon.evidence_kind_customer_email")
+        Evidence = self.env["crm.lead.evidence"]
+        with self.at(day(21)):
+            Evidence.create(
+                [
+                    {
+                        "lead_id": self.l4.id,
+                        "milestone_id": milestone_optional.id,
+                        "kind_id": kind_email.id,
+                        "date": day(8).date(),
+                        "summary": "Budget of 8,000 shared",
+                        "customer_partner_id": self.contact.id,
+                    },
+                    {
+                        "lead_id": self.l4.id,
+                        "milestone_id": milestone_optional.id,
+                        "kind_id": kind_email.id,
+                        "date": day(12).date(),
+                        "summary": "Confirmed our meeting summary",
+                        "customer_partner_id": self.contact.id,
+                    },
+                    {
+                        "lead_id": self.l4.id,
+                        "milestone_id": milestone_optional.id,
+                        "kind_id": kind_email.id,
+                        "date": day(14).date(),
+                        "summary": "We sent the proposal",
+                        "internal_user_id": self.rep2.id,
+                    },
+                    {
+                        "lead_id": self.l3.id,
+                        "milestone_id": milestone_optional.id,
+                        "kind_id": kind_email.id,
+                        "date": day(9).date(),
+                        "summary": "Internal note",
+                        "internal_user_id": self.rep2.id,
+                    },
+                ]
+            )
+            self.l4.activity_schedule(
+                "mail.mail_activity_data_call",
+                date_deadline=day(23).date(),
+                summary="Call the CFO",
+                user_id=self.rep2.id,
+            )
+        return milestone_required
+
+    def test_pipeline_review_values(self):
+        milestone = self._review_fixture()
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"]
+        values = Review._get_report_values(self.team.ids)
+        sheet = values["sheets"][0]
+        lines = [
+            (line["lead"], line["evidence"]) for section in sheet["sections"] for line in section["lines"]
+        ]
+        missing = [line[0].milestone_missing for line in lines]
+        activities = [line[0].activity_date_deadline for line in lines]
+        self.assertEqual(values["show_qualification"], "qualification_status" in self.env["crm.lead"]._fields)
+        self.assertEqual((sheet["doc"], sheet["count"], sheet["expected_revenue"]), (self.team, 4, 28100.0))
+        self.assertEqual(
+            [(s["title"], s["count"], s["expected_revenue"]) for s in sheet["sections"]],
+            [("Rep 2", 3, 12100.0), ("Unassigned", 1, 16000.0)],
+        )
+        # Open opportunities of the team only, by salesperson, then stage, then revenue.
+        self.assertEqual([lead for lead, _evidence in lines], [self.l4, self.l3, self.l8, self.l5])
+        self.assertEqual(lines[0][1].summary, "Confirmed our meeting summary")
+        self.assertEqual([evidence for _lead, evidence in lines[1:]], [None, None, None])
+        self.assertEqual(missing, [milestone._gate_label()] * 3 + [False])
+        self.assertEqual(activities, [day(23).date(), False, False, False])
+
+    def test_pipeline_review_queries(self):
+        """The number of queries of a sheet does not grow with its opportunities."""
+        self._review_fixture()
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"]
+        html = self.env["ir.actions.report"]._render_qweb_html
+
+        def count_queries():
+            self.env.invalidate_all()
+            start = self.cr.sql_log_count
+            Review._get_report_values(self.team.ids)
+            values_queries = self.cr.sql_log_count - start
+            self.env.invalidate_all()
+            start = self.cr.sql_log_count
+            html("sales_process_addon.action_report_pipeline_review_team", self.team.ids)
+            return values_queries, self.cr.sql_log_count - start
+
+        count_queries()  # the first rendering compiles the templates
+        before = count_queries()
+        with self.at(day(22)):
+            more = self._create_leads(
+                20,
+                user_id=self.rep2.id,
+                team_id=self.team.id,
+                stage_id=self.a2.id,
+                partner_id=self.customer.id,
+            )
+            for lead in more[:5]:
+                lead.activity_schedule("mail.mail_activity_data_call", summary="Call", user_id=self.rep2.id)
+        self.assertEqual(count_queries(), before)
+
+    def test_pipeline_review_rights(self):
+        """A rep's sheet of his team shows what he may see: his and unassigned opportunities."""
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"].with_user(self.rep)
+        sheet = Review._get_report_values(self.team.ids)["sheets"][0]
+        self.assertEqual([s["title"] for s in sheet["sections"]], ["Unassigned"])
+        user_sheet = (
+            self.env["report.sales_process_addon.report_pipeline_review_user"]
+            .with_user(self.rep)
+            ._get_report_values(self.rep.ids)["sheets"][0]
+        )
+        self.assertEqual([line["lead"] for line in user_sheet["sections"][0]["lines"]], [self.l6])
+
+    def test_pipeline_review_pdf(self):
+        self._review_fixture()
+        Report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
+        # One document per call: wkhtmltopdf builds without patched Qt cannot merge several
+        # documents in one call when the report's assets cannot be fetched (no HTTP server here).
+        for report_ref, docs in (
+            ("sales_process_addon.action_report_pipeline_review_team", self.team),
+            ("sales_process_addon.action_report_pipeline_review_user", self.rep2),
+        ):
+            pdf, report_type = Report.with_user(self.manager)._render_qweb_pdf(report_ref, docs.ids)
+            self.assertEqual(report_type, "pdf")
+            self.assertTrue(pdf.startswith(b"%PDF"), report_ref)
+        html = Report._render_qweb_html(
+            "sales_process_addon.action_report_pipeline_review_user", (self.rep2 | self.rep).ids
+        )[0]
+        self.assertEqual(html.count(b"o_pipeline_review_table"), 2)
+        for text in (b"Rep 2", b"L6", b"L8"):
+            self.assertIn(text, html)
+        html = Report._render_qweb_html(
+            "sales_process_addon.action_report_pipeline_review_team", self.team.ids
+        )[0]
+        for text in (
+            b"L4",
+            b"Confirmed our meeting summary",
+            b"Decision maker met",
+            b"Call the CFO",
+            b"Unassigned",
+        ):
+            self.assertIn(text, html)
+        self.assertNotIn(b"We sent the proposal", html)
+
+    def test_pipeline_review_list(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sales_process_addon.crm_lead_action_pipeline_review"
+        )
+        domain = ast.literal_eval(action["domain"])
+        leads = self.env["crm.lead"].search(domain + [("id", "in", self.leads.ids)])
+        self.assertEqual(leads, self.l3 | self.l4 | self.l5 | self.l6 | self.l8)
