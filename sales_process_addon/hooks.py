@@ -1,3 +1,8 @@
+from odoo.tools import SQL
+
+from .report.crm_sales_report_mixin import MEDIAN_AGGREGATE
+
+
 def post_init_hook(env):
     """Put what existed before the install into the standard sales process.
 
@@ -14,3 +19,14 @@ def post_init_hook(env):
     leads = env["crm.lead"].with_context(active_test=False).search([("pipeline_type_id", "=", False)])
     for stage, stage_leads in leads.grouped("stage_id").items():
         stage_leads.write({"pipeline_type_id": stage.pipeline_type_id.id or standard.id})
+
+
+def uninstall_hook(env):
+    """Drop the median aggregate the reports created (see crm_sales_report_mixin)."""
+    env.cr.execute(
+        SQL(
+            "DROP AGGREGATE IF EXISTS %s(float8); DROP FUNCTION IF EXISTS %s(float8[])",
+            SQL.identifier(MEDIAN_AGGREGATE),
+            SQL.identifier(f"{MEDIAN_AGGREGATE}_final"),
+        )
+    )

@@ -73,13 +73,16 @@ def test_uninstall_keeps_crm_usable(scratch_db, odoo_shell, start_odoo_server):
         f"""
         modules = env["ir.module.module"].search([("name", "in", ["{ADDON}", "crm"])])
         leads = env["crm.lead"].search_read([], ["name", "type", "stage_id"])
+        env.cr.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'sales_process_%%'")
         result = {{
             "modules": {{module.name: module.state for module in modules}},
             "leads": leads,
+            "functions": [row[0] for row in env.cr.fetchall()],
         }}
         """,
     )
     assert after["modules"] == {ADDON: "uninstalled", "crm": "installed"}
+    assert after["functions"] == [], "the reports' median aggregate is left behind"
     leads = after["leads"]
     assert leads, "no crm.lead records readable after the uninstall"
     opportunities = [lead for lead in leads if lead["type"] == "opportunity"]
