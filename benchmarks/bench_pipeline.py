@@ -29,43 +29,18 @@ LEADS = 1000
 
 
 def ensure_database(name, modules, odoo_bin, conf):
+    """Create the database with ``modules``, or bring the addon in it up to date."""
     listing = subprocess.run(
         ["psql", "-X", "-d", "postgres", "-Atl"], capture_output=True, text=True, check=True
     )
-    if any(line.split("|")[0] == name for line in listing.stdout.splitlines()):
-        if "sales_process_addon" in modules:  # bring the addon's code and data up to date
-            subprocess.run(
-                [
-                    sys.executable,
-                    odoo_bin,
-                    "-c",
-                    conf,
-                    "-d",
-                    name,
-                    "-u",
-                    "sales_process_addon",
-                    "--stop-after-init",
-                    "--log-level=warn",
-                ],
-                check=True,
-            )
+    exists = any(line.split("|")[0] == name for line in listing.stdout.splitlines())
+    if exists and "sales_process_addon" not in modules:
         return
-    print(f"creating benchmark database {name} ({modules})...", flush=True)
-    subprocess.run(
-        [
-            sys.executable,
-            odoo_bin,
-            "-c",
-            conf,
-            "-d",
-            name,
-            "-i",
-            modules,
-            "--stop-after-init",
-            "--log-level=warn",
-        ],
-        check=True,
-    )
+    if not exists:
+        print(f"creating benchmark database {name} ({modules})...", flush=True)
+    command = [sys.executable, odoo_bin, "-c", conf, "-d", name, "--stop-after-init", "--log-level=warn"]
+    command += ["-u", "sales_process_addon"] if exists else ["-i", modules]
+    subprocess.run(command, check=True)
 
 
 def prove_milestones(env, leads, stage):
