@@ -242,6 +242,7 @@ class CrmLead(models.Model):
         leads = super().create(vals_list)
         leads._stage_gate_on_create()
         leads._qualification_fill()
+        leads._indicators_refresh()  # relationship indicators have no dependencies to trigger them
         return leads
 
     def write(self, vals):
@@ -320,8 +321,19 @@ class CrmLead(models.Model):
         return result
 
     def _message_post_after_hook(self, message, msg_vals):
-        """A message, an activity done or a meeting logged warms the relationship up."""
+        """A message exchanged or an activity done warms the relationship up.
+
+        Notes and tracking messages do not: skipping them keeps a batch stage
+        move from refreshing its leads one by one as their tracking is posted.
+        """
         result = super()._message_post_after_hook(message, msg_vals)
+        if self._indicators_is_interaction(message):
+            self._indicators_refresh()
+        return result
+
+    def log_meeting(self, meeting):
+        """A meeting booked counts as an interaction too."""
+        result = super().log_meeting(meeting)
         self._indicators_refresh()
         return result
 

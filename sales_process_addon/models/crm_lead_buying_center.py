@@ -139,11 +139,15 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         if not leads:
             return
         questions = self.env["crm.qualification.question"].search([])
+        wanted_by_type = {}
         to_create, to_remove = [], self.env["crm.lead.qualification"]
         for lead in leads:
-            wanted = questions.filtered(
-                lambda q, lead=lead: not q.pipeline_type_ids or lead.pipeline_type_id in q.pipeline_type_ids
-            )
+            ptype = lead.pipeline_type_id
+            if ptype not in wanted_by_type:
+                wanted_by_type[ptype] = questions.filtered(
+                    lambda q, ptype=ptype: not q.pipeline_type_ids or ptype in q.pipeline_type_ids
+                )
+            wanted = wanted_by_type[ptype]
             lines = lead.qualification_ids
             to_create += [
                 {"lead_id": lead.id, "question_id": question.id} for question in wanted - lines.question_id

@@ -10,8 +10,8 @@ class CrmLeadIndicators(models.AbstractModel):
     The indicators are stored, so that kanban, lists, filters and group-bys
     read them from the row. Each is computed in batch: one grouped query per
     source for any number of leads. The relationship status depends on time:
-    it is refreshed when a message is posted on the lead (emails, activities
-    done, meetings logged) and by a daily job for all open opportunities.
+    it is refreshed by each interaction on the lead (a message exchanged, an
+    activity done, a meeting booked) and by a daily job for all open opportunities.
     """
 
     _name = "crm.lead.indicators"
@@ -94,6 +94,13 @@ class CrmLeadIndicators(models.AbstractModel):
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    @api.model
+    def _indicators_is_interaction(self, message):
+        """Whether ``message`` is one that ``_interaction_counts`` counts."""
+        if message.message_type in ("email", "email_outgoing") or message.mail_activity_type_id:
+            return True
+        return message.message_type == "comment" and message.subtype_id == self.env.ref("mail.mt_comment")
 
     def _interaction_counts(self):
         """``Counter({lead id: interactions})`` over the window, in two grouped queries.

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -33,6 +34,22 @@ class TestIndicators(OpportunityCase):
         self.assertEqual(lead.relationship_status, "warm")
         lead.message_post(body="Reply", message_type="email", subtype_xmlid="mail.mt_comment")
         self.assertEqual((lead.relationship_status, lead.interaction_count), ("active", 4))
+
+    def test_tracking_messages_refresh_nothing(self):
+        """A batch move posts a tracking message on each lead when it commits: none is an interaction."""
+        leads = self._create_leads(5, pipeline_type_id=self.type_a.id)
+        for lead in leads:
+            self._prove_a1(lead)
+        self.env.cr.precommit.run()
+        Lead = self.registry["crm.lead"]
+        with patch.object(Lead, "_indicators_refresh", autospec=True) as refresh:
+            leads.write({"stage_id": self.a2.id})
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+            self.assertEqual(len(leads.message_ids.tracking_value_ids), 5, "the move was tracked")
+            refresh.assert_not_called()
+            self._email(leads[0])
+            refresh.assert_called_once()
 
     def test_relationship_cools_down_with_the_daily_job(self):
         lead = self._lead()
