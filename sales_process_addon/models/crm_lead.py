@@ -289,30 +289,26 @@ class CrmLead(models.Model):
         return met
 
     @api.model
-    def _stage_history_create(self, vals_list):
+    def _stage_history_record(self, rows):
         """Record in each forward move which facts met the milestones of the stage left."""
-        moves = [
-            vals
-            for vals in vals_list
-            if vals.get("event") in ("forward", "won") and vals.get("from_stage_id")
-        ]
+        moves = [row for row in rows if row["event"] in ("forward", "won") and row["from_stage_id"]]
         if moves:
-            stage_ids = {vals["from_stage_id"] for vals in moves} | {vals["to_stage_id"] for vals in moves}
+            stage_ids = {row["from_stage_id"] for row in moves} | {row["to_stage_id"] for row in moves}
             milestones = self.env["crm.stage.milestone"].search(
                 [("stage_id", "in", list(stage_ids)), ("fact", "!=", False)]
             )
-            facts = self.browse(list({vals["lead_id"] for vals in moves}))._stage_gate_facts_met(milestones)
-            for vals in moves:
-                proven = {vals["from_stage_id"]}
-                if vals["event"] == "won":
-                    proven.add(vals["to_stage_id"])
+            facts = self.browse(list({row["lead_id"] for row in moves}))._stage_gate_facts_met(milestones)
+            for row in moves:
+                proven = {row["from_stage_id"]}
+                if row["event"] == "won":
+                    proven.add(row["to_stage_id"])
                 used = [
                     description
-                    for milestone_id, description in facts.get(vals["lead_id"], {}).items()
+                    for milestone_id, description in facts.get(row["lead_id"], {}).items()
                     if milestones.browse(milestone_id).stage_id.id in proven
                 ]
-                vals["facts_used"] = "\n".join(used) or False
-        return super()._stage_history_create(vals_list)
+                row["facts_used"] = "\n".join(used) or None
+        return super()._stage_history_record(rows)
 
     def _merge_dependences(self, opportunities):
         """Merging keeps the buying center, competitors, signals and answers."""
@@ -389,9 +385,11 @@ class CrmLead(models.Model):
         }
         bodies = {}
         for lead in self:
-            old_type, old_stage = before[lead.id].pipeline_type, before[lead.id].stage
-            if old_type == lead.pipeline_type_id or not old_type:
+            old = before[lead.id]
+            if not old.pipeline_type_id or old.pipeline_type_id == lead.pipeline_type_id.id:
                 continue
+            old_type = self.env["crm.pipeline.type"].browse(old.pipeline_type_id)
+            old_stage = self.env["crm.stage"].browse(old.stage_id)
             if old_stage.buyer_stage_id and old_stage.buyer_stage_id == lead.stage_id.buyer_stage_id:
                 reason = reasons["buyer_stage"]
             elif old_stage.funnel_state_id and old_stage.funnel_state_id == lead.stage_id.funnel_state_id:

@@ -3,14 +3,15 @@ from typing import NamedTuple
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 
 class StageSnapshot(NamedTuple):
-    """What the gate needs to know of a lead before a write."""
+    """A lead's stored stage state, as ids: what the gate compares."""
 
-    pipeline_type: models.BaseModel
-    stage: models.BaseModel
-    won_status: str
+    pipeline_type_id: int | None
+    stage_id: int | None
+    won_status: str | None
     entered: object  # datetime the lead entered its stage
 
 
@@ -24,6 +25,10 @@ class CrmLeadStageGate(models.AbstractModel):
     context key or public method can skip it. A refusal raises, which rolls the
     whole call back: a batch is all or nothing.
 
+    The gate works on ids read in one query, not on records: it runs on every
+    stage write, and a batch of thousands of leads must cost a fixed number of
+    queries and little Python per lead.
+
     Extension points: ``_stage_gate_milestones_met`` (what proves a milestone).
     """
 
@@ -34,12 +39,21 @@ class CrmLeadStageGate(models.AbstractModel):
     _STAGE_GATE_FIELDS = frozenset({"stage_id", "pipeline_type_id", "active", "probability"})
 
     def _stage_gate_snapshot(self):
-        return {
-            lead.id: StageSnapshot(
-                lead.pipeline_type_id, lead.stage_id, lead.won_status, lead.date_last_stage_update
+        """``{lead id: StageSnapshot}`` of these leads as stored, in one query."""
+        # All pending values, not only those read here: after a stage write,
+        # the fields that follow the stage go out in the same UPDATE.
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id, pipeline_type_id, stage_id, won_status, date_last_stage_update
+                FROM crm_lead
+                WHERE id = ANY(%s)
+                """,
+                self.ids,
             )
-            for lead in self
-        }
+        )
+        return {row[0]: StageSnapshot(*row[1:]) for row in self.env.cr.fetchall()}
 
     # ------------------------------------------------------------
     # ENFORCEMENT
@@ -70,134 +84,166 @@ class CrmLeadStageGate(models.AbstractModel):
                 )
             )
         note = _("Created directly in a later stage by a sales manager.")
-        self._stage_history_create(
+        nothing = StageSnapshot(None, None, None, None)
+        self._stage_history_record(
             [
-                lead._stage_history_values(
-                    "create", False, False, False, note=note if lead in later else False
+                self._stage_history_row(
+                    lead.id, "create", nothing, lead.stage_id.id, note=note if lead in later else None
                 )
                 for lead in self
             ]
         )
-        self._stage_tasks_schedule({lead: lead.stage_id for lead in self if lead.stage_id})
+        self._stage_tasks_schedule({lead.id: lead.stage_id.id for lead in self if lead.stage_id})
 
     def _stage_gate_enforce(self, before):
         """Judge and record every change since ``before`` (a snapshot)."""
-        moves, records = [], []
-        for lead in self:
-            old = before[lead.id]
-            if not old.pipeline_type and lead.pipeline_type_id:
+        after = self._stage_gate_snapshot()
+        type_ids = {state.pipeline_type_id for state in after.values()} - {None}
+        types = self.env["crm.pipeline.type"].browse(type_ids)
+        position = {
+            ptype.id: {stage_id: i for i, stage_id in enumerate(ptype.stage_ids.ids)} for ptype in types
+        }
+        moves, changes = [], []  # (lead id, process id, from, to); (lead id, event, old, new)
+        for lead_id, old in before.items():
+            new = after[lead_id]
+            if not old.pipeline_type_id and new.pipeline_type_id:
                 # A lead from before the install gets its process: nothing moved,
                 # unless the stage changed too.
-                if lead.stage_id != old.stage and old.stage in lead.pipeline_type_id.stage_ids:
-                    moves.append((lead, old.stage, lead.stage_id))
-                    records.append((lead, None, old))
-            elif lead.pipeline_type_id != old.pipeline_type:
-                records.append((lead, "type_switch", old))
-                if old.stage:
+                if new.stage_id != old.stage_id and old.stage_id in position[new.pipeline_type_id]:
+                    moves.append((lead_id, new.pipeline_type_id, old.stage_id, new.stage_id))
+                    changes.append((lead_id, None, old, new))
+            elif new.pipeline_type_id != old.pipeline_type_id:
+                changes.append((lead_id, "type_switch", old, new))
+                if old.stage_id and new.pipeline_type_id:
                     # The process switch itself maps the stage; anything else is a move.
-                    mapped = lead.pipeline_type_id._find_matching_stage(old.stage)[0]
-                    if lead.stage_id != mapped:
-                        moves.append((lead, mapped, lead.stage_id))
-            elif lead.stage_id != old.stage:
-                moves.append((lead, old.stage, lead.stage_id))
-                records.append((lead, None, old))
-            elif lead.won_status != old.won_status and "lost" in (lead.won_status, old.won_status):
-                records.append((lead, "lost" if lead.won_status == "lost" else "restore", old))
-        if not records:
+                    mapped = types.browse(new.pipeline_type_id)._find_matching_stage(
+                        self.env["crm.stage"].browse(old.stage_id)
+                    )[0]
+                    if new.stage_id != mapped.id:
+                        moves.append((lead_id, new.pipeline_type_id, mapped.id, new.stage_id))
+            elif new.stage_id != old.stage_id:
+                if new.pipeline_type_id:  # without a process, a lead has no stage to judge
+                    moves.append((lead_id, new.pipeline_type_id, old.stage_id, new.stage_id))
+                changes.append((lead_id, None, old, new))
+            elif new.won_status != old.won_status and "lost" in (new.won_status, old.won_status):
+                changes.append((lead_id, "lost" if new.won_status == "lost" else "restore", old, new))
+        if not changes:
             return
-        exceptions_used = self._stage_gate_judge(moves)
-        history_vals = []
-        for lead, event, old in records:
-            exception = exceptions_used.get(lead.id, self.env["crm.stage.exception"])
-            history_vals.append(
-                lead._stage_history_values(
-                    event or lead._stage_move_event(old.stage, lead.stage_id),
-                    old.pipeline_type,
-                    old.stage,
-                    old.entered,
-                    exception=exception,
+        stage_ids = {stage_id for _lead, _type, src, dst in moves for stage_id in (src, dst)}
+        won_ids = set(self.env["crm.stage"].browse(stage_ids).filtered("is_won").ids)
+        exceptions_used = self._stage_gate_judge(moves, position, won_ids)
+        self._stage_history_record(
+            [
+                self._stage_history_row(
+                    lead_id,
+                    event
+                    or self._stage_move_event(
+                        old.stage_id, new.stage_id, position.get(new.pipeline_type_id, {}), won_ids
+                    ),
+                    old,
+                    new.stage_id,
+                    exception_id=exceptions_used[lead_id].id if lead_id in exceptions_used else None,
                 )
-            )
-        self._stage_history_create(history_vals)
-        left = {lead: old.stage for lead, _event, old in records if old.stage and lead.stage_id != old.stage}
-        left.update({lead: False for lead, event, _old in records if event == "lost"})
+                for lead_id, event, old, new in changes
+            ]
+        )
+        left = {
+            lead_id: old.stage_id
+            for lead_id, _event, old, new in changes
+            if old.stage_id not in (None, new.stage_id)
+        }
+        left.update({lead_id: False for lead_id, event, _old, _new in changes if event == "lost"})
         self._stage_tasks_cancel(left)
         self._stage_tasks_schedule(
             {
-                lead: lead.stage_id
-                for lead, _event, old in records
-                if lead.stage_id != old.stage and lead.won_status != "lost"
+                lead_id: new.stage_id
+                for lead_id, _event, old, new in changes
+                if new.stage_id and new.stage_id != old.stage_id and new.won_status != "lost"
             }
         )
-        used = self.env["crm.stage.exception"].union(*exceptions_used.values())
-        # sudo: the gate marks the exception it has just applied as used; users
-        # cannot write the workflow fields of exceptions.
-        used.sudo().write({"state": "used", "used_date": fields.Datetime.now()})
+        if exceptions_used:
+            used = self.env["crm.stage.exception"].union(*exceptions_used.values())
+            # sudo: the gate marks the exception it has just applied as used; users
+            # cannot write the workflow fields of exceptions.
+            used.sudo().write({"state": "used", "used_date": fields.Datetime.now()})
 
-    def _stage_gate_judge(self, moves):
+    def _stage_gate_judge(self, moves, position, won_ids):
         """Refuse the moves the gate forbids; return ``{lead id: exception}`` used.
 
-        ``moves``: list of (lead, from stage, to stage) within one process.
+        ``moves``: list of (lead id, process id, from stage id, to stage id),
+        within one process; ``position``: ``{process id: {stage id: index}}``;
+        ``won_ids``: the won stages among them.
         """
         if not moves:
             return {}
-        leads = self.browse([lead.id for lead, _src, _dst in moves])
+        lead_ids = [lead_id for lead_id, _type, _src, _dst in moves]
         # sudo: the gate must see every approved exception of these leads,
         # whatever the reading rights of the user moving them.
         approved = (
             self.env["crm.stage.exception"]
             .sudo()
-            .search([("lead_id", "in", leads.ids), ("state", "=", "approved")])
+            .search([("lead_id", "in", lead_ids), ("state", "=", "approved")])
         )
         exception_for = {(e.lead_id.id, e.from_stage_id.id, e.to_stage_id.id): e for e in approved}
-        stages_to_prove = self.env["crm.stage"].union(
-            *(src | (dst if dst.is_won and not src.is_won else src) for _lead, src, dst in moves)
-        )
+        stage_ids_to_prove = {src for _lead, _type, src, _dst in moves}
+        stage_ids_to_prove |= {
+            dst for _lead, _type, src, dst in moves if dst in won_ids and src not in won_ids
+        }
         milestones = self.env["crm.stage.milestone"].search(
-            [("stage_id", "in", stages_to_prove.ids), ("required", "=", True)]
+            [("stage_id", "in", list(stage_ids_to_prove)), ("required", "=", True)]
         )
-        milestones_of = milestones.grouped("stage_id")
+        required_of = defaultdict(list)
+        for milestone in milestones:
+            required_of[milestone.stage_id.id].append(milestone)
+        leads = self.browse(lead_ids)
         met = leads._stage_gate_milestones_met(milestones)
 
+        def lead_name(lead_id):
+            # Read with the whole batch: one query for the names of every refused lead.
+            return leads.browse(lead_id).with_prefetch(leads._prefetch_ids).name
+
         problems, used = [], {}
-        for lead, src, dst in moves:
-            stages = list(lead.pipeline_type_id.stage_ids)
-            offset = stages.index(dst) - stages.index(src)
-            exception = exception_for.get((lead.id, src.id, dst.id))
+        for lead_id, type_id, src, dst in moves:
+            # No stage counts as before the first one.
+            stages = position[type_id]
+            src_index = stages.get(src, -1)
+            offset = stages.get(dst, -1) - src_index
             problem = False
             if offset == 1:
-                required = milestones_of.get(src, milestones.browse())
-                if dst.is_won and not src.is_won:
-                    required |= milestones_of.get(dst, milestones.browse())
-                missing = required.filtered(lambda m, lead=lead: m.id not in met[lead.id])
+                required = required_of[src] + (
+                    required_of[dst] if dst in won_ids and src not in won_ids else []
+                )
+                missing = [milestone for milestone in required if milestone.id not in met[lead_id]]
                 if missing:
                     problem = _(
                         '"%(lead)s" cannot leave "%(stage)s" for "%(target)s"; missing milestones: %(missing)s.',
-                        lead=lead.name,
-                        stage=src.name,
-                        target=dst.name,
-                        missing="; ".join(m._gate_label() for m in missing),
+                        lead=lead_name(lead_id),
+                        stage=self.env["crm.stage"].browse(src).name,
+                        target=self.env["crm.stage"].browse(dst).name,
+                        missing="; ".join(milestone._gate_label() for milestone in missing),
                     )
             elif offset > 1:
+                following = next(stage_id for stage_id, index in stages.items() if index == src_index + 1)
                 problem = _(
                     '"%(lead)s" cannot jump from "%(stage)s" to "%(target)s": '
                     'stages cannot be skipped, the next stage is "%(next)s".',
-                    lead=lead.name,
-                    stage=src.name,
-                    target=dst.name,
-                    next=stages[stages.index(src) + 1].name,
+                    lead=lead_name(lead_id),
+                    stage=self.env["crm.stage"].browse(src).name,
+                    target=self.env["crm.stage"].browse(dst).name,
+                    next=self.env["crm.stage"].browse(following).name,
                 )
-            elif not lead.pipeline_type_id.allow_backward:
+            elif not self.env["crm.pipeline.type"].browse(type_id).allow_backward:
                 problem = _(
                     '"%(lead)s" cannot move back from "%(stage)s" to "%(target)s": '
                     'the sales process "%(type)s" does not allow moving backward.',
-                    lead=lead.name,
-                    stage=src.name,
-                    target=dst.name,
-                    type=lead.pipeline_type_id.name,
+                    lead=lead_name(lead_id),
+                    stage=self.env["crm.stage"].browse(src).name,
+                    target=self.env["crm.stage"].browse(dst).name,
+                    type=self.env["crm.pipeline.type"].browse(type_id).name,
                 )
+            exception = exception_for.get((lead_id, src, dst))
             if problem and exception:
-                used[lead.id] = exception
+                used[lead_id] = exception
             elif problem:
                 problems.append(problem)
         if problems:
@@ -238,41 +284,31 @@ class CrmLeadStageGate(models.AbstractModel):
     # HISTORY
     # ------------------------------------------------------------
 
-    def _stage_move_event(self, src, dst):
-        self.ensure_one()
-        if dst.is_won and not src.is_won:
+    @api.model
+    def _stage_move_event(self, src, dst, stages, won_ids):
+        """Kind of a move from stage ``src`` to ``dst``; ``stages``: ``{stage id: index}`` of the process."""
+        if dst in won_ids and src not in won_ids:
             return "won"
-        stages = list(self.pipeline_type_id.stage_ids)
-        if src in stages and dst in stages and stages.index(dst) < stages.index(src):
+        if src in stages and dst in stages and stages[dst] < stages[src]:
             return "backward"
         return "forward"
 
-    def _stage_history_values(self, event, old_type, old_stage, entered, exception=False, note=False):
-        self.ensure_one()
-        # The transaction's time, as Odoo uses for date_last_stage_update.
-        now = self.env.cr.now()
+    @api.model
+    def _stage_history_row(self, lead_id, event, old, to_stage_id, exception_id=None, note=None):
+        """One stage change, as ``crm.lead.stage.history._record`` takes it."""
         return {
-            "lead_id": self.id,
+            "lead_id": lead_id,
             "event": event,
-            "date": now,
-            "user_id": self.env.uid,
-            "salesperson_id": self.user_id.id,
-            "team_id": self.team_id.id,
-            "company_id": self.company_id.id,
-            "pipeline_type_id": self.pipeline_type_id.id,
-            "from_pipeline_type_id": old_type.id if old_type else False,
-            "from_stage_id": old_stage.id if old_stage else False,
-            "to_stage_id": self.stage_id.id,
-            "from_buyer_stage_id": old_stage.buyer_stage_id.id if old_stage else False,
-            "to_buyer_stage_id": self.stage_id.buyer_stage_id.id,
-            "from_funnel_state_id": old_stage.funnel_state_id.id if old_stage else False,
-            "to_funnel_state_id": self.stage_id.funnel_state_id.id,
-            "days_in_previous_stage": (now - entered).total_seconds() / 86400 if entered else 0.0,
-            "exception_id": exception.id if exception else False,
+            "from_pipeline_type_id": old.pipeline_type_id,
+            "from_stage_id": old.stage_id,
+            "to_stage_id": to_stage_id or None,
+            "entered": old.entered,
+            "exception_id": exception_id,
             "note": note,
+            "facts_used": None,
         }
 
     @api.model
-    def _stage_history_create(self, vals_list):
+    def _stage_history_record(self, rows):
         # sudo: history is written by the server only; users may only read it.
-        return self.env["crm.lead.stage.history"].sudo().create(vals_list)
+        return self.env["crm.lead.stage.history"].sudo()._record(rows)

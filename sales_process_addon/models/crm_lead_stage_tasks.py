@@ -15,13 +15,19 @@ class CrmLeadStageTasks(models.AbstractModel):
     _description = "Opportunity Stage Tasks"
 
     def _stage_tasks_schedule(self, stage_by_lead):
-        """Schedule the plan of the stage each lead entered, in one create."""
+        """Schedule the plan of the stage each lead entered, in one create.
+
+        ``stage_by_lead``: ``{lead id: id of the stage it entered}``.
+        """
+        stages = self.env["crm.stage"].browse(set(stage_by_lead.values()))
         templates_of = {
-            stage: stage.activity_plan_id.template_ids
-            for stage in set(stage_by_lead.values())
+            stage.id: stage.activity_plan_id.template_ids
+            for stage in stages
             if stage.activity_plan_id.template_ids
         }
-        leads = self.browse([lead.id for lead, stage in stage_by_lead.items() if stage in templates_of])
+        leads = self.browse(
+            [lead_id for lead_id, stage_id in stage_by_lead.items() if stage_id in templates_of]
+        )
         if not leads:
             return self.env["mail.activity"]
         all_templates = self.env["mail.activity.plan.template"].union(*templates_of.values())
@@ -39,8 +45,8 @@ class CrmLeadStageTasks(models.AbstractModel):
         model_id = self.env["ir.model"]._get_id("crm.lead")
         vals_list = []
         for lead in leads:
-            stage = stage_by_lead[lead]
-            for template in templates_of[stage]:
+            stage_id = stage_by_lead[lead.id]
+            for template in templates_of[stage_id]:
                 if (lead.id, template.id) in still_open:
                     continue
                 responsible = template._determine_responsible(lead.user_id, lead)["responsible"]
@@ -54,22 +60,25 @@ class CrmLeadStageTasks(models.AbstractModel):
                         "date_deadline": template._get_date_deadline(today),
                         "user_id": (responsible or lead.user_id or self.env.user).id,
                         "automated": True,
-                        "crm_stage_id": stage.id,
+                        "crm_stage_id": stage_id,
                         "crm_plan_template_id": template.id,
                     }
                 )
         return self.env["mail.activity"].create(vals_list)
 
     def _stage_tasks_cancel(self, stage_by_lead):
-        """Cancel open stage tasks of the given stage (or of every stage for False).
+        """Cancel open stage tasks of the stage each lead left (of every stage for False).
 
-        Only where the stage's process (else the lead's) cancels tasks on exit.
+        ``stage_by_lead``: ``{lead id: id of the stage left, or False}``. Only
+        where the stage's process (else the lead's) cancels tasks on exit.
         """
-        wanted = {}
-        for lead, stage in stage_by_lead.items():
-            ptype = stage.pipeline_type_id if stage else lead.pipeline_type_id
-            if ptype.cancel_tasks_on_exit:
-                wanted[lead.id] = stage.id if stage else False
+        if not stage_by_lead:
+            return
+        stages = self.env["crm.stage"].browse({stage_id for stage_id in stage_by_lead.values() if stage_id})
+        cancelling = {stage.id for stage in stages if stage.pipeline_type_id.cancel_tasks_on_exit}
+        anywhere = self.browse([lead_id for lead_id, stage_id in stage_by_lead.items() if not stage_id])
+        wanted = {lead_id: stage_id for lead_id, stage_id in stage_by_lead.items() if stage_id in cancelling}
+        wanted.update(dict.fromkeys(anywhere.filtered("pipeline_type_id.cancel_tasks_on_exit").ids, False))
         if not wanted:
             return
         activities = self.env["mail.activity"].search(

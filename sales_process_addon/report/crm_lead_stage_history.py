@@ -6,9 +6,9 @@ class CrmLeadStageHistory(models.Model):
 
     _inherit = "crm.lead.stage.history"
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        history = super().create(vals_list)
+    @api.model
+    def _record(self, rows):
+        history = super()._record(rows)
         # sudo: history is written by the server; so are the entries derived from it.
         self.env["crm.lead.stage.entry"].sudo()._record_history(history)
         return history

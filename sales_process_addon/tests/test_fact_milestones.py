@@ -97,12 +97,13 @@ class TestFactMilestones(OpportunityCase):
         for lead in leads:
             self._prove_a1(lead)
             self._stakeholder(lead, self.contact, self.role_coach, stance="champion")
-        moves = [(lead, self.a1, self.a2) for lead in leads]
+        moves = [(lead.id, self.type_a.id, self.a1.id, self.a2.id) for lead in leads]
+        position = {self.type_a.id: {stage_id: i for i, stage_id in enumerate(self.type_a.stage_ids.ids)}}
         self.env.invalidate_all()
         self.env.flush_all()
-        # As test_gate_query_count_pinned (7), plus the stakeholders, their roles and contacts.
-        with self.assertQueryCount(__system__=10):
-            used = leads._stage_gate_judge(moves)
+        # As test_gate_query_count_pinned (4), plus the stakeholders, their roles and contacts.
+        with self.assertQueryCount(__system__=7):
+            used = leads._stage_gate_judge(moves, position, set())
         self.assertEqual(used, {})
 
     def test_fact_cost_independent_of_batch_size(self):

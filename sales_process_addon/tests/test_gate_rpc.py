@@ -73,7 +73,7 @@ class TestGateRpc(HttpCase):
         self.assertIn("stages cannot be skipped", catcher.exception.faultString)
 
     def test_private_gate_methods_not_callable(self):
-        for method in ("_stage_gate_enforce", "_stage_gate_judge", "_stage_history_create"):
+        for method in ("_stage_gate_enforce", "_stage_gate_judge", "_stage_history_record"):
             with self.subTest(method=method), self.assertRaises(Fault) as catcher:
                 self._xmlrpc(method, [self.lead.id], {})
             self.assertIn("rivate", catcher.exception.faultString)

@@ -176,7 +176,7 @@ class TestStageTasks(StageGateCase):
             self.env.flush_all()
             before = self.cr.sql_log_count
             with patch.object(Activity, "create", fake_create):
-                leads._stage_tasks_schedule(dict.fromkeys(leads, self.a2))
+                leads._stage_tasks_schedule(dict.fromkeys(leads.ids, self.a2.id))
             return self.cr.sql_log_count - before
 
         our_queries(2)  # warm caches
