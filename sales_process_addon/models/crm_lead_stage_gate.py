@@ -85,10 +85,11 @@ class CrmLeadStageGate(models.AbstractModel):
             )
         note = _("Created directly in a later stage by a sales manager.")
         nothing = StageSnapshot(None, None, None, None)
+        later_ids = set(later.ids)
         self._stage_history_record(
             [
                 self._stage_history_row(
-                    lead.id, "create", nothing, lead.stage_id.id, note=note if lead in later else None
+                    lead.id, "create", nothing, lead.stage_id.id, note=note if lead.id in later_ids else None
                 )
                 for lead in self
             ]
@@ -289,7 +290,7 @@ class CrmLeadStageGate(models.AbstractModel):
         """Kind of a move from stage ``src`` to ``dst``; ``stages``: ``{stage id: index}`` of the process."""
         if dst in won_ids and src not in won_ids:
             return "won"
-        if src in stages and dst in stages and stages[dst] < stages[src]:
+        if stages.get(dst, -1) < stages.get(src, -1):  # no stage counts as before the first one
             return "backward"
         return "forward"
 

@@ -75,6 +75,22 @@ class TestStageGate(StageGateCase):
             lead.stage_id = self.a1
         self.assertEqual(lead.stage_id, self.a2)
 
+    def test_clearing_the_stage_does_not_get_around_the_gate(self):
+        """No stage counts as before the first one: clearing it moves back, filling it moves forward."""
+        lead = self._lead(self.a2, name="Stageless")
+        lead.with_user(self.rep).stage_id = False
+        self.assertEqual(lead.stage_history_ids.sorted("id")[-1].event, "backward")
+        with self.assertRefused(ValidationError, 'stages cannot be skipped, the next stage is "A1"'):
+            lead.with_user(self.rep).stage_id = self.a2
+        lead.with_user(self.rep).stage_id = self.a1
+        self.assertEqual(lead.stage_id, self.a1)
+
+        self.type_a.allow_backward = False
+        held = self._lead(self.a2, name="Held")
+        with self.assertRefused(ValidationError, '"Held" cannot move back from "A2"'):
+            held.stage_id = False
+        self.assertEqual(held.stage_id, self.a2)
+
     def test_lost_from_any_stage_and_restore(self):
         for stage in (self.a1, self.a2):
             lead = self._lead(stage)
