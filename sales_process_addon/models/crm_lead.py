@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -152,32 +154,72 @@ class CrmLead(models.Model):
     def _compute_milestone_status(self):
         """Checklist of the current stage's milestones, for the form and kanban cards.
 
-        Two queries for any number of leads: the milestones, then what is met.
+        Three queries for any number of leads: the milestones, what is met, and
+        what awaits a manager's verification.
         """
         leads = self.filtered("id")
         milestones = self.env["crm.stage.milestone"].search([("stage_id", "in", leads.stage_id.ids)])
         milestones_of = milestones.grouped("stage_id")
         met = leads._stage_gate_milestones_met(milestones)
+        awaiting = leads._milestones_awaiting_verification(milestones)
         for lead in self:
             stage_milestones = milestones_of.get(lead.stage_id, milestones.browse()) if lead.id else []
             required = [m for m in stage_milestones if m.required]
             missing = [m for m in required if m.id not in met[lead.id]]
             lead.milestone_progress = f"{len(required) - len(missing)}/{len(required)}" if required else False
-            lead.milestone_missing = "\n".join(m._gate_label() for m in missing) or False
-            lead.milestone_checklist = lead._render_milestone_checklist(stage_milestones, met[lead.id])
+            lead.milestone_missing = (
+                "\n".join(
+                    _("%(milestone)s: awaiting verification", milestone=m._gate_label())
+                    if m.id in awaiting[lead.id]
+                    else m._gate_label()
+                    for m in missing
+                )
+                or False
+            )
+            lead.milestone_checklist = lead._render_milestone_checklist(
+                stage_milestones, met[lead.id], awaiting[lead.id]
+            )
 
-    def _render_milestone_checklist(self, milestones, met_ids):
+    def _milestones_awaiting_verification(self, milestones):
+        """``{lead id: milestone ids}`` with evidence recorded that a manager has yet to verify."""
+        # sudo: as for what is met, the checklist must not depend on who reads it.
+        groups = (
+            self.env["crm.lead.evidence"]
+            .sudo()
+            ._read_group(
+                [
+                    ("lead_id", "in", self.ids),
+                    ("milestone_id", "in", milestones.ids),
+                    ("is_valid", "=", False),
+                ],
+                ["lead_id", "milestone_id"],
+            )
+        )
+        awaiting = defaultdict(set)
+        for lead, milestone in groups:
+            awaiting[lead.id].add(milestone.id)
+        return awaiting
+
+    def _render_milestone_checklist(self, milestones, met_ids, awaiting_ids):
         if not milestones:
             return False
         items = Markup()
         for milestone in milestones:
-            done = milestone.id in met_ids
-            items += Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s</li>') % (
-                "fa-check-square-o text-success" if done else "fa-square-o text-danger",
-                _("Met") if done else _("Missing"),
+            if milestone.id in met_ids:
+                icon, state = "fa-check-square-o text-success", _("Met")
+            elif milestone.id in awaiting_ids:
+                icon, state = "fa-hourglass-half text-warning", _("Awaiting verification")
+            else:
+                icon, state = "fa-square-o text-danger", _("Missing")
+            items += Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s%s</li>') % (
+                icon,
+                state,
                 milestone.name,
                 Markup(' <span class="badge text-bg-info">%s</span>') % _("customer-led")
                 if milestone.customer_led
+                else "",
+                Markup(' <span class="badge text-bg-warning">%s</span>') % _("awaiting verification")
+                if milestone.id in awaiting_ids and milestone.id not in met_ids
                 else "",
                 Markup(' <span class="text-muted">(%s)</span>') % _("optional")
                 if not milestone.required

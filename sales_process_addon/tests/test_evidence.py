@@ -109,6 +109,16 @@ class TestEvidence(StageGateCase):
         with self.assertRefused(AccessError, "was verified by Manager and can no longer be changed"):
             evidence.with_user(self.rep).summary = "Changed afterwards"
 
+    def test_checklist_shows_evidence_awaiting_verification(self):
+        lead = self._lead(self.a2)
+        self.assertNotIn("awaiting verification", lead.milestone_checklist)
+        evidence = self._evidence(lead, self.m_clearance)
+        self.assertIn("fa-hourglass-half", lead.milestone_checklist)
+        self.assertIn(f"{self.m_clearance._gate_label()}: awaiting verification", lead.milestone_missing)
+        evidence.with_user(self.manager).action_verify()
+        self.assertNotIn("fa-hourglass-half", lead.milestone_checklist)
+        self.assertNotIn(self.m_clearance.name, lead.milestone_missing or "")
+
     def test_rep_sees_evidence_of_own_opportunities_only(self):
         mine = self._evidence(self._lead(), self.m_approval)
         theirs = self._evidence(self._lead(user_id=self.other_rep.id), self.m_approval)
