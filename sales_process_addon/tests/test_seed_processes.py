@@ -68,3 +68,8 @@ class TestSeedProcesses(SalesProcessCase):
         self.assertEqual(first.with_context(lang="zh_CN").name, "项目立项")
         self.assertEqual(self.funnel_search.with_context(lang="zh_CN").name, "客户搜索")
         self.assertEqual(self.funnel_best.with_context(lang="zh_TW").name, "最佳狀態")
+        # Playbooks are translated sentence by sentence, their markup kept.
+        for lang in ("zh_CN", "zh_TW"):
+            playbook = first.with_context(lang=lang).playbook
+            self.assertIn("<strong>", playbook)
+            self.assertNotIn("Outcome to obtain", playbook, f"the {lang} playbook is translated")
