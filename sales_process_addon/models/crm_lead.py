@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -161,7 +159,7 @@ class CrmLead(models.Model):
         milestones = self.env["crm.stage.milestone"].search([("stage_id", "in", leads.stage_id.ids)])
         milestones_of = milestones.grouped("stage_id")
         met = leads._stage_gate_milestones_met(milestones)
-        awaiting = leads._milestones_awaiting_verification(milestones)
+        awaiting = leads._milestones_with_evidence(milestones, valid=False)
         for lead in self:
             stage_milestones = milestones_of.get(lead.stage_id, milestones.browse()) if lead.id else []
             required = [m for m in stage_milestones if m.required]
@@ -179,26 +177,6 @@ class CrmLead(models.Model):
             lead.milestone_checklist = lead._render_milestone_checklist(
                 stage_milestones, met[lead.id], awaiting[lead.id]
             )
-
-    def _milestones_awaiting_verification(self, milestones):
-        """``{lead id: milestone ids}`` with evidence recorded that a manager has yet to verify."""
-        # sudo: as for what is met, the checklist must not depend on who reads it.
-        groups = (
-            self.env["crm.lead.evidence"]
-            .sudo()
-            ._read_group(
-                [
-                    ("lead_id", "in", self.ids),
-                    ("milestone_id", "in", milestones.ids),
-                    ("is_valid", "=", False),
-                ],
-                ["lead_id", "milestone_id"],
-            )
-        )
-        awaiting = defaultdict(set)
-        for lead, milestone in groups:
-            awaiting[lead.id].add(milestone.id)
-        return awaiting
 
     def _render_milestone_checklist(self, milestones, met_ids, awaiting_ids):
         if not milestones:

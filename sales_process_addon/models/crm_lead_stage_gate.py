@@ -263,7 +263,14 @@ class CrmLeadStageGate(models.AbstractModel):
         A milestone is met by valid evidence (verified where verification is
         required). Override to accept other proofs.
         """
-        # sudo: what proves a milestone must not depend on who moves the lead.
+        return self._milestones_with_evidence(milestones, valid=True)
+
+    def _milestones_with_evidence(self, milestones, valid):
+        """``{lead id: set of milestone ids}`` of ``milestones`` with evidence that is valid or not.
+
+        Not valid: recorded, waiting for a manager's verification.
+        """
+        # sudo: what proves a milestone must not depend on who moves or reads the lead.
         groups = (
             self.env["crm.lead.evidence"]
             .sudo()
@@ -271,15 +278,15 @@ class CrmLeadStageGate(models.AbstractModel):
                 [
                     ("lead_id", "in", self.ids),
                     ("milestone_id", "in", milestones.ids),
-                    ("is_valid", "=", True),
+                    ("is_valid", "=", valid),
                 ],
                 ["lead_id", "milestone_id"],
             )
         )
-        met = defaultdict(set)
+        found = defaultdict(set)
         for lead, milestone in groups:
-            met[lead.id].add(milestone.id)
-        return met
+            found[lead.id].add(milestone.id)
+        return found
 
     # ------------------------------------------------------------
     # HISTORY
