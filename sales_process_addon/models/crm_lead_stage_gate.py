@@ -199,9 +199,16 @@ class CrmLeadStageGate(models.AbstractModel):
         leads = self.browse(lead_ids)
         met = leads._stage_gate_milestones_met(milestones)
 
-        def lead_name(lead_id):
-            # Read with the whole batch: one query for the names of every refused lead.
-            return leads.browse(lead_id).with_prefetch(leads._prefetch_ids).name
+        stages_model, types = self.env["crm.stage"], self.env["crm.pipeline.type"]
+
+        def named(lead_id, src, dst):
+            """The lead and the stages of a refused move, for its message."""
+            return {
+                # Read with the whole batch: one query for the names of every refused lead.
+                "lead": leads.browse(lead_id).with_prefetch(leads._prefetch_ids).name,
+                "stage": stages_model.browse(src).name,
+                "target": stages_model.browse(dst).name,
+            }
 
         problems, used = [], {}
         for lead_id, type_id, src, dst in moves:
@@ -218,9 +225,7 @@ class CrmLeadStageGate(models.AbstractModel):
                 if missing:
                     problem = _(
                         '"%(lead)s" cannot leave "%(stage)s" for "%(target)s"; missing milestones: %(missing)s.',
-                        lead=lead_name(lead_id),
-                        stage=self.env["crm.stage"].browse(src).name,
-                        target=self.env["crm.stage"].browse(dst).name,
+                        **named(lead_id, src, dst),
                         missing="; ".join(milestone._gate_label() for milestone in missing),
                     )
             elif offset > 1:
@@ -228,19 +233,15 @@ class CrmLeadStageGate(models.AbstractModel):
                 problem = _(
                     '"%(lead)s" cannot jump from "%(stage)s" to "%(target)s": '
                     'stages cannot be skipped, the next stage is "%(next)s".',
-                    lead=lead_name(lead_id),
-                    stage=self.env["crm.stage"].browse(src).name,
-                    target=self.env["crm.stage"].browse(dst).name,
-                    next=self.env["crm.stage"].browse(following).name,
+                    **named(lead_id, src, dst),
+                    next=stages_model.browse(following).name,
                 )
-            elif not self.env["crm.pipeline.type"].browse(type_id).allow_backward:
+            elif not types.browse(type_id).allow_backward:
                 problem = _(
                     '"%(lead)s" cannot move back from "%(stage)s" to "%(target)s": '
                     'the sales process "%(type)s" does not allow moving backward.',
-                    lead=lead_name(lead_id),
-                    stage=self.env["crm.stage"].browse(src).name,
-                    target=self.env["crm.stage"].browse(dst).name,
-                    type=self.env["crm.pipeline.type"].browse(type_id).name,
+                    **named(lead_id, src, dst),
+                    type=types.browse(type_id).name,
                 )
             exception = exception_for.get((lead_id, src, dst))
             if problem and exception:
