@@ -441,6 +441,8 @@ write_odoo_conf() {
             printf 'addons_path = %s\n' "$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$REPO_ROOT"
             printf 'data_dir = %s\n' "$ODOO_DATA_DIR"
             printf 'http_interface = 127.0.0.1\n'
+            # Browser tests (tours) start Odoo's HTTP server on this port.
+            [ -z "${SPA_TEST_HTTP_PORT:-}" ] || printf 'http_port = %s\n' "$SPA_TEST_HTTP_PORT"
             [ -z "${PGHOST:-}" ] || printf 'db_host = %s\n' "$PGHOST"
             [ -z "${PGPORT:-}" ] || printf 'db_port = %s\n' "$PGPORT"
             [ -z "${PGUSER:-}" ] || printf 'db_user = %s\n' "$PGUSER"

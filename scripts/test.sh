@@ -45,8 +45,8 @@ skip_step() {
 }
 
 # --------------------------------------------------------------------------
-# Debian packages: Chromium (browser tests of HttpCase) and wkhtmltopdf
-# (PDF reports); PostgreSQL too when none is installed or reachable.
+# Debian packages: Chromium (browser tests of HttpCase), wkhtmltopdf
+# (PDF reports) and a CJK font (Chinese screenshots and PDFs); PostgreSQL too when none is installed or reachable.
 # --------------------------------------------------------------------------
 
 deb_installed() {
@@ -62,7 +62,7 @@ have_chrome() {
 }
 
 ensure_system_packages() {
-    local wanted=(chromium wkhtmltopdf) missing=() pkg log="$LOG_DIR/apt.log"
+    local wanted=(chromium wkhtmltopdf fonts-wqy-microhei) missing=() pkg log="$LOG_DIR/apt.log"
     if ! command -v dpkg-query >/dev/null 2>&1; then
         if ! command -v wkhtmltopdf >/dev/null 2>&1 || ! have_chrome; then
             die "Chromium and wkhtmltopdf are needed by the tests: install them with your system's package manager and run again."
