@@ -43,6 +43,14 @@ class CrmLeadStageHistory(models.Model):
     to_funnel_state_id = fields.Many2one("crm.funnel.state")
     days_in_previous_stage = fields.Float("Days in Previous Stage", digits=(16, 2), aggregator="avg")
     exception_id = fields.Many2one("crm.stage.exception", "Exception Used", index="btree_not_null")
+    evidence_ids = fields.Many2many(
+        "crm.lead.evidence",
+        "crm_lead_stage_history_evidence_rel",
+        "history_id",
+        "evidence_id",
+        string="Evidence Used",
+        help="The evidence that met the required milestones of the stage left, when the move was made.",
+    )
     note = fields.Char()
     facts_used = fields.Text(
         help="Milestones of the stage left that facts of the opportunity met, and which facts, "

@@ -44,6 +44,16 @@ class CrmPipelineType(models.Model):
         help="When an opportunity leaves a stage or is lost, the still-open activities scheduled "
         "for that stage are cancelled.",
     )
+    gate_mode = fields.Selection(
+        [("guided", "Guided"), ("enforced", "Enforced")],
+        "Stage Gate",
+        default="enforced",
+        required=True,
+        help="Enforced: an opportunity leaves a stage only once its required milestones are evidenced, "
+        "one stage at a time, or through an exception a sales manager approved. Guided: moves are free; "
+        "the checklist, playbooks, tasks, history and reports work the same, and a move that leaves "
+        "milestones unproven is recorded as such.",
+    )
     allow_backward = fields.Boolean(
         "Allow Moving Backward",
         default=True,
