@@ -2,7 +2,7 @@
     "name": "Sales Process: Buyer-Aligned Pipelines",
     "summary": "Several sales processes per company, each stage paired with the customer's "
     "buying stage and a funnel state",
-    "version": "19.0.1.1.0",
+    "version": "19.0.2.0.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "sales_process_addon developers",
@@ -27,6 +27,7 @@
         "views/crm_stage_views.xml",
         "views/crm_stage_milestone_views.xml",
         "views/crm_lead_evidence_views.xml",
+        "wizard/crm_stage_exception_decision_views.xml",
         "views/crm_stage_exception_views.xml",
         "views/crm_lead_stage_history_views.xml",
         "views/crm_lead_views.xml",

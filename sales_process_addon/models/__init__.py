@@ -1,5 +1,6 @@
 # Order matters on install: the new models' tables must exist before the
 # inherited CRM models add columns pointing to them.
+from . import crm_stage_gate_config_mixin
 from . import crm_funnel_state
 from . import crm_buyer_process
 from . import crm_buyer_stage

@@ -121,12 +121,15 @@ class CrmLead(models.Model):
 
     @api.depends("team_id")
     def _compute_pipeline_type_id(self):
-        """Default process: the team's, else the company's, else the first one."""
+        """Default process: the one of the stage asked for (a kanban column's quick create), else the
+        team's, else the company's."""
         untyped = self.filtered(lambda lead: not lead.pipeline_type_id)
         fallback = False
+        asked = self.env["crm.stage"].browse(self.env.context.get("default_stage_id")).exists()
         for lead in untyped:
             ptype = (
-                lead.team_id.pipeline_type_id
+                (asked.pipeline_type_id if asked and lead.stage_id == asked else False)
+                or lead.team_id.pipeline_type_id
                 or (lead.company_id or self.env.company).default_pipeline_type_id
             )
             if not ptype:
@@ -137,16 +140,78 @@ class CrmLead(models.Model):
 
     @api.depends("team_id", "type", "pipeline_type_id")
     def _compute_stage_id(self):
-        """Keep the stage inside the lead's process; on a process switch, map it.
+        """Keep the stage inside the lead's process.
 
-        A stage of another process is replaced by the matching stage of the new
-        process (same buyer stage, else same funnel state, else first stage).
+        A stage of another process (a process switch) is replaced by the
+        matching stage of the new process (see ``_stage_gate_map_stages``);
+        otherwise Odoo's team-aware choice applies, within the process (see
+        ``_stage_find``).
         """
         typed = self.filtered("pipeline_type_id")
-        for lead in typed:
-            if lead.stage_id.pipeline_type_id != lead.pipeline_type_id:
-                lead.stage_id = lead.pipeline_type_id._find_matching_stage(lead.stage_id)[0]
+        switched = typed.filtered(
+            lambda lead: lead.stage_id and lead.stage_id.pipeline_type_id != lead.pipeline_type_id
+        )
+        for lead, stage in switched._stage_gate_map_stages().items():
+            lead.stage_id = stage
+        stage_info = self._stage_gate_structure()["stages"]
+        for lead in typed - switched:
+            # Odoo's team-aware choice (a first stage, or a reset when the team
+            # changes), within the process and without a query per lead.
+            teams = stage_info.get(lead.stage_id.id, {}).get("teams")
+            if not lead.stage_id or (lead.team_id and teams and lead.team_id.id not in teams):
+                sequence = self._stage_gate_sequence(lead.pipeline_type_id.id, lead.team_id.id)
+                unfolded = [stage_id for stage_id in sequence if not stage_info[stage_id]["fold"]]
+                lead.stage_id = (unfolded or sequence or [False])[0]
         return super(CrmLead, self - typed)._compute_stage_id()
+
+    def _stage_gate_map_stages(self):
+        """``{lead: stage}``: where a process switch lands each lead in its new process.
+
+        The stage with the same buyer stage, else the first with the same
+        funnel state, else the first stage; never a won stage; and, in an
+        enforced process, no further than the first stage whose required
+        milestones the lead has not proven (what it proved follows it).
+        """
+        structure = self._stage_gate_structure()
+        Stage = self.env["crm.stage"]
+        sequences = {
+            lead: [
+                stage_id
+                for stage_id in self._stage_gate_sequence(lead.pipeline_type_id.id, lead.team_id.id)
+                if not structure["stages"][stage_id]["won"]
+            ]
+            for lead in self
+        }
+        enforced = self.filtered(
+            lambda lead: structure["types"][lead.pipeline_type_id.id]["mode"] == "enforced"
+        )
+        required = {
+            mid
+            for lead in enforced
+            for stage_id in sequences[lead]
+            for mid in structure["stages"][stage_id]["required"]
+        }
+        met = enforced.filtered("id")._stage_gate_proof(required)[0] if required else {}
+        mapping = {}
+        for lead in self:
+            candidates = Stage.browse(sequences[lead])
+            old = lead.stage_id
+            match = (
+                old.buyer_stage_id
+                and candidates.filtered(lambda s, old=old: s.buyer_stage_id == old.buyer_stage_id)[:1]
+            ) or (
+                old.funnel_state_id
+                and candidates.filtered(lambda s, old=old: s.funnel_state_id == old.funnel_state_id)[:1]
+            )
+            match = match or candidates[:1]
+            if lead in enforced and match:
+                proven = met.get(lead.id, set()) if lead.id else set()
+                for stage in candidates[: list(candidates).index(match)]:
+                    if not set(structure["stages"][stage.id]["required"]) <= proven:
+                        match = stage
+                        break
+            mapping[lead] = match
+        return mapping
 
     @api.depends("stage_id", "evidence_ids.is_valid", "evidence_ids.milestone_id")
     def _compute_milestone_status(self):
@@ -158,8 +223,8 @@ class CrmLead(models.Model):
         leads = self.filtered("id")
         milestones = self.env["crm.stage.milestone"].search([("stage_id", "in", leads.stage_id.ids)])
         milestones_of = milestones.grouped("stage_id")
-        met = leads._stage_gate_milestones_met(milestones)
-        awaiting = leads._milestones_with_evidence(milestones, valid=False)
+        met = leads._stage_gate_proof(milestones.ids)[0]
+        awaiting = leads._stage_gate_evidence(milestones.ids, valid=False)
         for lead in self:
             stage_milestones = milestones_of.get(lead.stage_id, milestones.browse()) if lead.id else []
             required = [m for m in stage_milestones if m.required]
@@ -247,6 +312,8 @@ class CrmLead(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._stage_gate_check_vals(vals)
         # An import or RPC call giving only a stage implies that stage's process.
         stage_ids = {
             vals["stage_id"]
@@ -254,26 +321,36 @@ class CrmLead(models.Model):
             if vals.get("stage_id") and not vals.get("pipeline_type_id")
         }
         if stage_ids:
-            stages = self.env["crm.stage"].browse(stage_ids)
-            type_by_stage = {stage.id: stage.pipeline_type_id.id for stage in stages}
+            stage_info = self._stage_gate_structure()["stages"]
             for vals in vals_list:
                 if vals.get("stage_id") and not vals.get("pipeline_type_id"):
-                    vals["pipeline_type_id"] = type_by_stage.get(vals["stage_id"])
+                    vals["pipeline_type_id"] = stage_info[vals["stage_id"]]["type"]
         leads = super().create(vals_list)
-        leads._stage_gate_on_create()
+        leads._stage_gate_enforce({}, created=True)
         leads._qualification_fill()
         leads._indicators_refresh()  # relationship indicators have no dependencies to trigger them
         return leads
 
     def write(self, vals):
-        """Judge every stage change against the gate, after the fact.
+        """Judge every change of the leads' stage state, whatever field is written.
 
-        Comparing the stored state before and after catches stage changes made
-        by computes too (a process switch maps the stage).
+        The state is read before and after; the fields whose write may change
+        it come from the ORM's dependency graph (``_stage_gate_trigger_fnames``),
+        so a compute that moves the stage (a process switch, a team change) is
+        judged like a stage written directly.
         """
-        if not self._STAGE_GATE_FIELDS & vals.keys():
+        self._stage_gate_check_vals(vals)
+        if not self._stage_gate_trigger_fnames() & vals.keys():
             return super().write(vals)
-        before = self._stage_gate_snapshot()
+        if "stage_id" in vals and len(self) > 1:
+            # Odoo resets the stage entry date of the whole batch; leads already
+            # in that stage have not moved and keep theirs.
+            staying = self.filtered(lambda lead: lead.stage_id.id == vals["stage_id"])
+            if staying and staying != self:
+                (self - staying).write(dict(vals))
+                staying.write(dict(vals))
+                return True
+        before = self._stage_gate_state()
         result = super().write(vals)
         if "pipeline_type_id" in vals:
             self._log_pipeline_type_switch(before)
@@ -301,34 +378,37 @@ class CrmLead(models.Model):
             domain = Domain.AND([domain or [], [("pipeline_type_id", "in", self.pipeline_type_id.ids)]])
         return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
 
-    def _stage_gate_milestones_met(self, milestones):
+    def _stage_gate_milestones_met(self, milestones, evidence=None):
         """Facts of the buying center and the qualification prove milestones too."""
-        met = super()._stage_gate_milestones_met(milestones)
+        met = super()._stage_gate_milestones_met(milestones, evidence)
         for lead_id, by_fact in self._stage_gate_facts_met(milestones).items():
             met[lead_id].update(by_fact)
         return met
 
     @api.model
-    def _stage_history_record(self, rows):
-        """Record in each forward move which facts met the milestones of the stage left."""
+    def _stage_history_complete(self, rows):
+        """Record in each forward move which facts met the milestones of the stages it passed."""
+        super()._stage_history_complete(rows)
         moves = [row for row in rows if row["event"] in ("forward", "won") and row["from_stage_id"]]
-        if moves:
-            stage_ids = {row["from_stage_id"] for row in moves} | {row["to_stage_id"] for row in moves}
-            milestones = self.env["crm.stage.milestone"].search(
-                [("stage_id", "in", list(stage_ids)), ("fact", "!=", False)]
-            )
-            facts = self.browse(list({row["lead_id"] for row in moves}))._stage_gate_facts_met(milestones)
-            for row in moves:
-                proven = {row["from_stage_id"]}
-                if row["event"] == "won":
-                    proven.add(row["to_stage_id"])
-                used = [
-                    description
-                    for milestone_id, description in facts.get(row["lead_id"], {}).items()
-                    if milestones.browse(milestone_id).stage_id.id in proven
-                ]
-                row["facts_used"] = "\n".join(used) or None
-        return super()._stage_history_record(rows)
+        if not moves:
+            return
+        stage_ids = {row["from_stage_id"] for row in moves} | {row["to_stage_id"] for row in moves}
+        milestones = self.env["crm.stage.milestone"].search(
+            [("stage_id", "in", list(stage_ids)), ("fact", "!=", False)]
+        )
+        if not milestones:
+            return
+        facts = self.browse(list({row["lead_id"] for row in moves}))._stage_gate_facts_met(milestones)
+        for row in moves:
+            proven = {row["from_stage_id"]}
+            if row["event"] == "won":
+                proven.add(row["to_stage_id"])
+            used = [
+                description
+                for milestone_id, description in facts.get(row["lead_id"], {}).items()
+                if milestones.browse(milestone_id).stage_id.id in proven
+            ]
+            row["facts_used"] = "\n".join(used) or None
 
     def _merge_dependences(self, opportunities):
         """Merging keeps the buying center, competitors, signals and answers."""
@@ -388,12 +468,13 @@ class CrmLead(models.Model):
         signed contract proves the win before the lead enters the won stage.
         """
         self.ensure_one()
-        stages = list(self.pipeline_type_id.stage_ids)
+        stage_info = self._stage_gate_structure()["stages"]
+        sequence = self._stage_gate_sequence(self.pipeline_type_id.id, self.team_id.id, self.stage_id.id)
         allowed = self.stage_id
-        if self.stage_id in stages and not self.stage_id.is_won:
-            following = stages[stages.index(self.stage_id) + 1 : stages.index(self.stage_id) + 2]
-            if following and following[0].is_won:
-                allowed |= following[0]
+        if self.stage_id.id in sequence and not self.stage_id.is_won:
+            following = sequence[sequence.index(self.stage_id.id) + 1 :][:1]
+            if following and stage_info[following[0]]["won"]:
+                allowed |= self.env["crm.stage"].browse(following)
         return allowed
 
     def _log_pipeline_type_switch(self, before):
@@ -402,6 +483,7 @@ class CrmLead(models.Model):
             "buyer_stage": _("same buyer stage"),
             "funnel_state": _("same funnel state"),
             "first": _("first stage of the process"),
+            "proof": _("as far as its proven milestones allow"),
         }
         bodies = {}
         for lead in self:
@@ -414,8 +496,10 @@ class CrmLead(models.Model):
                 reason = reasons["buyer_stage"]
             elif old_stage.funnel_state_id and old_stage.funnel_state_id == lead.stage_id.funnel_state_id:
                 reason = reasons["funnel_state"]
-            else:
+            elif lead.stage_id.id in self._stage_gate_sequence(lead.pipeline_type_id.id, lead.team_id.id)[:1]:
                 reason = reasons["first"]
+            else:
+                reason = reasons["proof"]
             bodies[lead.id] = Markup("<p>%s</p>") % _(
                 'Sales process changed from "%(old_type)s" to "%(new_type)s": '
                 'stage "%(old_stage)s" became "%(new_stage)s" (%(reason)s).',

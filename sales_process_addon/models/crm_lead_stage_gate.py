@@ -1,33 +1,60 @@
 from collections import defaultdict
 from typing import NamedTuple
 
-from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError, ValidationError
 
 
-class StageSnapshot(NamedTuple):
-    """A lead's stored stage state, as ids: what the gate compares."""
+class StageState(NamedTuple):
+    """What the gate judges of a lead: its stored stage state, as ids."""
 
     pipeline_type_id: int | None
     stage_id: int | None
     won_status: str | None
     entered: object  # datetime the lead entered its stage
+    team_id: int | None
+
+
+class Transition(NamedTuple):
+    """One judged change of a lead's stage state, as the history records it."""
+
+    lead_id: int
+    event: str
+    old: StageState
+    new: StageState
+    exception_id: int | None
+    proof: str | None  # evidence / exception / unproven / free, for moves that leave a stage
+    evidence_ids: tuple
+    note: str | None
 
 
 class CrmLeadStageGate(models.AbstractModel):
     """The stage gate of opportunities; ``crm.lead`` inherits it.
 
-    ``crm.lead`` calls ``_stage_gate_snapshot`` before a write that may change
-    the stage and ``_stage_gate_enforce`` after it; ``_stage_gate_on_create``
-    after a create. The gate compares the stored state before and after, so it
-    judges every path alike (UI, RPC, import, merge, server actions) and no
-    context key or public method can skip it. A refusal raises, which rolls the
-    whole call back: a batch is all or nothing.
+    The gate is an invariant of the stored data, not a guard on field names:
+    ``crm.lead`` reads each lead's stage state (process, stage, won/lost
+    status, stage entry date) before any write or create that may change it,
+    whatever the field written (the ORM's dependency graph says which), and
+    hands both states to ``_stage_gate_enforce``. There, every change is
+    classified (create, forward, backward, won, lost, restore, reopen, process
+    switch), judged by one function, ``_stage_gate_judge``, and recorded by one
+    history writer. A refusal raises, which rolls the whole call back: a batch
+    is all or nothing. No context key or public method skips it.
 
-    The gate works on ids read in one query, not on records: it runs on every
-    stage write, and a batch of thousands of leads must cost a fixed number of
-    queries and little Python per lead.
+    Legal states: a lead with a process has a stage of that process; it never
+    loses its process. Legal transitions, in an *enforced* process: forward
+    one stage of the lead's stage sequence (the process's stages visible to
+    its team, in ``(sequence, id)`` order) once the required milestones of the
+    stage left are met, and of the won stage entered when winning; backward
+    where the process allows it; lost and restored from anywhere; a process
+    switch that lands neither in nor out of a won stage, nor past the stage
+    the lead's proof supports in the new process. Anything else needs an
+    approved, unexpired exception for exactly that move, used once. In a
+    *guided* process every move is free and recorded with what it proved.
+
+    The process structure (stage order, teams, required milestones) is read
+    once and kept in the registry cache (``_stage_gate_structure``), so a move
+    costs a fixed number of queries whatever the batch size.
 
     Extension points: ``_stage_gate_milestones_met`` (what proves a milestone).
     """
@@ -35,289 +62,615 @@ class CrmLeadStageGate(models.AbstractModel):
     _name = "crm.lead.stage.gate"
     _description = "Opportunity Stage Gate"
 
-    # Fields whose change may change the stage or the won/lost status.
-    _STAGE_GATE_FIELDS = frozenset({"stage_id", "pipeline_type_id", "active", "probability"})
+    # Stored fields of crm.lead that only the gate and Odoo's own stage logic
+    # derive; users write none of them, through any API.
+    _STAGE_GATE_DERIVED_FIELDS = frozenset(
+        {"won_status", "date_last_stage_update", "buyer_stage_id", "funnel_state_id"}
+    )
+    # The stored stage state that the gate judges.
+    _STAGE_GATE_STATE_FIELDS = ("pipeline_type_id", "stage_id", "won_status", "date_last_stage_update")
 
-    def _stage_gate_snapshot(self):
-        """``{lead id: StageSnapshot}`` of these leads as stored, in one query."""
-        # All pending values, not only those read here: after a stage write,
-        # the fields that follow the stage go out in the same UPDATE.
-        self.flush_recordset()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT id, pipeline_type_id, stage_id, won_status, date_last_stage_update
-                FROM crm_lead
-                WHERE id = ANY(%s)
-                """,
-                self.ids,
+    # ------------------------------------------------------------
+    # STRUCTURE (registry cache)
+    # ------------------------------------------------------------
+
+    @api.model
+    @tools.ormcache()
+    def _stage_gate_structure(self):
+        """The processes' stages as plain data, cached until a process, stage or milestone changes.
+
+        ``{"types": {id: {"mode", "allow_backward", "stages": (stage ids in gate order)}},
+        "stages": {id: {"type", "teams": frozenset, "won", "fold", "required": (milestone ids), "plan"}}}``
+        """
+        # sudo: the gate's structure is the same for every user.
+        types = (
+            self.env["crm.pipeline.type"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_fetch([], ["gate_mode", "allow_backward"])
+        )
+        stages = (
+            self.env["crm.stage"]
+            .sudo()
+            .search_fetch(
+                [("pipeline_type_id", "!=", False)],
+                ["pipeline_type_id", "is_won", "fold", "team_ids", "activity_plan_id"],
+                order="sequence, id",
             )
         )
-        return {row[0]: StageSnapshot(*row[1:]) for row in self.env.cr.fetchall()}
+        milestones = (
+            self.env["crm.stage.milestone"]
+            .sudo()
+            .search_fetch([("required", "=", True), ("stage_id", "in", stages.ids)], ["stage_id"])
+        )
+        required = defaultdict(list)
+        for milestone in milestones:
+            required[milestone.stage_id.id].append(milestone.id)
+        stage_ids_of = defaultdict(list)
+        for stage in stages:
+            stage_ids_of[stage.pipeline_type_id.id].append(stage.id)
+        return {
+            "types": {
+                ptype.id: {
+                    "mode": ptype.gate_mode,
+                    "allow_backward": ptype.allow_backward,
+                    "stages": tuple(stage_ids_of[ptype.id]),
+                }
+                for ptype in types
+            },
+            "stages": {
+                stage.id: {
+                    "type": stage.pipeline_type_id.id,
+                    "teams": frozenset(stage.team_ids.ids),
+                    "won": stage.is_won,
+                    "fold": stage.fold,
+                    "required": tuple(required[stage.id]),
+                    "plan": bool(stage.activity_plan_id),
+                }
+                for stage in stages
+            },
+        }
+
+    @api.model
+    def _stage_gate_sequence(self, type_id, team_id, *keep):
+        """Stage ids of process ``type_id`` that a lead of team ``team_id`` goes through, in order.
+
+        The shared stages and those of the team; ``keep`` (e.g. the lead's
+        current stage) stays in the sequence even when another team's.
+        """
+        structure = self._stage_gate_structure()
+        stage_info = structure["stages"]
+        return [
+            stage_id
+            for stage_id in structure["types"].get(type_id, {}).get("stages", ())
+            if not stage_info[stage_id]["teams"]
+            or team_id in stage_info[stage_id]["teams"]
+            or stage_id in keep
+        ]
+
+    @api.model
+    def _stage_gate_trigger_fnames(self):
+        """Names of the fields whose write may change a lead's stage state.
+
+        The state fields themselves and every field they depend on, read from
+        the ORM's dependency graph, so a field a future module makes the stage
+        depend on is judged too.
+        """
+        return self._stage_gate_trigger_fnames_cached()
+
+    @api.model
+    @tools.ormcache()
+    def _stage_gate_trigger_fnames_cached(self):
+        state_fields = {self._fields[fname] for fname in self._STAGE_GATE_STATE_FIELDS}
+        triggers = {*self._STAGE_GATE_STATE_FIELDS, "active", "probability", "team_id"}
+        for fname, field in self._fields.items():
+            if (
+                field.store
+                and fname not in triggers
+                and state_fields & set(self.pool.get_dependent_fields(field))
+            ):
+                triggers.add(fname)
+        return frozenset(triggers)
+
+    # ------------------------------------------------------------
+    # STATE
+    # ------------------------------------------------------------
+
+    def _stage_gate_state(self):
+        """``{lead id: StageState}``, read through the cache (one query when not cached)."""
+        return {
+            lead.id: StageState(
+                lead.pipeline_type_id.id or None,
+                lead.stage_id.id or None,
+                lead.won_status,
+                lead.date_last_stage_update,
+                lead.team_id.id or None,
+            )
+            for lead in self
+        }
+
+    @api.model
+    def _stage_gate_check_vals(self, vals):
+        """Refuse what users may not write: derived fields, and stage or process values that are no ids."""
+        if self.env.su:
+            return
+        derived = self._STAGE_GATE_DERIVED_FIELDS & vals.keys()
+        if derived:
+            raise UserError(
+                _(
+                    "%(fields)s cannot be written: the stage gate and the stage history derive them. "
+                    "Move the opportunity to another stage, or mark it won or lost, instead.",
+                    fields=", ".join(
+                        self._fields[fname]._description_string(self.env) for fname in sorted(derived)
+                    ),
+                )
+            )
+        structure = self._stage_gate_structure()
+        for fname, known in (("stage_id", structure["stages"]), ("pipeline_type_id", structure["types"])):
+            if fname not in vals:
+                continue
+            value = vals[fname]
+            if value is False or value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value not in known:
+                raise ValidationError(
+                    _(
+                        '%(field)s: "%(value)s" is not the id of an existing record; nothing was saved.',
+                        field=self._fields[fname]._description_string(self.env),
+                        value=value,
+                    )
+                )
 
     # ------------------------------------------------------------
     # ENFORCEMENT
     # ------------------------------------------------------------
 
-    def _stage_gate_on_create(self):
-        """New opportunities start in their process's first stage.
+    def _stage_gate_enforce(self, before, created=False):
+        """Judge and record every change of these leads' stage state since ``before``.
 
-        Only sales managers (e.g. importing an existing pipeline) may create
-        them further along; the history says so.
+        ``before``: ``{lead id: StageState}`` (empty states for created leads).
         """
-        later = self.filtered(
-            lambda lead: lead.pipeline_type_id and lead.stage_id != lead.pipeline_type_id.stage_ids[:1]
-        )
-        if later and not (self.env.su or self.env.user.has_group("sales_team.group_sale_manager")):
-            raise ValidationError(
-                _("New opportunities start in the first stage of their sales process; nothing was saved.")
-                + "\n"
-                + "\n".join(
-                    _(
-                        '"%(lead)s" would start in "%(stage)s": the first stage of "%(type)s" is "%(first)s".',
-                        lead=lead.name,
-                        stage=lead.stage_id.name,
-                        type=lead.pipeline_type_id.name,
-                        first=lead.pipeline_type_id.stage_ids[:1].name,
-                    )
-                    for lead in later
-                )
-            )
-        note = _("Created directly in a later stage by a sales manager.")
-        nothing = StageSnapshot(None, None, None, None)
-        later_ids = set(later.ids)
-        self._stage_history_record(
-            [
-                self._stage_history_row(
-                    lead.id, "create", nothing, lead.stage_id.id, note=note if lead.id in later_ids else None
-                )
-                for lead in self
-            ]
-        )
-        self._stage_tasks_schedule({lead.id: lead.stage_id.id for lead in self if lead.stage_id})
-
-    def _stage_gate_enforce(self, before):
-        """Judge and record every change since ``before`` (a snapshot)."""
-        after = self._stage_gate_snapshot()
-        type_ids = {state.pipeline_type_id for state in after.values()} - {None}
-        types = self.env["crm.pipeline.type"].browse(type_ids)
-        position = {
-            ptype.id: {stage_id: i for i, stage_id in enumerate(ptype.stage_ids.ids)} for ptype in types
-        }
-        moves, changes = [], []  # (lead id, process id, from, to); (lead id, event, old, new)
-        for lead_id, old in before.items():
-            new = after[lead_id]
-            if not old.pipeline_type_id and new.pipeline_type_id:
-                # A lead from before the install gets its process: nothing moved,
-                # unless the stage changed too.
-                if new.stage_id != old.stage_id and old.stage_id in position[new.pipeline_type_id]:
-                    moves.append((lead_id, new.pipeline_type_id, old.stage_id, new.stage_id))
-                    changes.append((lead_id, None, old, new))
-            elif new.pipeline_type_id != old.pipeline_type_id:
-                changes.append((lead_id, "type_switch", old, new))
-                if old.stage_id and new.pipeline_type_id:
-                    # The process switch itself maps the stage; anything else is a move.
-                    mapped = types.browse(new.pipeline_type_id)._find_matching_stage(
-                        self.env["crm.stage"].browse(old.stage_id)
-                    )[0]
-                    if new.stage_id != mapped.id:
-                        moves.append((lead_id, new.pipeline_type_id, mapped.id, new.stage_id))
-            elif new.stage_id != old.stage_id:
-                if new.pipeline_type_id:  # without a process, a lead has no stage to judge
-                    moves.append((lead_id, new.pipeline_type_id, old.stage_id, new.stage_id))
-                changes.append((lead_id, None, old, new))
-            elif new.won_status != old.won_status and "lost" in (new.won_status, old.won_status):
-                changes.append((lead_id, "lost" if new.won_status == "lost" else "restore", old, new))
-        if not changes:
+        after = self._stage_gate_state()
+        transitions = self._stage_gate_judge(before, after, created)
+        if not transitions:
             return
-        stage_ids = {stage_id for _lead, _type, src, dst in moves for stage_id in (src, dst)}
-        won_ids = set(self.env["crm.stage"].browse(stage_ids).filtered("is_won").ids)
-        exceptions_used = self._stage_gate_judge(moves, position, won_ids)
-        self._stage_history_record(
-            [
-                self._stage_history_row(
-                    lead_id,
-                    event
-                    or self._stage_move_event(
-                        old.stage_id, new.stage_id, position.get(new.pipeline_type_id, {}), won_ids
-                    ),
-                    old,
-                    new.stage_id,
-                    exception_id=exceptions_used[lead_id].id if lead_id in exceptions_used else None,
-                )
-                for lead_id, event, old, new in changes
-            ]
-        )
-        left = {
-            lead_id: old.stage_id
-            for lead_id, _event, old, new in changes
-            if old.stage_id not in (None, new.stage_id)
-        }
-        left.update({lead_id: False for lead_id, event, _old, _new in changes if event == "lost"})
-        self._stage_tasks_cancel(left)
-        self._stage_tasks_schedule(
-            {
-                lead_id: new.stage_id
-                for lead_id, _event, old, new in changes
-                if new.stage_id and new.stage_id != old.stage_id and new.won_status != "lost"
-            }
-        )
-        if exceptions_used:
-            used = self.env["crm.stage.exception"].union(*exceptions_used.values())
-            # sudo: the gate marks the exception it has just applied as used; users
-            # cannot write the workflow fields of exceptions.
-            used.sudo().write({"state": "used", "used_date": fields.Datetime.now()})
+        self._stage_history_record(transitions)
+        self._stage_gate_after_transitions(transitions)
 
-    def _stage_gate_judge(self, moves, position, won_ids):
-        """Refuse the moves the gate forbids; return ``{lead id: exception}`` used.
+    def _stage_gate_judge(self, before, after, created):
+        """Classify and judge the changes from ``before`` to ``after``; raise on any refused one.
 
-        ``moves``: list of (lead id, process id, from stage id, to stage id),
-        within one process; ``position``: ``{process id: {stage id: index}}``;
-        ``won_ids``: the won stages among them.
+        Returns the ``Transition`` list to record.
         """
-        if not moves:
-            return {}
-        lead_ids = [lead_id for lead_id, _type, _src, _dst in moves]
-        # sudo: the gate must see every approved exception of these leads,
-        # whatever the reading rights of the user moving them.
-        approved = (
-            self.env["crm.stage.exception"]
-            .sudo()
-            .search([("lead_id", "in", lead_ids), ("state", "=", "approved")])
-        )
-        exception_for = {(e.lead_id.id, e.from_stage_id.id, e.to_stage_id.id): e for e in approved}
-        stage_ids_to_prove = {src for _lead, _type, src, _dst in moves}
-        stage_ids_to_prove |= {
-            dst for _lead, _type, src, dst in moves if dst in won_ids and src not in won_ids
-        }
-        milestones = self.env["crm.stage.milestone"].search(
-            [("stage_id", "in", list(stage_ids_to_prove)), ("required", "=", True)]
-        )
-        required_of = defaultdict(list)
-        for milestone in milestones:
-            required_of[milestone.stage_id.id].append(milestone)
-        leads = self.browse(lead_ids)
-        met = leads._stage_gate_milestones_met(milestones)
-
-        stages_model, types = self.env["crm.stage"], self.env["crm.pipeline.type"]
-
-        def named(lead_id, src, dst):
-            """The lead and the stages of a refused move, for its message."""
-            return {
-                # Read with the whole batch: one query for the names of every refused lead.
-                "lead": leads.browse(lead_id).with_prefetch(leads._prefetch_ids).name,
-                "stage": stages_model.browse(src).name,
-                "target": stages_model.browse(dst).name,
-            }
-
-        problems, used = [], {}
-        for lead_id, type_id, src, dst in moves:
-            # No stage counts as before the first one.
-            stages = position[type_id]
-            src_index = stages.get(src, -1)
-            offset = stages.get(dst, -1) - src_index
-            problem = False
-            if offset == 1:
-                required = required_of[src] + (
-                    required_of[dst] if dst in won_ids and src not in won_ids else []
-                )
-                missing = [milestone for milestone in required if milestone.id not in met[lead_id]]
-                if missing:
-                    problem = _(
-                        '"%(lead)s" cannot leave "%(stage)s" for "%(target)s"; missing milestones: %(missing)s.',
-                        **named(lead_id, src, dst),
-                        missing="; ".join(milestone._gate_label() for milestone in missing),
-                    )
-            elif offset > 1:
-                following = next(stage_id for stage_id, index in stages.items() if index == src_index + 1)
-                problem = _(
-                    '"%(lead)s" cannot jump from "%(stage)s" to "%(target)s": '
-                    'stages cannot be skipped, the next stage is "%(next)s".',
-                    **named(lead_id, src, dst),
-                    next=stages_model.browse(following).name,
-                )
-            elif not types.browse(type_id).allow_backward:
-                problem = _(
-                    '"%(lead)s" cannot move back from "%(stage)s" to "%(target)s": '
-                    'the sales process "%(type)s" does not allow moving backward.',
-                    **named(lead_id, src, dst),
-                    type=types.browse(type_id).name,
-                )
-            exception = exception_for.get((lead_id, src, dst))
-            if problem and exception:
-                used[lead_id] = exception
-            elif problem:
-                problems.append(problem)
+        structure = self._stage_gate_structure()
+        types = structure["types"]
+        manager = self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
+        empty = StageState(None, None, None, None, None)
+        candidates, problems = [], []
+        for lead_id, new in after.items():
+            old = empty if created else before.get(lead_id, empty)
+            if not created and old[:3] == new[:3]:
+                continue
+            if new.pipeline_type_id and not new.stage_id:
+                problems.append(self._stage_gate_structural_message(lead_id, "no_stage", old, new))
+            elif old.pipeline_type_id and not new.pipeline_type_id:
+                problems.append(self._stage_gate_structural_message(lead_id, "no_type", old, new))
+            elif created or not old.pipeline_type_id:
+                # A new lead, or one getting its first process (install): its first state.
+                sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id)
+                enforced = types.get(new.pipeline_type_id, {}).get("mode") == "enforced"
+                later = created and enforced and bool(sequence) and new.stage_id != sequence[0]
+                if later and not manager:
+                    problems.append(self._stage_gate_structural_message(lead_id, "create_later", old, new))
+                else:
+                    note = None
+                    if later:
+                        note = _("Created directly in a later stage by a sales manager.")
+                    elif not created:
+                        note = _("Existing opportunity joined the sales process.")
+                    candidates.append((lead_id, "create", old, new, note))
+            else:
+                candidates.append((lead_id, self._stage_gate_event(old, new), old, new, None))
         if problems:
-            raise ValidationError(
-                _("Stage change refused; nothing was saved.")
-                + "\n"
-                + "\n".join(problems)
-                + "\n"
-                + _("Record the missing evidence, or request an exception that a sales manager approves.")
+            self._stage_gate_refuse(problems)
+
+        needs = {
+            lead_id: self._stage_gate_requirements(event, old, new)
+            for lead_id, event, old, new, _n in candidates
+        }
+        proving = self.browse([lead_id for lead_id, need in needs.items() if need["prove"]])
+        met, evidence_of = proving._stage_gate_proof(
+            {mid for need in needs.values() for mid in need["prove"]}
+        )
+
+        judged, wanted = [], {}
+        for lead_id, event, old, new, note in candidates:
+            need = needs[lead_id]
+            missing = [mid for mid in need["prove"] if mid not in met[lead_id]]
+            problem = need["problem"] or ("missing" if missing else None)
+            if problem and need["enforced"]:
+                wanted[lead_id] = (old.stage_id, new.stage_id, old.entered)
+            judged.append((lead_id, event, old, new, note, problem, missing))
+        approved = self._stage_gate_exceptions(wanted)
+
+        transitions, refused = [], []
+        for lead_id, event, old, new, note, problem, missing in judged:
+            need = needs[lead_id]
+            exception_id = approved.get(lead_id) if lead_id in wanted else None
+            if lead_id in wanted and not exception_id:
+                refused.append(self._stage_gate_refusal_message(lead_id, old, new, problem, missing))
+                continue
+            if not need["moves"]:
+                proof = "exception" if exception_id else None
+            elif exception_id:
+                proof = "exception"
+            elif problem:
+                proof = "unproven"
+            else:
+                proof = "evidence" if need["prove"] else "free"
+            used = tuple(sorted({ev for mid in need["prove"] for ev in evidence_of[lead_id].get(mid, ())}))
+            transitions.append(Transition(lead_id, event, old, new, exception_id, proof, used, note))
+        if refused:
+            self._stage_gate_refuse(refused)
+        return transitions
+
+    @api.model
+    def _stage_gate_event(self, old, new):
+        """Kind of a change of an existing lead that has a process before and after."""
+        stage_info = self._stage_gate_structure()["stages"]
+        if old.pipeline_type_id != new.pipeline_type_id:
+            return "type_switch"
+        if old.stage_id != new.stage_id:
+            if stage_info[new.stage_id]["won"] and not stage_info[old.stage_id]["won"]:
+                return "won"
+            sequence = self._stage_gate_sequence(
+                new.pipeline_type_id, new.team_id, old.stage_id, new.stage_id
             )
-        return used
+            return "backward" if sequence.index(new.stage_id) < sequence.index(old.stage_id) else "forward"
+        if new.won_status == "lost":
+            return "lost"
+        if old.won_status == "lost":
+            return "restore"
+        return "won" if new.won_status == "won" else "reopen"
 
-    def _stage_gate_milestones_met(self, milestones):
-        """Return ``{lead id: set of milestone ids}`` that these leads have proven.
+    @api.model
+    def _stage_gate_requirements(self, event, old, new):
+        """What a change must satisfy.
 
-        A milestone is met by valid evidence (verified where verification is
-        required). Override to accept other proofs.
+        ``{"prove": [milestone ids], "problem": None or skip/backward/won_switch,
+        "enforced": bool (a problem or a missing milestone refuses it), "moves": bool
+        (a move that leaves a stage forward, whose proof the history records)}``.
         """
-        return self._milestones_with_evidence(milestones, valid=True)
+        structure = self._stage_gate_structure()
+        types, stage_info = structure["types"], structure["stages"]
+        ptype = types.get(new.pipeline_type_id, {})
+        enforced = ptype.get("mode") == "enforced"
+        need = {"prove": [], "problem": None, "enforced": enforced, "moves": event in ("forward", "won")}
+        if event == "type_switch":
+            if old.won_status == "won" or stage_info[old.stage_id]["won"] or stage_info[new.stage_id]["won"]:
+                # A won deal keeps its process, and no switch wins a deal: in every mode.
+                need.update(problem="won_switch", enforced=True)
+            elif enforced:
+                # Landing in the new process needs what its earlier stages require.
+                sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id, new.stage_id)
+                earlier = sequence[: sequence.index(new.stage_id)]
+                need["prove"] = [mid for stage_id in earlier for mid in stage_info[stage_id]["required"]]
+            return need
+        if event not in ("forward", "backward", "won") or old.stage_id is None:
+            return need
+        if old.stage_id == new.stage_id:  # won by the probability, in a won stage
+            need["prove"] = list(stage_info[new.stage_id]["required"])
+            return need
+        sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id, old.stage_id, new.stage_id)
+        src, dst = sequence.index(old.stage_id), sequence.index(new.stage_id)
+        if dst < src:
+            if not ptype.get("allow_backward", True):
+                need["problem"] = "backward"
+            return need
+        passed = sequence[src:dst]
+        need["prove"] = [mid for stage_id in passed for mid in stage_info[stage_id]["required"]]
+        if event == "won":
+            need["prove"] += list(stage_info[new.stage_id]["required"])
+        if dst > src + 1 and enforced:
+            need["problem"] = "skip"
+        return need
 
-    def _milestones_with_evidence(self, milestones, valid):
-        """``{lead id: set of milestone ids}`` of ``milestones`` with evidence that is valid or not.
+    def _stage_gate_proof(self, milestone_ids):
+        """``(met, evidence)`` for these leads: ``{lead id: set of milestone ids}`` met (evidence or
+        facts) and ``{lead id: {milestone id: evidence ids}}`` of the valid evidence that meets them."""
+        met, evidence = defaultdict(set), defaultdict(dict)
+        if not self or not milestone_ids:
+            return met, evidence
+        evidence.update(self._stage_gate_evidence(milestone_ids))
+        milestones = self.env["crm.stage.milestone"].browse(milestone_ids)
+        met.update(self._stage_gate_milestones_met(milestones, evidence))
+        return met, evidence
 
-        Not valid: recorded, waiting for a manager's verification.
+    def _stage_gate_evidence(self, milestone_ids, valid=True):
+        """``{lead id: {milestone id: [evidence ids]}}``: evidence of these leads meeting ``milestone_ids``.
+
+        Evidence counts for its milestone and for every milestone sharing its
+        proof key, so what a lead proved follows it into another process.
+        ``valid``: counted evidence (True), or evidence awaiting a manager's
+        verification (False).
         """
+        Milestone = self.env["crm.stage.milestone"].sudo()
+        wanted = Milestone.browse(milestone_ids)
+        keys = {key for key in wanted.mapped("proof_key") if key}
+        domain = [("id", "in", list(milestone_ids))]
+        if keys:
+            domain = ["|", *domain, ("proof_key", "in", list(keys))]
+        proving = Milestone.with_context(active_test=False).search(domain)
         # sudo: what proves a milestone must not depend on who moves or reads the lead.
         groups = (
             self.env["crm.lead.evidence"]
             .sudo()
             ._read_group(
-                [
-                    ("lead_id", "in", self.ids),
-                    ("milestone_id", "in", milestones.ids),
-                    ("is_valid", "=", valid),
-                ],
+                [("lead_id", "in", self.ids), ("milestone_id", "in", proving.ids), ("is_valid", "=", valid)],
                 ["lead_id", "milestone_id"],
+                ["id:array_agg"],
             )
         )
-        found = defaultdict(set)
-        for lead, milestone in groups:
-            found[lead.id].add(milestone.id)
+        by_key = defaultdict(set)
+        for milestone in wanted:
+            by_key[milestone.proof_key or milestone.id].add(milestone.id)
+        found = defaultdict(lambda: defaultdict(list))
+        for lead, milestone, evidence_ids in groups:
+            for target in by_key.get(
+                milestone.proof_key or milestone.id, {milestone.id} & set(milestone_ids)
+            ):
+                found[lead.id][target].extend(evidence_ids)
         return found
+
+    def _stage_gate_milestones_met(self, milestones, evidence=None):
+        """``{lead id: set of milestone ids}`` that these leads have proven.
+
+        ``evidence``: ``_stage_gate_evidence`` of these milestones, when already
+        read. Override to accept other proofs (see the buying center's facts).
+        """
+        if evidence is None:
+            evidence = self._stage_gate_evidence(milestones.ids)
+        met = defaultdict(set)
+        for lead_id, by_milestone in evidence.items():
+            met[lead_id].update(by_milestone)
+        return met
+
+    @api.model
+    def _stage_gate_exceptions(self, wanted):
+        """``{lead id: exception id}``: the approved, unexpired exception for exactly each wanted move.
+
+        ``wanted``: ``{lead id: (from stage id, to stage id, entered)}``. An
+        exception is valid while the lead has stayed in its from-stage since the
+        approval (``entered``, the stage entry date, not after the decision), and
+        until its validity date.
+        """
+        if not wanted:
+            return {}
+        # sudo: the gate must see every approved exception of these leads,
+        # whatever the reading rights of the user moving them.
+        approved = (
+            self.env["crm.stage.exception"]
+            .sudo()
+            .search([("lead_id", "in", list(wanted)), ("state", "=", "approved")])
+        )
+        now = fields.Datetime.now()
+        found = {}
+        for exception in approved:
+            src, dst, entered = wanted[exception.lead_id.id]
+            if (
+                (src, dst) == (exception.from_stage_id.id, exception.to_stage_id.id)
+                and now <= exception.valid_until
+                and (not entered or entered <= exception.decision_date)
+            ):
+                found[exception.lead_id.id] = exception.id
+        return found
+
+    # ------------------------------------------------------------
+    # MESSAGES
+    # ------------------------------------------------------------
+
+    @api.model
+    def _stage_gate_refuse(self, messages):
+        raise ValidationError(_("Stage change refused; nothing was saved.") + "\n" + "\n\n".join(messages))
+
+    def _stage_gate_structural_message(self, lead_id, kind, old, new):
+        lead = self.browse(lead_id)
+        if kind == "no_stage":
+            return _(
+                '"%(lead)s" must be in a stage of its sales process "%(type)s": the stage cannot be emptied.',
+                lead=lead.name,
+                type=lead.pipeline_type_id.name,
+            )
+        if kind == "no_type":
+            return _(
+                '"%(lead)s" must keep a sales process: switch it to another process instead of emptying it.',
+                lead=lead.name,
+            )
+        first = self._stage_gate_sequence(new.pipeline_type_id, new.team_id)[:1]
+        return _(
+            '"%(lead)s" would start in "%(stage)s", but new opportunities start in the first stage of '
+            'their sales process, "%(first)s". Only a sales manager may create one further along.',
+            lead=lead.name,
+            stage=lead.stage_id.name,
+            first=self.env["crm.stage"].browse(first).name,
+        )
+
+    def _stage_gate_refusal_message(self, lead_id, old, new, problem, missing):
+        """Why a move is refused, and what the user can do about it."""
+        lead = self.browse(lead_id)
+        Stage = self.env["crm.stage"]
+        names = {
+            "lead": lead.name,
+            "stage": Stage.browse(old.stage_id).name,
+            "target": Stage.browse(new.stage_id).name,
+        }
+        missing_names = "; ".join(m._gate_label() for m in self.env["crm.stage.milestone"].browse(missing))
+        if problem == "skip":
+            sequence = self._stage_gate_sequence(
+                new.pipeline_type_id, new.team_id, old.stage_id, new.stage_id
+            )
+            following = sequence[sequence.index(old.stage_id) + 1]
+            return _(
+                '"%(lead)s" cannot jump from "%(stage)s" to "%(target)s": stages are passed one at a time, '
+                'the next one is "%(next)s". To skip stages, request an exception that a sales manager approves.',
+                **names,
+                next=Stage.browse(following).name,
+            )
+        if problem == "backward":
+            return _(
+                '"%(lead)s" cannot move back from "%(stage)s" to "%(target)s": the sales process "%(type)s" '
+                "does not allow moving backward. Request an exception that a sales manager approves.",
+                **names,
+                type=lead.pipeline_type_id.name,
+            )
+        if problem == "won_switch":
+            return _(
+                '"%(lead)s" cannot switch from "%(stage)s" to "%(target)s": a won deal keeps its sales process, '
+                "and a process switch never wins a deal. A sales manager may request an exception that "
+                "another sales manager approves.",
+                **names,
+            )
+        if old.pipeline_type_id != new.pipeline_type_id:
+            return _(
+                '"%(lead)s" cannot enter "%(target)s" of the sales process "%(type)s": the milestones of its '
+                "earlier stages are not proven: %(missing)s. Switch without choosing the stage (it lands as far "
+                "as its proof allows), record the evidence, or request an exception.",
+                **names,
+                type=lead.pipeline_type_id.name,
+                missing=missing_names,
+            )
+        return _(
+            '"%(lead)s" cannot leave "%(stage)s" for "%(target)s" yet; missing milestones: %(missing)s. '
+            "Record the evidence, or request an exception that a sales manager approves.",
+            **names,
+            missing=missing_names,
+        )
+
+    # ------------------------------------------------------------
+    # EFFECTS
+    # ------------------------------------------------------------
+
+    def _stage_gate_after_transitions(self, transitions):
+        """Use the exceptions, and cancel and schedule the stage tasks, of recorded transitions."""
+        used = self.env["crm.stage.exception"].browse(t.exception_id for t in transitions if t.exception_id)
+        if used:
+            used._mark_used()
+        left = {
+            t.lead_id: t.old.stage_id
+            for t in transitions
+            if t.event in ("forward", "backward", "won", "type_switch") and t.old.stage_id
+        }
+        left.update({t.lead_id: False for t in transitions if t.event == "lost"})
+        self._stage_tasks_cancel(left)
+        self._stage_tasks_schedule(
+            {
+                t.lead_id: t.new.stage_id
+                for t in transitions
+                if t.new.stage_id and t.new.won_status != "lost" and t.event != "reopen" and t.event != "lost"
+            }
+        )
 
     # ------------------------------------------------------------
     # HISTORY
     # ------------------------------------------------------------
 
     @api.model
-    def _stage_move_event(self, src, dst, stages, won_ids):
-        """Kind of a move from stage ``src`` to ``dst``; ``stages``: ``{stage id: index}`` of the process."""
-        if dst in won_ids and src not in won_ids:
-            return "won"
-        if stages.get(dst, -1) < stages.get(src, -1):  # no stage counts as before the first one
-            return "backward"
-        return "forward"
-
-    @api.model
-    def _stage_history_row(self, lead_id, event, old, to_stage_id, exception_id=None, note=None):
-        """One stage change, as ``crm.lead.stage.history._record`` takes it."""
-        return {
-            "lead_id": lead_id,
-            "event": event,
-            "from_pipeline_type_id": old.pipeline_type_id,
-            "from_stage_id": old.stage_id,
-            "to_stage_id": to_stage_id or None,
-            "entered": old.entered,
-            "exception_id": exception_id,
-            "note": note,
-            "facts_used": None,
-        }
-
-    @api.model
-    def _stage_history_record(self, rows):
+    def _stage_history_record(self, transitions):
+        """Write one history row per transition (see ``crm.lead.stage.history._record``)."""
+        rows = [
+            {
+                "lead_id": t.lead_id,
+                "event": t.event,
+                # A lead's first row (created, or joining a process) starts its chain.
+                "from_pipeline_type_id": t.old.pipeline_type_id if t.event != "create" else None,
+                "from_stage_id": t.old.stage_id if t.event != "create" else None,
+                "to_stage_id": t.new.stage_id,
+                "entered": t.old.entered if t.event != "create" else None,
+                "exception_id": t.exception_id,
+                "proof": t.proof,
+                "evidence_ids": list(t.evidence_ids),
+                "note": t.note,
+                "facts_used": None,
+            }
+            for t in transitions
+        ]
+        self._stage_history_complete(rows)
         # sudo: history is written by the server only; users may only read it.
         return self.env["crm.lead.stage.history"].sudo()._record(rows)
+
+    @api.model
+    def _stage_history_complete(self, rows):
+        """Hook to add to the history rows what other parts of the lead know (e.g. facts used)."""
+
+    # ------------------------------------------------------------
+    # UI HELPERS (read-only)
+    # ------------------------------------------------------------
+
+    @api.readonly
+    def stage_move_check(self, stage_ids):
+        """What moving this opportunity to each of ``stage_ids`` would meet, for the move dialog.
+
+        The server stays the judge (every write goes through the gate); this
+        only tells the UI in advance. Returns ``{stage id: {"allowed",
+        "reason", "message", "next_stage", "missing", "exception", "guided"}}``.
+        """
+        self.ensure_one()
+        self.check_access("read")
+        structure = self._stage_gate_structure()
+        state = self._stage_gate_state()[self.id]
+        result = {}
+        targets = [stage_id for stage_id in stage_ids if stage_id in structure["stages"]]
+        prove_all = set()
+        planned = {}
+        for stage_id in targets:
+            new = state._replace(stage_id=stage_id, pipeline_type_id=structure["stages"][stage_id]["type"])
+            if stage_id == state.stage_id:
+                continue
+            event = self._stage_gate_event(state, new)
+            need = self._stage_gate_requirements(event, state, new)
+            planned[stage_id] = (new, need)
+            prove_all.update(need["prove"])
+        met, _evidence = self._stage_gate_proof(prove_all)
+        awaiting = self._stage_gate_evidence(list(prove_all), valid=False).get(self.id, {})
+        Exception_ = self.env["crm.stage.exception"]
+        exceptions = Exception_.search(
+            [
+                ("lead_id", "=", self.id),
+                ("from_stage_id", "=", state.stage_id),
+                ("state", "in", ("pending", "approved")),
+            ]
+        )
+        sequence = self._stage_gate_sequence(state.pipeline_type_id, state.team_id, state.stage_id)
+        following = sequence[sequence.index(state.stage_id) + 1 :][:1] if state.stage_id in sequence else []
+        next_stage = self.env["crm.stage"].browse(following)
+        for stage_id, (new, need) in planned.items():
+            missing = [mid for mid in need["prove"] if mid not in met[self.id]]
+            problem = need["problem"] or ("missing" if missing else None)
+            exception = exceptions.filtered(lambda e, stage_id=stage_id: e.to_stage_id.id == stage_id)[:1]
+            allowed = not (problem and need["enforced"]) or exception.state == "approved"
+            milestones = self.env["crm.stage.milestone"].browse(missing)
+            result[stage_id] = {
+                "allowed": allowed,
+                "reason": problem or "ok",
+                "guided": not need["enforced"],
+                "message": self._stage_gate_refusal_message(self.id, state, new, problem, missing)
+                if problem
+                else "",
+                "next_stage": {"id": next_stage.id, "name": next_stage.name} if next_stage else False,
+                "missing": [
+                    {
+                        "id": milestone.id,
+                        "name": milestone.name,
+                        "customer_led": milestone.customer_led,
+                        "needs_verification": milestone.needs_verification,
+                        "evidence_kind_ids": milestone.evidence_kind_ids.ids,
+                        "fact": dict(milestone._fields["fact"]._description_selection(self.env)).get(
+                            milestone.fact, False
+                        ),
+                        "awaiting_verification": milestone.id in awaiting,
+                    }
+                    for milestone in milestones
+                ],
+                "exception": {"id": exception.id, "state": exception.state} if exception else False,
+            }
+        return result

@@ -23,6 +23,7 @@ class CrmLeadStageHistory(models.Model):
             ("won", "Won"),
             ("lost", "Lost"),
             ("restore", "Restored"),
+            ("reopen", "Reopened"),
             ("type_switch", "Sales process switch"),
         ],
         required=True,
@@ -43,6 +44,18 @@ class CrmLeadStageHistory(models.Model):
     to_funnel_state_id = fields.Many2one("crm.funnel.state")
     days_in_previous_stage = fields.Float("Days in Previous Stage", digits=(16, 2), aggregator="avg")
     exception_id = fields.Many2one("crm.stage.exception", "Exception Used", index="btree_not_null")
+    proof = fields.Selection(
+        [
+            ("evidence", "Milestones proven"),
+            ("exception", "Approved exception"),
+            ("unproven", "Milestones unproven (guided)"),
+            ("free", "Nothing to prove"),
+        ],
+        index=True,
+        help="How a move forward (or a process switch through an exception) passed the gate: every "
+        "required milestone proven, an approved exception, or, in a guided process, with milestones "
+        "left unproven.",
+    )
     evidence_ids = fields.Many2many(
         "crm.lead.evidence",
         "crm_lead_stage_history_evidence_rel",
@@ -64,7 +77,7 @@ class CrmLeadStageHistory(models.Model):
     def _record(self, rows):
         """Write stage changes in one query; return the new history rows.
 
-        Each row (see ``crm.lead.stage.gate._stage_history_row``) gives what
+        Each row (see ``crm.lead.stage.gate._stage_history_record``) gives what
         only the gate knows: the lead, the event, where it came from and since
         when, the stage it is in, the exception used. The rest is read from the
         opportunity and its stages as stored: who moves it, its salesperson,
@@ -87,7 +100,7 @@ class CrmLeadStageHistory(models.Model):
                     lead_id, event, date, user_id, salesperson_id, team_id, company_id,
                     pipeline_type_id, from_pipeline_type_id, from_stage_id, to_stage_id,
                     from_buyer_stage_id, to_buyer_stage_id, from_funnel_state_id, to_funnel_state_id,
-                    days_in_previous_stage, exception_id, note, facts_used
+                    days_in_previous_stage, exception_id, proof, note, facts_used
                 )
                 SELECT change.lead_id, change.event, %(now)s, %(uid)s,
                        lead.user_id, lead.team_id, lead.company_id, lead.pipeline_type_id,
@@ -95,20 +108,20 @@ class CrmLeadStageHistory(models.Model):
                        from_stage.buyer_stage_id, to_stage.buyer_stage_id,
                        from_stage.funnel_state_id, to_stage.funnel_state_id,
                        COALESCE(ROUND(CAST(EXTRACT(EPOCH FROM %(now)s - change.entered) AS numeric) / 86400, 2), 0),
-                       change.exception_id, change.note, change.facts_used
+                       change.exception_id, change.proof, change.note, change.facts_used
                 FROM unnest(
                     %(lead_ids)s::int4[], %(events)s::varchar[], %(from_types)s::int4[],
                     %(from_stages)s::int4[], %(to_stages)s::int4[], %(entered)s::timestamp[],
-                    %(exceptions)s::int4[], %(notes)s::varchar[], %(facts)s::text[]
+                    %(exceptions)s::int4[], %(proofs)s::varchar[], %(notes)s::varchar[], %(facts)s::text[]
                 ) WITH ORDINALITY AS change(
                     lead_id, event, from_pipeline_type_id, from_stage_id, to_stage_id, entered,
-                    exception_id, note, facts_used, position
+                    exception_id, proof, note, facts_used, position
                 )
                 JOIN crm_lead lead ON lead.id = change.lead_id
                 LEFT JOIN crm_stage from_stage ON from_stage.id = change.from_stage_id
                 LEFT JOIN crm_stage to_stage ON to_stage.id = change.to_stage_id
                 ORDER BY change.position
-                RETURNING id
+                RETURNING id, lead_id
                 """,
                 now=now,
                 uid=self.env.uid,
@@ -119,10 +132,29 @@ class CrmLeadStageHistory(models.Model):
                 to_stages=[row["to_stage_id"] for row in rows],
                 entered=[row["entered"] for row in rows],
                 exceptions=[row["exception_id"] for row in rows],
+                proofs=[row.get("proof") for row in rows],
                 notes=[row["note"] for row in rows],
                 facts=[row["facts_used"] for row in rows],
             )
         )
-        history = self.browse(sorted(row[0] for row in self.env.cr.fetchall()))
+        history_of_lead = {lead_id: history_id for history_id, lead_id in self.env.cr.fetchall()}
+        history_ids = list(history_of_lead.values())
+        pairs = [
+            (history_of_lead[row["lead_id"]], evidence_id)
+            for row in rows
+            for evidence_id in row.get("evidence_ids") or ()
+        ]
+        if pairs:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    INSERT INTO crm_lead_stage_history_evidence_rel (history_id, evidence_id)
+                    SELECT * FROM unnest(%s::int4[], %s::int4[])
+                    """,
+                    [pair[0] for pair in pairs],
+                    [pair[1] for pair in pairs],
+                )
+            )
+        history = self.browse(sorted(history_ids))
         self.env["crm.lead"].browse(lead_ids).invalidate_recordset(["stage_history_ids"])
         return history

@@ -11,6 +11,7 @@ class CrmPipelineType(models.Model):
     """
 
     _name = "crm.pipeline.type"
+    _inherit = ["crm.stage.gate.config.mixin"]
     _description = "Sales Process"
     _order = "sequence, id"
     _check_company_auto = True
@@ -68,6 +69,11 @@ class CrmPipelineType(models.Model):
         "(company_id, code) NULLS NOT DISTINCT",
         "The code of a sales process must be unique per company.",
     )
+
+    @api.constrains("gate_mode")
+    def _check_gate_mode(self):
+        """Enforcing a process checks its stage order as enforced processes need it."""
+        self.stage_ids._check_won_stages_last()
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -173,26 +179,3 @@ class CrmPipelineType(models.Model):
             }
         )
         return action
-
-    # ------------------------------------------------------------
-    # BUSINESS
-    # ------------------------------------------------------------
-
-    def _find_matching_stage(self, stage):
-        """Return ``(stage, reason)``: the stage of this type matching ``stage``.
-
-        Tried in order: the same buyer stage (``reason='buyer_stage'``), the first
-        stage in the same funnel state (``'funnel_state'``), else the first stage
-        (``'first'``). Uses the cached ``stage_ids``, so no query per lead.
-        """
-        self.ensure_one()
-        stages = self.stage_ids
-        if stage.buyer_stage_id:
-            match = stages.filtered(lambda s: s.buyer_stage_id == stage.buyer_stage_id)[:1]
-            if match:
-                return match, "buyer_stage"
-        if stage.funnel_state_id:
-            match = stages.filtered(lambda s: s.funnel_state_id == stage.funnel_state_id)[:1]
-            if match:
-                return match, "funnel_state"
-        return stages[:1], "first"

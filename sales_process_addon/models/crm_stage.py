@@ -5,7 +5,10 @@ from odoo.exceptions import ValidationError
 class CrmStage(models.Model):
     """A seller stage belongs to one sales process and mirrors a buyer stage."""
 
-    _inherit = "crm.stage"
+    _inherit = ["crm.stage", "crm.stage.gate.config.mixin"]
+    # One order for the gate, the kanban and the reports, whatever the user's
+    # language: Odoo's own ("sequence, name, id") sorts ties by translated name.
+    _order = "sequence, id"
 
     # Not NOT NULL in the database: stages existing before the install get their
     # process from the post-init hook; _check_pipeline_type_set guards the rest.
@@ -14,7 +17,7 @@ class CrmStage(models.Model):
         string="Sales Process",
         index=True,
         ondelete="restrict",
-        default=lambda self: self.env.company.default_pipeline_type_id,
+        default=lambda self: self._default_pipeline_type_id(),
     )
     buyer_process_id = fields.Many2one(related="pipeline_type_id.buyer_process_id")
     buyer_stage_id = fields.Many2one(
@@ -62,6 +65,13 @@ class CrmStage(models.Model):
         "CHECK(default_probability >= 0 AND default_probability <= 100)",
         "The default probability of a stage must be between 0 and 100.",
     )
+
+    @api.model
+    def _default_pipeline_type_id(self):
+        """The company's default process, else the shared Standard pipeline (e.g. a new company)."""
+        return self.env.company.default_pipeline_type_id or self.env.ref(
+            "sales_process_addon.pipeline_type_standard", raise_if_not_found=False
+        )
 
     @api.constrains("escalation_days", "rotting_threshold_days")
     def _check_escalation_days(self):
@@ -116,8 +126,12 @@ class CrmStage(models.Model):
 
     @api.constrains("is_won", "sequence", "pipeline_type_id")
     def _check_won_stages_last(self):
-        """Signing is the one mark of a won deal: stages after it are post-sale, hence won."""
-        for ptype in self.pipeline_type_id:
+        """Signing is the one mark of a won deal: stages after it are post-sale, hence won.
+
+        Enforced processes only: a guided one (e.g. the Standard pipeline made
+        from a company's existing stages) keeps whatever order Odoo allows.
+        """
+        for ptype in self.pipeline_type_id.filtered(lambda ptype: ptype.gate_mode == "enforced"):
             won_stage = False
             for stage in ptype.stage_ids:
                 if stage.is_won:

@@ -1,14 +1,24 @@
+from datetime import timedelta
+
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import plaintext2html
 
 
 class CrmStageException(models.Model):
     """A declared, justified, approved deviation from the stage gate.
 
-    A rep asks to move one opportunity from one stage to another despite the
-    gate (skipping stages, missing evidence, or going back where the process
-    forbids it). Once a sales manager other than the requester approves it,
-    exactly that move goes through once; the exception is then used.
+    A rep asks to move one opportunity from its current stage to another
+    despite the gate (skipping stages, missing evidence, going back where the
+    process forbids it, a process switch of a won deal). The lead and the two
+    stages are fixed once requested; only the requester edits the reason while
+    it is pending. A sales manager other than the requester approves it (with
+    a comment) or rejects it (a comment is required). An approved exception
+    lets exactly that move through once, while the lead is still in the
+    from-stage and for the company's validity period; then it is used, or it
+    expires. Each step is written in the opportunity's chatter.
     """
 
     _name = "crm.stage.exception"
@@ -25,6 +35,7 @@ class CrmStageException(models.Model):
             ("missing_evidence", "Missing evidence"),
             ("skip", "Skip stages"),
             ("backward", "Move backward"),
+            ("switch", "Process switch"),
         ],
         compute="_compute_kind",
         store=True,
@@ -36,6 +47,7 @@ class CrmStageException(models.Model):
             ("approved", "Approved"),
             ("rejected", "Rejected"),
             ("used", "Used"),
+            ("expired", "Expired"),
         ],
         default="pending",
         required=True,
@@ -48,22 +60,64 @@ class CrmStageException(models.Model):
     )
     approver_id = fields.Many2one("res.users", "Decided by", readonly=True, tracking=True)
     decision_date = fields.Datetime(readonly=True)
+    decision_comment = fields.Text("Manager's Comment", readonly=True)
+    valid_until = fields.Datetime(readonly=True, help="An approved exception not used by then expires.")
     used_date = fields.Datetime(readonly=True)
+    waived_milestone_ids = fields.Many2many(
+        "crm.stage.milestone",
+        string="Waived Milestones",
+        compute="_compute_waived_milestone_ids",
+        help="Required milestones of this move that are not proven now: what approving waives.",
+    )
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
     team_id = fields.Many2one(related="lead_id.team_id", store=True, index=True)
 
-    # Written by the actions and the gate only.
-    _WORKFLOW_FIELDS = frozenset({"state", "requested_by_id", "approver_id", "decision_date", "used_date"})
+    # Written by the actions and the gate only; the move is fixed once requested.
+    _WORKFLOW_FIELDS = frozenset(
+        {
+            "state",
+            "requested_by_id",
+            "approver_id",
+            "decision_date",
+            "decision_comment",
+            "valid_until",
+            "used_date",
+            "kind",
+            "company_id",
+            "team_id",
+        }
+    )
+    _MOVE_FIELDS = ("lead_id", "from_stage_id", "to_stage_id")
 
-    @api.depends("from_stage_id", "to_stage_id")
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("from_stage_id", "to_stage_id", "lead_id")
     def _compute_kind(self):
+        Lead = self.env["crm.lead"]
         for exception in self:
-            stages = exception.lead_id.pipeline_type_id.stage_ids
-            if exception.from_stage_id not in stages or exception.to_stage_id not in stages:
+            lead, src, dst = exception.lead_id, exception.from_stage_id, exception.to_stage_id
+            if not (lead and src and dst):
                 exception.kind = False
                 continue
-            offset = list(stages).index(exception.to_stage_id) - list(stages).index(exception.from_stage_id)
+            if src.pipeline_type_id != dst.pipeline_type_id:
+                exception.kind = "switch"
+                continue
+            sequence = Lead._stage_gate_sequence(dst.pipeline_type_id.id, lead.team_id.id, src.id, dst.id)
+            offset = sequence.index(dst.id) - sequence.index(src.id)
             exception.kind = "backward" if offset < 0 else "skip" if offset > 1 else "missing_evidence"
+
+    @api.depends("lead_id", "from_stage_id", "to_stage_id")
+    def _compute_waived_milestone_ids(self):
+        for exception in self:
+            lead = exception.lead_id
+            if not (lead and exception.to_stage_id) or exception.state not in ("pending", "approved"):
+                exception.waived_milestone_ids = False
+                continue
+            # sudo: the approver sees what the move waives, whatever the reading rules of milestones.
+            check = lead.sudo().stage_move_check([exception.to_stage_id.id]).get(exception.to_stage_id.id, {})
+            exception.waived_milestone_ids = [(6, 0, [m["id"] for m in check.get("missing", [])])]
 
     @api.depends("lead_id", "to_stage_id")
     def _compute_display_name(self):
@@ -75,6 +129,10 @@ class CrmStageException(models.Model):
                 to=exception.to_stage_id.name,
             )
 
+    # ------------------------------------------------------------
+    # CONSTRAINTS
+    # ------------------------------------------------------------
+
     @api.constrains("reason")
     def _check_reason(self):
         for exception in self:
@@ -84,15 +142,22 @@ class CrmStageException(models.Model):
     @api.constrains("from_stage_id", "to_stage_id", "lead_id")
     def _check_stages(self):
         for exception in self:
-            stages = exception.lead_id.pipeline_type_id.stage_ids
+            lead = exception.lead_id
             if exception.from_stage_id == exception.to_stage_id:
                 raise ValidationError(_("An exception must lead to another stage than the current one."))
-            if exception.to_stage_id not in stages or exception.from_stage_id not in stages:
+            if exception.from_stage_id.pipeline_type_id != lead.pipeline_type_id:
+                raise ValidationError(
+                    _("An exception starts from a stage of the opportunity's own sales process.")
+                )
+            switch = exception.to_stage_id.pipeline_type_id != lead.pipeline_type_id
+            if switch and not (exception.from_stage_id.is_won or exception.to_stage_id.is_won):
                 raise ValidationError(
                     _(
-                        'Exception for "%(lead)s": both stages must belong to its sales process "%(type)s".',
-                        lead=exception.lead_id.name,
-                        type=exception.lead_id.pipeline_type_id.name,
+                        'Exception for "%(lead)s": both stages must belong to its sales process "%(type)s". '
+                        "To move it to another process, change its process: exceptions across processes are "
+                        "for won deals only.",
+                        lead=lead.name,
+                        type=lead.pipeline_type_id.name,
                     )
                 )
 
@@ -102,48 +167,112 @@ class CrmStageException(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        leads = self.env["crm.lead"]
         for vals in vals_list:
             self._check_workflow_keys(vals)
             if not (vals.get("reason") or "").strip():
                 raise ValidationError(_("An exception needs a reason."))
-            if vals.get("lead_id") and not vals.get("from_stage_id"):
-                vals["from_stage_id"] = self.env["crm.lead"].browse(vals["lead_id"]).stage_id.id
+            if not isinstance(vals.get("lead_id"), int) or isinstance(vals.get("lead_id"), bool):
+                raise ValidationError(_("An exception names the opportunity it is for."))
+            leads |= leads.browse(vals["lead_id"])
+        self._check_leads_writable(leads)
+        for vals in vals_list:
+            lead = leads.browse(vals["lead_id"])
+            vals.setdefault("from_stage_id", lead.stage_id.id)
+            if vals["from_stage_id"] != lead.stage_id.id:
+                raise ValidationError(
+                    _("An exception is requested for a move from the opportunity's current stage.")
+                )
         exceptions = super().create(vals_list)
+        exceptions._log_on_leads("requested")
         exceptions._schedule_approval_activities()
         return exceptions
 
     def write(self, vals):
         self._check_workflow_keys(vals)
-        if not self.env.su and self.filtered(lambda e: e.state != "pending"):
+        if self.env.su:
+            return super().write(vals)
+        self._check_leads_writable(self.lead_id)
+        for fname in self._MOVE_FIELDS:
+            if fname in vals and any(exception[fname].id != vals[fname] for exception in self):
+                raise UserError(
+                    _(
+                        "The opportunity and the stages of an exception are fixed once requested: "
+                        "request a new exception for another move."
+                    )
+                )
+        if self.filtered(lambda e: e.state != "pending"):
             raise UserError(_("Only a pending exception request can be changed."))
+        if self.filtered(lambda e: e.requested_by_id != self.env.user):
+            raise AccessError(_("Only the person who requested an exception may change its reason."))
         return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_pending(self):
+        if self.filtered(lambda e: e.state != "pending"):
+            raise UserError(
+                _("Decided and used exceptions are part of the audit trail: they cannot be deleted.")
+            )
 
     def _check_workflow_keys(self, vals):
         if self._WORKFLOW_FIELDS & vals.keys() and not self.env.su:
-            raise AccessError(_("An exception is approved, rejected or used through its buttons only."))
+            raise AccessError(
+                _("An exception is approved, rejected, used or expired through its workflow only.")
+            )
+
+    @api.model
+    def _check_leads_writable(self, leads):
+        """Refuse, naming no opportunity, leads the user may not edit (checked before any constraint)."""
+        if self.env.su:
+            return
+        leads = leads.exists()
+        if leads._filtered_access("write") != leads or not leads:
+            raise AccessError(_("You can only request exceptions on opportunities you may edit."))
 
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
-    def action_approve(self):
-        self._decide("approved")
+    def action_approve(self, comment=None):
+        self._decide("approved", comment)
         return True
 
-    def action_reject(self):
-        self._decide("rejected")
+    def action_reject(self, comment=None):
+        self._decide("rejected", comment)
         return True
 
-    def _decide(self, state):
+    def action_open_decision(self):
+        """The decision dialog: approve or reject with a comment."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Decide on the exception"),
+            "res_model": "crm.stage.exception.decision",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_exception_id": self.id,
+                "default_decision": self.env.context.get("decision", "approved"),
+            },
+        }
+
+    def _decide(self, state, comment):
         if not self.env.user.has_group("sales_team.group_sale_manager"):
             raise AccessError(_("Only a sales manager can approve or reject an exception."))
+        self.check_access("read")
+        self.lead_id.check_access("read")
+        comment = (comment or "").strip()
+        if state == "rejected" and not comment:
+            raise UserError(_("Say why you reject the exception: the requester reads your comment."))
         for exception in self:
             if exception.state != "pending":
                 raise UserError(
                     _(
                         'Exception "%(name)s" is %(state)s: only a pending request can be decided.',
                         name=exception.display_name,
-                        state=dict(exception._fields["state"].selection)[exception.state].lower(),
+                        state=dict(exception._fields["state"]._description_selection(self.env))[
+                            exception.state
+                        ].lower(),
                     )
                 )
             if exception.requested_by_id == self.env.user:
@@ -153,36 +282,91 @@ class CrmStageException(models.Model):
                         name=exception.display_name,
                     )
                 )
-        # sudo: the workflow fields are written here only, after the checks above.
-        self.sudo().write(
-            {"state": state, "approver_id": self.env.user.id, "decision_date": fields.Datetime.now()}
-        )
+        now = fields.Datetime.now()
+        for company, exceptions in self.grouped("company_id").items():
+            # sudo: the workflow fields are written here only, after the checks above.
+            exceptions.sudo().write(
+                {
+                    "state": state,
+                    "approver_id": self.env.user.id,
+                    "decision_date": now,
+                    "decision_comment": comment or False,
+                    "valid_until": now + timedelta(days=company._stage_exception_validity())
+                    if state == "approved"
+                    else False,
+                }
+            )
         self.activity_ids.action_done()
+        self._log_on_leads(state)
 
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
 
+    def _mark_used(self):
+        """Called by the gate for the moves it has just let through."""
+        # sudo: the gate marks the exceptions it applied; users cannot write the workflow fields.
+        self.sudo().write({"state": "used", "used_date": fields.Datetime.now()})
+        self._log_on_leads("used")
+
+    @api.model
+    def _cron_expire(self):
+        """Approved exceptions expire past their validity, or once the lead has left their from-stage."""
+        approved = self.search([("state", "=", "approved")])
+        now = fields.Datetime.now()
+        stale = approved.filtered(
+            lambda e: e.valid_until < now
+            or e.lead_id.stage_id != e.from_stage_id
+            or e.lead_id.date_last_stage_update > e.decision_date
+        )
+        # sudo: workflow fields are written by the server only.
+        stale.sudo().write({"state": "expired"})
+        stale._log_on_leads("expired")
+
+    def _log_on_leads(self, step):
+        """One chatter entry per exception on its opportunity; the requester is notified of decisions."""
+        texts = {
+            "requested": _("Stage exception requested by %(user)s: %(move)s."),
+            "approved": _("Stage exception approved by %(user)s: %(move)s."),
+            "rejected": _("Stage exception rejected by %(user)s: %(move)s."),
+            "used": _("Stage exception used: %(move)s."),
+            "expired": _("Stage exception expired unused: %(move)s."),
+        }
+        for exception in self.sudo():
+            # sudo: the log is posted for the user's own action on an opportunity he may read.
+            move = _(
+                "%(from)s → %(to)s", **{"from": exception.from_stage_id.name}, to=exception.to_stage_id.name
+            )
+            body = Markup("<p>%s</p>") % (texts[step] % {"user": self.env.user.name, "move": move})
+            note = exception.reason if step == "requested" else exception.decision_comment
+            if note and step in ("requested", "approved", "rejected"):
+                body += Markup("<p>%s</p>") % note
+            if step in ("approved", "rejected"):
+                exception.lead_id.message_post(
+                    body=body,
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_note",
+                    partner_ids=exception.requested_by_id.partner_id.ids,
+                )
+            else:
+                exception.lead_id._message_log(body=body)
+
     def _schedule_approval_activities(self):
-        """Ask the team leader to decide, else another sales manager."""
+        """Ask a sales manager who may decide: the team leader if he is one, else another manager."""
         managers = self.env.ref("sales_team.group_sale_manager").all_user_ids.filtered(
             lambda user: not user.share
         )
         for exception in self:
+            deciders = managers.filtered(
+                lambda user, exception=exception: user != exception.requested_by_id
+                and exception.company_id in user.company_ids
+            )
             leader = exception.lead_id.team_id.user_id
-            approver = leader if leader in managers and leader != exception.requested_by_id else False
-            approver = approver or (managers - exception.requested_by_id)[:1]
+            approver = leader if leader in deciders else deciders[:1]
             if approver:
                 exception.activity_schedule(
                     "mail.mail_activity_data_todo",
                     summary=_("Approve or reject a stage exception"),
-                    note=exception.reason,
+                    note=plaintext2html(exception.reason),
                     user_id=approver.id,
                 )
-
-    def _consume(self, history_by_exception):
-        """Mark approved exceptions as used by the moves recorded in history."""
-        # sudo: called by the gate for the user's own allowed move.
-        for exception in self.sudo():
-            exception.write({"state": "used", "used_date": fields.Datetime.now()})
-            history_by_exception[exception.id].sudo().exception_id = exception

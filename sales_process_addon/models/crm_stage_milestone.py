@@ -9,6 +9,7 @@ class CrmStageMilestone(models.Model):
     """
 
     _name = "crm.stage.milestone"
+    _inherit = ["crm.stage.gate.config.mixin"]
     _description = "Stage Milestone"
     _order = "stage_id, sequence, id"
 
@@ -36,6 +37,13 @@ class CrmStageMilestone(models.Model):
     needs_verification = fields.Boolean(
         "Manager Verifies",
         help="Evidence counts only once a sales manager has verified it.",
+    )
+    proof_key = fields.Char(
+        "Shared Proof",
+        index="btree_not_null",
+        help="Milestones of different sales processes with the same shared proof are met by the same "
+        "evidence: when an opportunity switches process, what it proved follows it. E.g. "
+        "'signed_contract' on the signing milestone of every process.",
     )
     fact = fields.Selection(
         [

@@ -9,3 +9,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.default_pipeline_type_id",
         readonly=False,
     )
+    stage_exception_validity_days = fields.Integer(
+        related="company_id.stage_exception_validity_days",
+        readonly=False,
+    )

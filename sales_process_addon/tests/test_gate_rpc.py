@@ -53,7 +53,7 @@ class TestGateRpc(HttpCase):
         with self.assertRaises(Fault) as catcher:
             self._xmlrpc("write", [self.lead.id], {"stage_id": self.s2.id})
         self.assertIn(
-            '"RPC deal" cannot leave "RPC S1" for "RPC S2"; missing milestones: RPC proof',
+            '"RPC deal" cannot leave "RPC S1" for "RPC S2" yet; missing milestones: RPC proof',
             catcher.exception.faultString,
         )
         self.assertEqual(self.lead.stage_id, self.s1)
@@ -70,7 +70,7 @@ class TestGateRpc(HttpCase):
                 {"stage_id": self.s3.id},
                 context={"skip_stage_gate": True, "install_mode": True, "sales_process_bypass": True},
             )
-        self.assertIn("stages cannot be skipped", catcher.exception.faultString)
+        self.assertIn("stages are passed one at a time", catcher.exception.faultString)
 
     def test_private_gate_methods_not_callable(self):
         for method in ("_stage_gate_enforce", "_stage_gate_judge", "_stage_history_record"):
@@ -95,7 +95,7 @@ class TestGateRpc(HttpCase):
             data=json.dumps(payload),
             headers={"Content-Type": "application/json"},
         ).json()
-        self.assertIn("stages cannot be skipped", result["error"]["data"]["message"])
+        self.assertIn("stages are passed one at a time", result["error"]["data"]["message"])
         self.lead.invalidate_recordset()
         self.assertEqual(self.lead.stage_id, self.s1)
 

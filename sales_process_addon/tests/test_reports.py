@@ -368,7 +368,7 @@ class TestReports(SalesProcessCase):
                 ]
             )
             backward.with_user(self.manager).action_approve()
-            missing.with_user(self.manager).action_reject()
+            missing.with_user(self.manager).action_reject("Not convinced")
         return skip | backward | missing
 
     def test_exceptions(self):

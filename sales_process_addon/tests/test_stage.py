@@ -12,9 +12,15 @@ class TestStage(SalesProcessCase):
         self.assertEqual(stage.pipeline_type_id, self.type_b)
 
     def test_stage_without_process_refused(self):
-        self.company.default_pipeline_type_id = False
         with self.assertRefused(ValidationError, 'Stage "Orphan" must belong to a sales process'):
-            self.env["crm.stage"].create({"name": "Orphan"})
+            self.env["crm.stage"].create({"name": "Orphan", "pipeline_type_id": False})
+
+    def test_new_company_stage_gets_the_standard_pipeline(self):
+        """A company created after the install has no default process: its stages join the Standard one."""
+        company = self.env["res.company"].create({"name": "Later company"})
+        company.default_pipeline_type_id = False
+        stage = self.env["crm.stage"].with_company(company).create({"name": "Their column"})
+        self.assertEqual(stage.pipeline_type_id, self.env.ref("sales_process_addon.pipeline_type_standard"))
 
     def test_post_sale_won_stages_allowed(self):
         post_sale = self.env["crm.stage"].create(

@@ -52,7 +52,7 @@ class TestStageException(StageGateCase):
         exception = self._request(lead, self.a3)
         with self.assertRaises(ValidationError):
             lead.stage_id = self.a3
-        exception.with_user(self.manager).action_reject()
+        exception.with_user(self.manager).action_reject("Not convinced")
         self.assertEqual(exception.state, "rejected")
         with self.assertRaises(ValidationError):
             lead.stage_id = self.a3
@@ -75,7 +75,7 @@ class TestStageException(StageGateCase):
 
     def test_decided_exception_cannot_be_decided_again(self):
         exception = self._request(self._lead(), self.a3)
-        exception.with_user(self.manager).action_reject()
+        exception.with_user(self.manager).action_reject("Not convinced")
         with self.assertRefused(UserError, "is rejected: only a pending request can be decided"):
             exception.with_user(self.manager_2).action_approve()
         lead = self._lead()
@@ -87,6 +87,6 @@ class TestStageException(StageGateCase):
 
     def test_stages_must_belong_to_the_process(self):
         with self.assertRefused(ValidationError, "both stages must belong to its sales process"):
-            self._request(self._lead(), self.b2)
+            self._request(self._lead(), self.b2)  # a switch: only for won deals
         with self.assertRefused(ValidationError, "another stage than the current one"):
             self._request(self._lead(), self.a1)

@@ -1,0 +1,259 @@
+from datetime import datetime, timedelta
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import tagged
+
+from .common_gate import StageGateCase
+
+
+@tagged("post_install", "-at_install")
+class TestGateIntegrity(StageGateCase):
+    """The gate judges the stored stage state, whatever is written (issue: gate integrity)."""
+
+    def _history(self, lead):
+        return self.env["crm.lead.stage.history"].search([("lead_id", "=", lead.id)], order="id")
+
+    # --- 1. no stage, no process: not states a user can put a lead into
+
+    def test_stage_cannot_be_emptied(self):
+        lead = self._lead()
+        for vals in (
+            {"stage_id": False},
+            {"pipeline_type_id": False, "stage_id": False},
+            {"pipeline_type_id": False},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(UserError):
+                lead.with_user(self.rep).write(vals)
+        self.assertEqual((lead.stage_id, lead.pipeline_type_id), (self.a1, self.type_a))
+
+    def test_stage_value_must_be_an_id(self):
+        lead = self._lead()
+        for value in ("abc", [self.a2.id], "2", 999999999):
+            with (
+                self.subTest(value=value),
+                self.assertRefused(ValidationError, "not the id of an existing record"),
+            ):
+                lead.with_user(self.rep).write({"stage_id": value})
+        self.assertEqual(lead.stage_id, self.a1)
+
+    def test_switch_never_wins(self):
+        """Two writes (empty, then the other process's won stage) and a direct write are refused."""
+        lead = self._lead()
+        with self.assertRefused(ValidationError, "never wins a deal"):
+            lead.with_user(self.rep).write({"pipeline_type_id": self.type_b.id, "stage_id": self.bwon.id})
+        self.assertEqual(lead.won_status, "pending")
+
+    def test_switch_maps_short_of_won_and_of_unproven_stages(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        lead.with_user(self.rep).stage_id = self.a2
+        # A2 (in funnel, evaluation) maps to B2 by buyer stage; B2 is not reached without proving BX:
+        # BX has no required milestones, so B2 is allowed.
+        lead.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual(lead.stage_id, self.b2)
+        self.assertEqual(lead.won_status, "pending")
+        self.assertEqual(self._history(lead)[-1].event, "type_switch")
+
+    def test_switch_into_enforced_process_lands_no_further_than_proof(self):
+        blocker = self.env["crm.stage.milestone"].create(
+            {"name": "BX proof", "stage_id": self.bx.id, "customer_led": False}
+        )
+        lead = self._lead()
+        self._prove_a1(lead)
+        lead.stage_id = self.a2
+        lead.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual(lead.stage_id, self.bx, "BX's milestone is unproven: the switch stops there")
+        with self.assertRefused(ValidationError, "milestones of its earlier stages are not proven"):
+            lead.with_user(self.rep).write({"pipeline_type_id": self.type_a.id})  # back to A: fine
+            lead.with_user(self.rep).write({"pipeline_type_id": self.type_b.id, "stage_id": self.b2.id})
+        self.assertTrue(blocker)
+
+    def test_won_deal_keeps_its_process(self):
+        lead = self._lead(stage=self.a3)  # created as manager (superuser) in the won stage
+        self.assertEqual(lead.won_status, "won")
+        with self.assertRefused(ValidationError, "a won deal keeps its sales process"):
+            lead.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual((lead.pipeline_type_id, lead.won_status), (self.type_a, "won"))
+
+    # --- 3. derived fields
+
+    def test_derived_fields_not_writable(self):
+        lead = self._lead()
+        for vals in (
+            {"won_status": "won"},
+            {"date_last_stage_update": "2000-01-01 00:00:00"},
+            {"funnel_state_id": self.funnel_best.id},
+        ):
+            with self.subTest(vals=vals), self.assertRefused(UserError, "cannot be written"):
+                lead.with_user(self.rep).write(vals)
+        self.assertEqual(lead.won_status, "pending")
+        with self.assertRefused(UserError, "cannot be written"):
+            self.env["crm.lead"].with_user(self.rep).create(
+                {
+                    "name": "Forged",
+                    "type": "opportunity",
+                    "pipeline_type_id": self.type_a.id,
+                    "won_status": "won",
+                }
+            )
+
+    def test_batch_stage_write_keeps_entry_date_of_leads_already_there(self):
+        start = datetime(2026, 3, 2, 9, 0)
+        with self.at(start):
+            staying, moving = self._lead(), self._lead(stage=self.a2)
+        with self.at(start + timedelta(days=3)):
+            (staying | moving).write({"stage_id": self.a1.id})
+        self.assertEqual(staying.date_last_stage_update, start)
+        self.assertEqual(moving.date_last_stage_update, start + timedelta(days=3))
+
+    # --- 4. exceptions: four eyes, fixed move, expiry
+
+    def _request(self, lead, stage, user=None):
+        return (
+            self.env["crm.stage.exception"]
+            .with_user(user or self.rep)
+            .create(
+                {
+                    "lead_id": lead.id,
+                    "to_stage_id": stage.id,
+                    "reason": "Customer <b>signed</b> a framework deal",
+                }
+            )
+        )
+
+    def test_exception_move_is_fixed_and_only_requester_edits(self):
+        lead = self._lead()
+        own = self._lead(name="Manager's own deal", user_id=self.manager.id)
+        exception = self._request(lead, self.a2)
+        for vals in ({"lead_id": own.id}, {"to_stage_id": self.a3.id}, {"from_stage_id": self.a2.id}):
+            with self.subTest(vals=vals), self.assertRaises(UserError):
+                exception.with_user(self.manager).write(vals)
+        with self.assertRefused(AccessError, "Only the person who requested"):
+            exception.with_user(self.manager).write({"reason": "Edited by someone else"})
+        exception.with_user(self.rep).write({"reason": "Better reason"})
+        with self.assertRefused(AccessError, "another sales manager must decide"):
+            self._request(own, self.a2, user=self.manager).with_user(self.manager).action_approve()
+
+    def test_exception_reason_escaped_in_approver_activity(self):
+        exception = self._request(self._lead(), self.a2)
+        note = str(exception.activity_ids.note)
+        self.assertNotIn("<b>", note)
+        self.assertIn("&lt;b&gt;", note)
+
+    def test_rejection_needs_comment_and_requester_is_told(self):
+        lead = self._lead()
+        exception = self._request(lead, self.a2)
+        with self.assertRefused(UserError, "Say why you reject"):
+            exception.with_user(self.manager).action_reject()
+        exception.with_user(self.manager).action_reject("No evidence of the budget")
+        self.assertEqual(exception.decision_comment, "No evidence of the budget")
+        last = lead.message_ids[0]
+        self.assertIn("rejected", last.body)
+        self.assertIn(self.rep.partner_id, last.partner_ids)
+
+    def test_approved_exception_expires(self):
+        lead = self._lead()
+        start = datetime(2026, 3, 2, 9, 0)
+        with self.at(start):
+            exception = self._request(lead, self.a2)
+            exception.with_user(self.manager).action_approve("Fine")
+        with self.at(start + timedelta(days=15)), self.assertRefused(ValidationError, "missing milestones"):
+            lead.with_user(self.rep).stage_id = self.a2
+        with self.at(start + timedelta(days=15)):
+            self.env["crm.stage.exception"]._cron_expire()
+        self.assertEqual(exception.state, "expired")
+
+    def test_approved_exception_only_from_its_stage(self):
+        start = datetime(2026, 3, 2, 9, 0)
+        with self.at(start):
+            lead = self._lead()
+            exception = self._request(lead, self.a3)  # skip A2 and win
+            exception.with_user(self.manager).action_approve("Signed early")
+            self._prove_a1(lead)
+        with self.at(start + timedelta(hours=1)):
+            lead.with_user(self.rep).stage_id = self.a2
+        with self.at(start + timedelta(hours=2)):
+            lead.with_user(self.rep).stage_id = self.a1  # back in A1: the exception was for A1 -> A3 before
+        with self.at(start + timedelta(hours=3)), self.assertRefused(ValidationError, "cannot jump"):
+            lead.with_user(self.rep).stage_id = self.a3
+        self.env["crm.stage.exception"]._cron_expire()
+        self.assertEqual(exception.state, "expired")
+
+    def test_exception_used_once_and_logged(self):
+        lead = self._lead()
+        exception = self._request(lead, self.a3)
+        exception.with_user(self.manager).action_approve("Signed early")
+        lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual((exception.state, lead.won_status), ("used", "won"))
+        row = self._history(lead)[-1]
+        self.assertEqual((row.event, row.exception_id, row.proof), ("won", exception, "exception"))
+        self.assertIn("used", lead.message_ids[0].body)
+
+    # --- 5. stage changes through other fields
+
+    def test_team_change_is_judged_and_recorded(self):
+        team_stage = self.env["crm.stage"].create(
+            {
+                "name": "A0 team intake",
+                "sequence": 0,
+                "pipeline_type_id": self.type_a.id,
+                "team_ids": [(6, 0, self.team.ids)],
+            }
+        )
+        lead = self._lead(team_id=self.team.id, stage=team_stage)
+        other_team = self.env["crm.team"].create({"name": "Other team"})
+        lead.with_user(self.manager).team_id = other_team  # Odoo resets the stage to the new team's first
+        self.assertEqual(lead.stage_id, self.a1)
+        row = self._history(lead)[-1]
+        self.assertEqual((row.from_stage_id, row.to_stage_id), (team_stage, self.a1))
+
+    def test_team_stages_are_the_team_sequence(self):
+        other_team = self.env["crm.team"].create({"name": "Other team"})
+        self.env["crm.stage"].create(
+            {
+                "name": "Other team's step",
+                "sequence": 1,
+                "pipeline_type_id": self.type_a.id,
+                "team_ids": [(6, 0, other_team.ids)],
+            }
+        )
+        lead = self._lead(team_id=self.team.id)
+        self._prove_a1(lead)
+        lead.with_user(self.rep).stage_id = self.a2  # the other team's stage is not in its way
+        self.assertEqual(lead.stage_id, self.a2)
+
+    # --- lost from anywhere, restore brings back the stage's tasks
+
+    def test_lost_from_anywhere_and_restore(self):
+        lead = self._lead()
+        lead.with_user(self.rep).action_set_lost()
+        self.assertEqual(lead.won_status, "lost")
+        lead.with_user(self.rep).action_unarchive()
+        self.assertEqual(lead.won_status, "pending")
+        self.assertEqual(self._history(lead).mapped("event"), ["create", "lost", "restore"])
+
+    def test_guided_process_moves_freely_and_records_proof(self):
+        self.type_a.gate_mode = "guided"
+        lead = self._lead()
+        lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual(lead.won_status, "won")
+        row = self._history(lead)[-1]
+        self.assertEqual((row.event, row.proof), ("won", "unproven"))
+
+    def test_stage_order_ignores_language(self):
+        """Equal sequences: the gate orders by id, whatever the translated names."""
+        self.a2.sequence = 1  # same as A1
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.a1.with_context(lang="zh_CN").name = "乙"
+        self.a2.with_context(lang="zh_CN").name = "甲"
+        for lang in ("en_US", "zh_CN"):
+            with self.subTest(lang=lang):
+                lead = self._lead().with_context(lang=lang)
+                sequence = lead._stage_gate_sequence(self.type_a.id, False)
+                self.assertEqual(sequence[:2], [self.a1.id, self.a2.id])
+                stages = (
+                    self.env["crm.stage"]
+                    .with_context(lang=lang)
+                    .search([("pipeline_type_id", "=", self.type_a.id)])
+                )
+                self.assertEqual(stages[:2], self.a1 | self.a2)

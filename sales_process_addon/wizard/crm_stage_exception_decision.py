@@ -1,0 +1,24 @@
+from odoo import fields, models
+
+
+class CrmStageExceptionDecision(models.TransientModel):
+    """A sales manager's decision on a stage exception, with the comment the requester reads."""
+
+    _name = "crm.stage.exception.decision"
+    _description = "Stage Exception Decision"
+
+    exception_id = fields.Many2one("crm.stage.exception", required=True, ondelete="cascade")
+    decision = fields.Selection(
+        [("approved", "Approve"), ("rejected", "Reject")], required=True, default="approved"
+    )
+    waived_milestone_ids = fields.Many2many(related="exception_id.waived_milestone_ids")
+    reason = fields.Text(related="exception_id.reason")
+    comment = fields.Text(help="Required to reject: the requester reads it in the opportunity's chatter.")
+
+    def action_confirm(self):
+        self.ensure_one()
+        if self.decision == "approved":
+            self.exception_id.action_approve(self.comment)
+        else:
+            self.exception_id.action_reject(self.comment)
+        return {"type": "ir.actions.act_window_close"}
