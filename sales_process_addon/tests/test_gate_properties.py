@@ -1,0 +1,371 @@
+"""Property-based test of the stage gate: random operations by four users, invariants after each.
+
+Hypothesis drives sequences of writes (stage, process, team, type; single and
+batched), imports, creations, won / lost / restore, evidence (record, verify,
+delete) and exceptions (request, approve, reject) as two salesmen and two
+sales managers. Refused operations roll back to a savepoint; after every step
+the stored data must satisfy the gate's invariants (see ``_check_invariants``).
+
+CI runs a bounded number of sequences; ``SPA_GATE_EXAMPLES`` asks for more:
+
+    SPA_GATE_EXAMPLES=300 .venv/bin/python -m pytest \\
+        sales_process_addon/tests/test_gate_properties.py --odoo-config=.local/odoo.conf \\
+        --odoo-database=sales_process_test
+"""
+
+import os
+from collections import defaultdict
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .common_gate import StageGateCase
+
+EXAMPLES = int(os.environ.get("SPA_GATE_EXAMPLES", "25"))
+STEPS = int(os.environ.get("SPA_GATE_STEPS", "25"))
+REFUSED = (UserError, AccessError)  # ValidationError is a UserError
+
+
+@tagged("post_install", "-at_install")
+class TestGateProperties(StageGateCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.type_g = cls.env["crm.pipeline.type"].create(
+            {"name": "Guided G", "code": "test_g", "gate_mode": "guided"}
+        )
+        cls.g1, cls.g2, cls.gwon = cls.env["crm.stage"].create(
+            [
+                {"name": "G1", "sequence": 1, "pipeline_type_id": cls.type_g.id},
+                {"name": "G2", "sequence": 2, "pipeline_type_id": cls.type_g.id},
+                {"name": "GWON", "sequence": 3, "pipeline_type_id": cls.type_g.id, "is_won": True},
+            ]
+        )
+        cls.env["crm.stage.milestone"].create(
+            [
+                {"name": "G1 proof", "stage_id": cls.g1.id, "customer_led": False},
+                {"name": "BX proof", "stage_id": cls.bx.id, "customer_led": False, "proof_key": "test_intro"},
+                {
+                    "name": "A1 intro",
+                    "stage_id": cls.a1.id,
+                    "customer_led": False,
+                    "proof_key": "test_intro",
+                    "required": False,
+                },
+            ]
+        )
+        cls.team_2 = cls.env["crm.team"].create({"name": "Second team"})
+        cls.team_stage = cls.env["crm.stage"].create(
+            {
+                "name": "A2b (second team)",
+                "sequence": 2,
+                "pipeline_type_id": cls.type_a.id,
+                "team_ids": [(6, 0, cls.team_2.ids)],
+            }
+        )
+        cls.rep.group_ids |= cls.env.ref("sales_team.group_sale_salesman")
+        cls.all_stages = (
+            cls.a1
+            | cls.a2
+            | cls.team_stage
+            | cls.a3
+            | cls.a4
+            | cls.bx
+            | cls.b2
+            | cls.bwon
+            | cls.g1
+            | cls.g2
+            | cls.gwon
+        )
+        cls.types = cls.type_a | cls.type_b | cls.type_g
+        cls.milestones = cls.env["crm.stage.milestone"].search([("stage_id", "in", cls.all_stages.ids)])
+
+    def test_gate_invariants_hold(self):
+        case = self
+        users = [self.rep, self.other_rep, self.manager, self.manager_2]
+        stages = list(self.all_stages)
+        pick_user = st.sampled_from(users)
+        pick_stage = st.sampled_from([*stages, False])
+
+        class GateMachine(RuleBasedStateMachine):
+            def __init__(self):
+                super().__init__()
+                case.env.invalidate_all()
+                self.savepoint = case.env.cr.savepoint()
+                Lead = case.env["crm.lead"]
+                self.leads = Lead.create(
+                    [
+                        {
+                            "name": "Rep deal",
+                            "type": "opportunity",
+                            "pipeline_type_id": case.type_a.id,
+                            "user_id": case.rep.id,
+                            "team_id": case.team.id,
+                            "partner_id": case.customer.id,
+                        },
+                        {
+                            "name": "Rep guided deal",
+                            "type": "opportunity",
+                            "pipeline_type_id": case.type_g.id,
+                            "user_id": case.rep.id,
+                            "partner_id": case.customer.id,
+                        },
+                        {
+                            "name": "Other rep deal",
+                            "type": "opportunity",
+                            "pipeline_type_id": case.type_b.id,
+                            "user_id": case.other_rep.id,
+                            "team_id": case.team_2.id,
+                            "partner_id": case.customer.id,
+                        },
+                    ]
+                )
+                self.evidence = case.env["crm.lead.evidence"]
+                self.exceptions = case.env["crm.stage.exception"]
+
+            def teardown(self):
+                self.savepoint.close(rollback=True)
+                case.env.invalidate_all()
+                case.env.registry.clear_cache()
+
+            def attempt(self, user, operation):
+                """Run ``operation(env of user)``; a refusal rolls back to a savepoint."""
+                try:
+                    with case.env.cr.savepoint():
+                        result = operation(case.env(user=user))
+                        case.env.flush_all()
+                        return result
+                except REFUSED:
+                    case.env.invalidate_all()
+                    return None
+
+            def lead(self, index, env):
+                return env["crm.lead"].browse(self.leads.ids[index % len(self.leads)])
+
+            @rule(index=st.integers(0, 9), stage=pick_stage, user=pick_user)
+            def move(self, index, stage, user):
+                self.attempt(
+                    user, lambda env: self.lead(index, env).write({"stage_id": stage.id if stage else False})
+                )
+
+            @rule(
+                first=st.integers(0, 9),
+                second=st.integers(0, 9),
+                stage=st.sampled_from(stages),
+                user=pick_user,
+            )
+            def batch_move(self, first, second, stage, user):
+                self.attempt(
+                    user,
+                    lambda env: (self.lead(first, env) | self.lead(second, env)).write(
+                        {"stage_id": stage.id}
+                    ),
+                )
+
+            @rule(
+                index=st.integers(0, 9),
+                ptype=st.sampled_from([*case.types, False]),
+                stage=pick_stage,
+                with_stage=st.booleans(),
+                user=pick_user,
+            )
+            def switch(self, index, ptype, stage, with_stage, user):
+                vals = {"pipeline_type_id": ptype.id if ptype else False}
+                if with_stage:
+                    vals["stage_id"] = stage.id if stage else False
+                self.attempt(user, lambda env: self.lead(index, env).write(vals))
+
+            @rule(
+                index=st.integers(0, 9), team=st.sampled_from([case.team, case.team_2, False]), user=pick_user
+            )
+            def change_team(self, index, team, user):
+                self.attempt(
+                    user, lambda env: self.lead(index, env).write({"team_id": team.id if team else False})
+                )
+
+            @rule(index=st.integers(0, 9), kind=st.sampled_from(["lead", "opportunity"]), user=pick_user)
+            def change_type(self, index, kind, user):
+                self.attempt(user, lambda env: self.lead(index, env).write({"type": kind}))
+
+            @rule(
+                index=st.integers(0, 9),
+                action=st.sampled_from(["action_set_won", "action_set_lost", "action_unarchive"]),
+                user=pick_user,
+            )
+            def outcome(self, index, action, user):
+                self.attempt(user, lambda env: getattr(self.lead(index, env), action)())
+
+            @rule(index=st.integers(0, 9), stage=st.sampled_from(stages), user=pick_user)
+            def import_stage(self, index, stage, user):
+                def load(env):
+                    result = env["crm.lead"].load(
+                        [".id", "stage_id/.id"],
+                        [[str(self.leads.ids[index % len(self.leads)]), str(stage.id)]],
+                    )
+                    if any(message["type"] == "error" for message in result["messages"]):
+                        raise UserError("import refused")
+
+                self.attempt(user, load)
+
+            @rule(stage=pick_stage, ptype=st.sampled_from([*case.types, False]), user=pick_user)
+            def create(self, stage, ptype, user):
+                vals = {
+                    "name": "New deal",
+                    "type": "opportunity",
+                    "user_id": user.id,
+                    "partner_id": case.customer.id,
+                }
+                if stage:
+                    vals["stage_id"] = stage.id
+                if ptype:
+                    vals["pipeline_type_id"] = ptype.id
+                lead = self.attempt(user, lambda env: env["crm.lead"].create(vals))
+                if lead:
+                    self.leads |= lead.with_env(case.env)
+
+            @rule(index=st.integers(0, 9), milestone=st.sampled_from(list(case.milestones)), user=pick_user)
+            def record_evidence(self, index, milestone, user):
+                def record(env):
+                    producer = (
+                        {"customer_partner_id": case.contact.id}
+                        if milestone.customer_led
+                        else {"internal_user_id": user.id}
+                    )
+                    return env["crm.lead.evidence"].create(
+                        {
+                            "lead_id": self.lead(index, env).id,
+                            "milestone_id": milestone.id,
+                            "kind_id": (milestone.evidence_kind_ids[:1] or case.kind_meeting).id,
+                            "summary": "Proof",
+                            **producer,
+                        }
+                    )
+
+                evidence = self.attempt(user, record)
+                if evidence:
+                    self.evidence |= evidence.with_env(case.env)
+
+            @rule(index=st.integers(0, 20), verify=st.booleans(), user=pick_user)
+            def verify_or_delete_evidence(self, index, verify, user):
+                if not self.evidence:
+                    return
+                evidence_id = self.evidence.ids[index % len(self.evidence)]
+                if verify:
+                    self.attempt(
+                        user, lambda env: env["crm.lead.evidence"].browse(evidence_id).action_verify()
+                    )
+                else:
+                    self.attempt(user, lambda env: env["crm.lead.evidence"].browse(evidence_id).unlink())
+
+            @rule(index=st.integers(0, 9), stage=st.sampled_from(stages), user=pick_user)
+            def request_exception(self, index, stage, user):
+                exception = self.attempt(
+                    user,
+                    lambda env: env["crm.stage.exception"].create(
+                        {"lead_id": self.lead(index, env).id, "to_stage_id": stage.id, "reason": "Because"}
+                    ),
+                )
+                if exception:
+                    self.exceptions |= exception.with_env(case.env)
+
+            @rule(index=st.integers(0, 20), approve=st.booleans(), user=pick_user)
+            def decide_exception(self, index, approve, user):
+                if not self.exceptions:
+                    return
+                exception_id = self.exceptions.ids[index % len(self.exceptions)]
+                method = "action_approve" if approve else "action_reject"
+                self.attempt(
+                    user, lambda env: getattr(env["crm.stage.exception"].browse(exception_id), method)("ok")
+                )
+
+            @invariant()
+            def gate_invariants(self):
+                case._check_invariants(self.leads.exists())
+
+        run_state_machine_as_test(
+            GateMachine,
+            settings=settings(
+                max_examples=EXAMPLES,
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+
+    def _check_invariants(self, leads):
+        """What the stored data must satisfy after any operation (read as superuser)."""
+        self.env.invalidate_all()
+        Lead = self.env["crm.lead"]
+        structure = Lead._stage_gate_structure()
+        stage_info, types = structure["stages"], structure["types"]
+        history = self.env["crm.lead.stage.history"].search([("lead_id", "in", leads.ids)], order="id")
+        rows_of = defaultdict(list)
+        for row in history:
+            rows_of[row.lead_id.id].append(row)
+        uses = defaultdict(int)
+        for lead in leads.with_context(active_test=False):
+            # Legal state: a lead with a process has a stage of that process.
+            self.assertTrue(lead.pipeline_type_id, f"{lead.name} lost its process")
+            self.assertEqual(
+                lead.stage_id.pipeline_type_id, lead.pipeline_type_id, f"{lead.name}: stage outside process"
+            )
+            rows = rows_of[lead.id]
+            self.assertTrue(rows, f"{lead.name} has no history")
+            self.assertEqual(rows[0].event, "create")
+            self.assertFalse(rows[0].from_stage_id)
+            # The history is a contiguous chain ending at the current stage.
+            for previous, row in zip(rows, rows[1:], strict=False):
+                self.assertEqual(
+                    row.from_stage_id, previous.to_stage_id, f"{lead.name}: broken chain at {row.event}"
+                )
+            self.assertEqual(
+                rows[-1].to_stage_id, lead.stage_id, f"{lead.name}: history does not end at its stage"
+            )
+            for row in rows:
+                self.assertGreaterEqual(row.days_in_previous_stage, 0)
+                if row.exception_id:
+                    uses[row.exception_id.id] += 1
+                self._check_move(row, stage_info, types)
+            if lead.won_status == "won" and types[lead.pipeline_type_id.id]["mode"] == "enforced":
+                self.assertTrue(
+                    any(
+                        stage_info[row.to_stage_id.id]["won"]
+                        and row.event in ("won", "create", "type_switch")
+                        for row in rows
+                    ),
+                    f"{lead.name} is won without a recorded win",
+                )
+        for exception_id, count in uses.items():
+            self.assertEqual(count, 1, "an exception was used twice")
+            self.assertEqual(self.env["crm.stage.exception"].browse(exception_id).state, "used")
+
+    def _check_move(self, row, stage_info, types):
+        """A forward move in an enforced process: one stage, every required milestone evidenced."""
+        if row.event not in ("forward", "won") or row.proof == "exception" or not row.from_stage_id:
+            return
+        if row.from_stage_id.pipeline_type_id != row.to_stage_id.pipeline_type_id:
+            return
+        if types[row.to_stage_id.pipeline_type_id.id]["mode"] != "enforced":
+            return
+        sequence = self.env["crm.lead"]._stage_gate_sequence(
+            row.to_stage_id.pipeline_type_id.id, row.team_id.id, row.from_stage_id.id, row.to_stage_id.id
+        )
+        src, dst = sequence.index(row.from_stage_id.id), sequence.index(row.to_stage_id.id)
+        self.assertEqual(
+            dst, src + 1, f"a forward move skipped stages: {row.from_stage_id.name} -> {row.to_stage_id.name}"
+        )
+        required = set(stage_info[row.from_stage_id.id]["required"])
+        if row.event == "won":
+            required |= set(stage_info[row.to_stage_id.id]["required"])
+        proven = set(row.evidence_ids.milestone_id.ids)
+        keys = {m.proof_key for m in row.evidence_ids.milestone_id if m.proof_key}
+        for milestone in self.env["crm.stage.milestone"].browse(required - proven):
+            self.assertIn(
+                milestone.proof_key or None, keys, f"{row.to_stage_id.name} entered without {milestone.name}"
+            )
+        self.assertIn(row.proof, ("evidence", "free"))
