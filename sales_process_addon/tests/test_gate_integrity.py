@@ -232,6 +232,15 @@ class TestGateIntegrity(StageGateCase):
         self.assertEqual(lead.won_status, "pending")
         self.assertEqual(self._history(lead).mapped("event"), ["create", "lost", "restore"])
 
+    def test_won_deal_is_not_lost_directly(self):
+        """Odoo refuses to lose a deal in a won stage: it is moved back first (where the process allows)."""
+        lead = self._lead(stage=self.a3)
+        with self.assertRefused(ValidationError, "cannot be lost"):
+            lead.with_user(self.rep).action_set_lost()
+        lead.with_user(self.manager).stage_id = self.a2
+        lead.with_user(self.manager).action_set_lost()
+        self.assertEqual(self._history(lead).mapped("event")[-2:], ["backward", "lost"])
+
     def test_guided_process_moves_freely_and_records_proof(self):
         self.type_a.gate_mode = "guided"
         lead = self._lead()

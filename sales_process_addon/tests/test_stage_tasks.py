@@ -143,6 +143,17 @@ class TestStageTasks(StageGateCase):
         lead.with_user(self.rep).action_set_lost()
         self.assertFalse(self._stage_tasks(lead))
 
+    def test_restoring_brings_the_stage_tasks_back_once(self):
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        lead.with_user(self.rep).action_set_lost()
+        self.assertFalse(self._stage_tasks(lead))
+        lead.with_user(self.rep).action_unarchive()
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+        lead.with_user(self.rep).action_set_lost()
+        lead.with_user(self.rep).action_unarchive()
+        self.assertEqual(len(self._stage_tasks(lead)), 3, "restored twice, scheduled once")
+
     def test_rep_cannot_change_stage_tasks(self):
         with self.assertRaises(AccessError):
             self.a2.with_user(self.rep).activity_plan_id = False
