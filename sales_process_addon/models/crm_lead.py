@@ -4,6 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 
+from ..tools import parenthesized
+
 
 class CrmLead(models.Model):
     _name = "crm.lead"
@@ -13,6 +15,7 @@ class CrmLead(models.Model):
         "crm.lead.stage.tasks",
         "crm.lead.buying.center",
         "crm.lead.indicators",
+        "crm.lead.probability",
     ]
 
     pipeline_type_id = fields.Many2one(
@@ -199,7 +202,7 @@ class CrmLead(models.Model):
                 Markup(' <span class="badge text-bg-warning">%s</span>') % _("awaiting verification")
                 if milestone.id in awaiting_ids and milestone.id not in met_ids
                 else "",
-                Markup(' <span class="text-muted">(%s)</span>') % _("optional")
+                Markup('<span class="text-muted">%s</span>') % parenthesized(self.env, _("optional"))
                 if not milestone.required
                 else "",
             )

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from ..tools import join_list
+
 
 class CrmLeadEvidence(models.Model):
     """Verifiable proof that an opportunity met a milestone."""
@@ -109,7 +111,7 @@ class CrmLeadEvidence(models.Model):
                     _(
                         'Milestone "%(milestone)s" accepts %(kinds)s as evidence, not "%(kind)s".',
                         milestone=milestone.name,
-                        kinds=", ".join(milestone.evidence_kind_ids.mapped("name")),
+                        kinds=join_list(self.env, milestone.evidence_kind_ids.mapped("name")),
                         kind=evidence.kind_id.name,
                     )
                 )
