@@ -10,12 +10,13 @@ from ..tools import parenthesized
 class CrmLead(models.Model):
     _name = "crm.lead"
     _inherit = [
+        # First: it overrides CRM's predictive scoring, so it must come before crm.lead.
+        "crm.lead.probability",
         "crm.lead",
         "crm.lead.stage.gate",
         "crm.lead.stage.tasks",
         "crm.lead.buying.center",
         "crm.lead.indicators",
-        "crm.lead.probability",
     ]
 
     pipeline_type_id = fields.Many2one(
