@@ -188,7 +188,7 @@ class CrmLead(models.Model):
         items = Markup()
         for milestone in milestones:
             if milestone.id in met_ids:
-                icon, state = "fa-check-square-o text-success", _("Met")
+                icon, state = "fa-check-square-o text-success", _("Milestone met")
             elif milestone.id in awaiting_ids:
                 icon, state = "fa-hourglass-half text-warning", _("Awaiting verification")
             else:
