@@ -100,3 +100,71 @@ class TestListsPerLanguage(TransactionCase):
         self.assertEqual(
             parenthesized(self.env["res.lang"].with_context(lang="zh_TW").env, "可選"), "（可選）"
         )
+
+
+@tagged("post_install", "-at_install")
+class TestChineseStageTasks(TransactionCase):
+    """Shipped plans read in Chinese; stage tasks are copied in the assignee's language."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for lang in LANGS:
+            cls.env["res.lang"]._activate_lang(lang)
+        cls.env.registry.clear_cache()  # the installed languages are cached
+        cls.env["ir.module.module"]._load_module_terms(["sales_process_addon"], list(LANGS), overwrite=True)
+
+    def test_shipped_plans_in_chinese(self):
+        data = self.env["ir.model.data"].search(
+            [
+                ("module", "=", "sales_process_addon"),
+                ("model", "in", ["mail.activity.plan", "mail.activity.plan.template"]),
+            ]
+        )
+        self.assertGreater(len(data), 50)
+        for lang in LANGS:
+            for xmlid in data:
+                record = self.env[xmlid.model].browse(xmlid.res_id).with_context(lang=lang)
+                text = record.name if xmlid.model == "mail.activity.plan" else record.summary
+                with self.subTest(lang=lang, record=xmlid.name):
+                    self.assertRegex(text, f"[{HAN}]")
+        note = (
+            self.env.ref("sales_process_addon.activity_plan_template_t3_04_d").with_context(lang="zh_TW").note
+        )
+        self.assertIn("合同條款", note)
+
+    def test_tasks_in_the_language_of_whom_does_them(self):
+        growth = self.env.ref("sales_process_addon.stage_t3_04_growth")
+        rep_cn = self.env["res.users"].create(
+            {
+                "name": "Rep CN",
+                "login": "sp_rep_cn",
+                "lang": "zh_CN",
+                "group_ids": [(6, 0, self.env.ref("sales_team.group_sale_salesman").ids)],
+            }
+        )
+        leader_tw = self.env["res.users"].create(
+            {
+                "name": "Leader TW",
+                "login": "sp_leader_tw",
+                "lang": "zh_TW",
+                "group_ids": [(6, 0, self.env.ref("sales_team.group_sale_manager").ids)],
+            }
+        )
+        team = self.env["crm.team"].create({"name": "Lifecycle team", "user_id": leader_tw.id})
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Lifecycle deal",
+                "type": "opportunity",
+                "user_id": rep_cn.id,
+                "team_id": team.id,
+                "pipeline_type_id": growth.pipeline_type_id.id,
+            }
+        )
+        tasks = lead._stage_tasks_schedule({lead.id: growth.id})
+        by_summary = {task.summary: task.user_id for task in tasks}
+        # The lifecycle's maturity tasks come in Growth, before the won stage.
+        self.assertEqual(by_summary.get("商务谈判"), rep_cn)
+        self.assertEqual(by_summary.get("促成合同签署"), rep_cn)
+        self.assertEqual(by_summary.get("提交前評審標書"), leader_tw)
+        self.assertIn("合同条款", tasks.filtered(lambda t: t.summary == "商务谈判").note)

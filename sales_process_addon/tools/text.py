@@ -16,7 +16,7 @@ _SEPARATORS = {
 
 
 def _is_chinese(env, lang_code=None):
-    return (lang_code or get_lang(env).code).startswith("zh")
+    return (lang_code or env.lang or get_lang(env).code).startswith("zh")
 
 
 def join_list(env, items, kind="enum", lang_code=None):
