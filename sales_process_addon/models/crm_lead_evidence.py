@@ -25,7 +25,7 @@ class CrmLeadEvidence(models.Model):
     customer_led = fields.Boolean(compute="_compute_customer_led", store=True)
     message_id = fields.Many2one("mail.message", ondelete="set null")
     attachment_ids = fields.Many2many("ir.attachment", string="Documents")
-    calendar_event_id = fields.Many2one("calendar.event", "Calendar Event", ondelete="set null")
+    calendar_event_id = fields.Many2one("calendar.event", ondelete="set null")
     amount = fields.Monetary(currency_field="currency_id", help="A recorded value, e.g. the budget shared.")
     currency_id = fields.Many2one(related="lead_id.company_currency")
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
