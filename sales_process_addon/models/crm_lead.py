@@ -4,10 +4,14 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 
+from ..tools import parenthesized
+
 
 class CrmLead(models.Model):
     _name = "crm.lead"
     _inherit = [
+        # First: it overrides CRM's predictive scoring, so it must come before crm.lead.
+        "crm.lead.probability",
         "crm.lead",
         "crm.lead.stage.gate",
         "crm.lead.stage.tasks",
@@ -249,7 +253,7 @@ class CrmLead(models.Model):
         items = Markup()
         for milestone in milestones:
             if milestone.id in met_ids:
-                icon, state = "fa-check-square-o text-success", _("Met")
+                icon, state = "fa-check-square-o text-success", _("Milestone met")
             elif milestone.id in awaiting_ids:
                 icon, state = "fa-hourglass-half text-warning", _("Awaiting verification")
             else:
@@ -264,7 +268,7 @@ class CrmLead(models.Model):
                 Markup(' <span class="badge text-bg-warning">%s</span>') % _("awaiting verification")
                 if milestone.id in awaiting_ids and milestone.id not in met_ids
                 else "",
-                Markup(' <span class="text-muted">(%s)</span>') % _("optional")
+                Markup('<span class="text-muted">%s</span>') % parenthesized(self.env, _("optional"))
                 if not milestone.required
                 else "",
             )

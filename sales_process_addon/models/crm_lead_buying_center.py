@@ -4,6 +4,8 @@ from markupsafe import Markup
 
 from odoo import _, api, models
 
+from ..tools import join_list
+
 
 class CrmLeadBuyingCenter(models.AbstractModel):
     """Qualification, buying center and fact-based milestones; ``crm.lead`` inherits it.
@@ -100,7 +102,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             warnings.append(
                 _(
                     "Decision maker not met: %(names)s.",
-                    names=", ".join(deciders.partner_id.mapped("display_name")),
+                    names=join_list(self.env, deciders.partner_id.mapped("display_name")),
                 )
             )
         if not stakeholders.filtered(lambda s: s.role_id.code == "coach" and s.stance in self._COACH_STANCES):

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from ..tools import join_list
+
 
 class CrmLeadEvidence(models.Model):
     """Verifiable proof that an opportunity met a milestone."""
@@ -23,7 +25,7 @@ class CrmLeadEvidence(models.Model):
     customer_led = fields.Boolean(compute="_compute_customer_led", store=True)
     message_id = fields.Many2one("mail.message", ondelete="set null")
     attachment_ids = fields.Many2many("ir.attachment", string="Documents")
-    calendar_event_id = fields.Many2one("calendar.event", "Meeting", ondelete="set null")
+    calendar_event_id = fields.Many2one("calendar.event", ondelete="set null")
     amount = fields.Monetary(currency_field="currency_id", help="A recorded value, e.g. the budget shared.")
     currency_id = fields.Many2one(related="lead_id.company_currency")
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
@@ -109,7 +111,7 @@ class CrmLeadEvidence(models.Model):
                     _(
                         'Milestone "%(milestone)s" accepts %(kinds)s as evidence, not "%(kind)s".',
                         milestone=milestone.name,
-                        kinds=", ".join(milestone.evidence_kind_ids.mapped("name")),
+                        kinds=join_list(self.env, milestone.evidence_kind_ids.mapped("name")),
                         kind=evidence.kind_id.name,
                     )
                 )

@@ -1,5 +1,3 @@
-from textwrap import shorten
-
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -56,7 +54,10 @@ class CrmLeadSignal(models.Model):
                 # Automatic signals come from _create_automatic only.
                 vals["automatic"] = False
                 vals["user_id"] = self.env.uid
-        return super().create(vals_list)
+        signals = super().create(vals_list)
+        # The method follows up every warning signal: the rep may close the to-do.
+        signals._schedule_followups()
+        return signals
 
     def write(self, vals):
         self._check_automatic_rights(vals)
@@ -94,21 +95,13 @@ class CrmLeadSignal(models.Model):
         scheduling another.
         """
         self.ensure_one()
-        activity = self.followup_activity_id
-        if not activity.active:
-            activity = self.lead_id.activity_schedule(
-                "mail.mail_activity_data_todo",
-                summary=shorten(_("Follow up: %(signal)s", signal=self.description), 100, placeholder="..."),
-                note=Markup("<p>%s</p>") % self.description,
-                user_id=(self.lead_id.user_id or self.env.user).id,
-            )
-            # sudo: the link is the server's; reps cannot write automatic signals.
-            self.sudo().followup_activity_id = activity
+        if not self.followup_activity_id.active:
+            self._schedule_followups()
         return {
             "type": "ir.actions.act_window",
             "name": _("Follow up on a signal"),
             "res_model": "mail.activity",
-            "res_id": activity.id,
+            "res_id": self.followup_activity_id.id,
             "view_mode": "form",
             "views": [(self.env.ref("mail.mail_activity_view_form_popup").id, "form")],
             "target": "new",
@@ -117,6 +110,42 @@ class CrmLeadSignal(models.Model):
     # ------------------------------------------------------------
     # BUSINESS
     # ------------------------------------------------------------
+
+    def _schedule_followups(self):
+        """Schedule a follow-up to-do for the signals without an open one, in one create.
+
+        The to-do goes to the opportunity's salesperson, worded in their language.
+        """
+        signals = self.filtered(lambda signal: not signal.followup_activity_id.active)
+        if not signals:
+            return self.env["mail.activity"]
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        model_id = self.env["ir.model"]._get_id("crm.lead")
+        vals_list = []
+        for signal in signals:
+            user = signal.lead_id.user_id or self.env.user
+            summary = signal.with_context(lang=user.lang or self.env.lang).env._(
+                "Follow up: %(signal)s", signal=signal.description
+            )
+            vals_list.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": signal.lead_id.id,
+                    "activity_type_id": todo.id,
+                    # Cut by characters: Chinese text has no spaces to cut at.
+                    "summary": summary if len(summary) <= 100 else summary[:99] + "…",
+                    "note": Markup("<p>%s</p>") % signal.description,
+                    "date_deadline": todo._get_date_deadline(),
+                    "user_id": user.id,
+                }
+            )
+        # No email per to-do (a batch of changes logs many signals): the
+        # salesperson sees them in the activities.
+        activities = self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(vals_list)
+        for signal, activity in zip(signals, activities, strict=True):
+            # sudo: the link is the server's; reps cannot write automatic signals.
+            signal.sudo().followup_activity_id = activity
+        return activities
 
     @api.model
     def _create_automatic(self, vals_list):

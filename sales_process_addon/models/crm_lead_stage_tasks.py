@@ -50,15 +50,18 @@ class CrmLeadStageTasks(models.AbstractModel):
                 if (lead.id, template.id) in still_open:
                     continue
                 responsible = template._determine_responsible(lead.user_id, lead)["responsible"]
+                user = responsible or lead.user_id or self.env.user
+                # The task's texts in the language of the user who will do it.
+                text = template.with_context(lang=user.lang or self.env.lang)
                 vals_list.append(
                     {
                         "res_model_id": model_id,
                         "res_id": lead.id,
                         "activity_type_id": template.activity_type_id.id,
-                        "summary": template.summary,
-                        "note": template.note,
+                        "summary": text.summary,
+                        "note": text.note,
                         "date_deadline": template._get_date_deadline(today),
-                        "user_id": (responsible or lead.user_id or self.env.user).id,
+                        "user_id": user.id,
                         "automated": True,
                         "crm_stage_id": stage_id,
                         "crm_plan_template_id": template.id,

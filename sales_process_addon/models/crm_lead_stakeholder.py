@@ -38,6 +38,7 @@ class CrmLeadStakeholder(models.Model):
         help="The weight of their opinion in the decision.",
     )
     met = fields.Boolean(
+        "Met in Person",
         compute="_compute_met",
         store=True,
         readonly=False,

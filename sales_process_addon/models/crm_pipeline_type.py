@@ -60,6 +60,15 @@ class CrmPipelineType(models.Model):
         default=True,
         help="Whether opportunities may return to an earlier stage; every move back is recorded.",
     )
+    probability_mode = fields.Selection(
+        [("predictive", "Predictive scoring"), ("evidence", "Proven milestones")],
+        "Probability",
+        default="predictive",
+        required=True,
+        help="How the probability of its opportunities is set. Predictive scoring: Odoo learns it from "
+        "the deals won and lost. Proven milestones: the stage's default probability, raised towards "
+        "the next stage's as the stage's required milestones are proven.",
+    )
     stage_count = fields.Integer(compute="_compute_stage_count")
     opportunity_count = fields.Integer(compute="_compute_opportunity_count")
 

@@ -1,5 +1,7 @@
 from odoo import _, fields, models
 
+from ..tools import join_list, parenthesized
+
 
 class CrmStageMilestone(models.Model):
     """An exit criterion of a stage, met by verifiable evidence.
@@ -67,4 +69,4 @@ class CrmStageMilestone(models.Model):
             notes.append(_("customer-led"))
         if self.needs_verification:
             notes.append(_("verified by a manager"))
-        return f"{self.name} ({', '.join(notes)})" if notes else self.name
+        return self.name + parenthesized(self.env, join_list(self.env, notes)) if notes else self.name

@@ -1,11 +1,20 @@
 from odoo import fields, models
+from odoo.tools.translate import html_translate
 
 
 class MailActivityPlanTemplate(models.Model):
-    """Stage tasks can go to the opportunity's salesperson or its team leader."""
+    """Stage tasks can go to the opportunity's salesperson or its team leader.
+
+    Their summary and note are translatable (Odoo stores them untranslated):
+    the to-dos a rep gets are in the rep's language. On install Odoo turns the
+    columns into translated jsonb ones (``en_US`` keeps the current text), and
+    back to plain text on uninstall.
+    """
 
     _inherit = "mail.activity.plan.template"
 
+    summary = fields.Char(translate=True)
+    note = fields.Html(translate=html_translate)
     responsible_type = fields.Selection(
         selection_add=[
             ("crm_salesperson", "Opportunity's salesperson"),

@@ -96,27 +96,45 @@ class TestSignals(OpportunityCase):
                 {"lead_id": lead.id, "category": "gossip", "description": "x"}
             )
 
-    def test_schedule_followup(self):
+    def test_every_signal_is_followed_up(self):
+        """Each signal gets a to-do for the salesperson on creation; the rep may close it."""
         lead = self._lead()
-        signal = self.env["crm.lead.signal"].create(
-            {"lead_id": lead.id, "category": "intent", "description": "Budget moved to next year"}
+        signal = (
+            self.env["crm.lead.signal"]
+            .with_user(self.rep)
+            .create({"lead_id": lead.id, "category": "intent", "description": "Budget moved to next year"})
         )
-        action = signal.with_user(self.rep).action_schedule_followup()
         activity = lead.activity_ids
-        self.assertEqual((action["res_model"], action["res_id"]), ("mail.activity", activity.id))
+        self.assertEqual(signal.followup_activity_id, activity)
         self.assertEqual(activity.summary, "Follow up: Budget moved to next year")
         self.assertEqual(activity.user_id, self.rep)
-        self.assertEqual(signal.followup_activity_id, activity)
-        # Again: the open follow-up, not a second one.
-        self.assertEqual(signal.with_user(self.rep).action_schedule_followup()["res_id"], activity.id)
-        activity.action_done()
+        # The button opens the open follow-up rather than a second one.
+        action = signal.with_user(self.rep).action_schedule_followup()
+        self.assertEqual((action["res_model"], action["res_id"]), ("mail.activity", activity.id))
+        self.assertEqual(len(lead.activity_ids), 1)
+        activity.with_user(self.rep).action_done()
         signal.with_user(self.rep).action_schedule_followup()
         self.assertEqual(len(lead.activity_ids), 1, "a new follow-up once the first is done")
         self.assertNotEqual(lead.activity_ids, activity)
-        # On an automatic signal too.
-        automatic = self._stakeholder(lead, self.wang, self.role_dm) and lead.signal_ids.filtered("automatic")
-        automatic.with_user(self.rep).action_schedule_followup()
-        self.assertTrue(automatic.followup_activity_id)
+        # Signals logged by the buying center too, each with its own to-do.
+        self._stakeholder(lead.with_user(self.rep), self.wang, self.role_dm)
+        automatic = lead.signal_ids.filtered("automatic")
+        self.assertEqual(len(automatic), 1)
+        self.assertEqual(automatic.followup_activity_id.user_id, self.rep)
+        self.assertIn(automatic.followup_activity_id, lead.activity_ids)
+        automatic.followup_activity_id.with_user(self.rep).unlink()  # the rep may close it
+        self.assertFalse(automatic.followup_activity_id)
+
+    def test_followup_summary_cut_by_characters(self):
+        """A long Chinese description has no spaces: it is cut, not dropped."""
+        lead = self._lead()
+        description = "客户" * 80
+        signal = self.env["crm.lead.signal"].create(
+            {"lead_id": lead.id, "category": "intent", "description": description}
+        )
+        summary = signal.followup_activity_id.summary
+        self.assertEqual(len(summary), 100)
+        self.assertTrue(summary.endswith("客户…"), summary)
 
     def test_rights(self):
         others = self._lead(user_id=self.other_rep.id)

@@ -1,0 +1,168 @@
+import csv
+import re
+from pathlib import Path
+
+import polib
+
+from odoo.tests import TransactionCase, tagged
+
+from ..tools import join_list, parenthesized
+
+I18N = Path(__file__).parent.parent / "i18n"
+LANGS = ("zh_CN", "zh_TW")
+HAN = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+# What is not Chinese prose: placeholders, markup, entities, code.
+NOT_PROSE = re.compile(r"%\([a-z_]+\)[sdf]|%[sd]|<[^>]*>|&[a-z]+;|\$\{[^}]*\}|'[^']*' % object\.\w+")
+PLACEHOLDER = r"(?:%\([a-z_]+\)[sdf]|%[sd])"
+
+
+def _catalog(lang):
+    return [entry for entry in polib.pofile(str(I18N / f"{lang}.po")) if not entry.obsolete]
+
+
+@tagged("post_install", "-at_install")
+class TestChineseCatalogs(TransactionCase):
+    """The zh_CN and zh_TW catalogs are complete, well punctuated and follow the glossary."""
+
+    def test_every_term_translated(self):
+        template = {entry.msgid for entry in polib.pofile(str(I18N / "sales_process_addon.pot"))} - {""}
+        for lang in LANGS:
+            translated = {entry.msgid for entry in _catalog(lang) if entry.msgstr}
+            with self.subTest(lang=lang):
+                self.assertFalse(sorted(template - translated)[:10], f"untranslated in {lang}")
+
+    def test_full_width_punctuation_and_no_stray_spaces(self):
+        for lang in LANGS:
+            problems = []
+            for entry in _catalog(lang):
+                text = entry.msgstr
+                if not re.search(f"[{HAN}]", text):
+                    continue
+                prose = NOT_PROSE.sub("\x00", text)
+                if re.search(
+                    f"[{HAN}][^{HAN}\\s]*[;():,!?]|[;():,!?][^{HAN}\\s]*[{HAN}]", prose.replace("\x00", "")
+                ):
+                    problems.append(("half-width punctuation", text))
+                if re.search(f"[{HAN}]\\s+[{HAN}]", text):
+                    problems.append(("space inside Chinese", text))
+                if re.search(f"[{HAN}] +{PLACEHOLDER}|{PLACEHOLDER} +[{HAN}]", text):
+                    problems.append(("space around a placeholder", text))
+            with self.subTest(lang=lang):
+                self.assertFalse(problems[:10])
+
+    def test_glossary_terms(self):
+        with (I18N / "glossary.csv").open(encoding="utf-8") as glossary:
+            rows = list(csv.DictReader(glossary))
+        self.assertGreaterEqual(len(rows), 15)
+        for lang in LANGS:
+            catalog = _catalog(lang)
+            problems = []
+            for row in rows:
+                term = re.compile(rf"\b{re.escape(row['en'])}(?:s|es)?\b", re.IGNORECASE)
+                excluded = re.compile(row["not_in"], re.IGNORECASE) if row["not_in"] else None
+                for entry in catalog:
+                    source = NOT_PROSE.sub(" ", entry.msgid)
+                    if not term.search(source) or (excluded and excluded.search(source)):
+                        continue
+                    if row[lang] not in entry.msgstr:
+                        problems.append((row["en"], row[lang], entry.msgid, entry.msgstr))
+            with self.subTest(lang=lang):
+                self.assertFalse(problems[:10])
+
+    def test_retired_terms(self):
+        """Pipeline is 渠道 as in Odoo's own menus; a coach is never an informant."""
+        retired = {"zh_CN": ("管道", "线人"), "zh_TW": ("管道", "線人")}
+        for lang in LANGS:
+            found = [e.msgstr for e in _catalog(lang) if any(word in e.msgstr for word in retired[lang])]
+            with self.subTest(lang=lang):
+                self.assertFalse(found)
+
+    def test_one_source_per_meaning(self):
+        """Sources shared by two meanings once got one translation for both."""
+        by_source = {entry.msgid: entry.msgstr for entry in _catalog("zh_CN")}
+        self.assertNotEqual(by_source["Met in Person"], by_source["Milestone met"])
+        self.assertNotEqual(by_source["Calendar Event"], by_source["Meeting"])
+
+
+@tagged("post_install", "-at_install")
+class TestListsPerLanguage(TransactionCase):
+    def test_join_list(self):
+        items = ["Email", "Meeting", "Document"]
+        self.assertEqual(join_list(self.env, items, lang_code="en_US"), "Email, Meeting, Document")
+        self.assertEqual(join_list(self.env, items, lang_code="zh_CN"), "Email、Meeting、Document")
+        self.assertEqual(join_list(self.env, items, "clause", lang_code="zh_TW"), "Email；Meeting；Document")
+        self.assertEqual(join_list(self.env, items, "clause", lang_code="en_US"), "Email; Meeting; Document")
+        self.assertEqual(join_list(self.env, ["a", "b"], "sentence", lang_code="zh_CN"), "a，b")
+
+    def test_parenthesized(self):
+        self.assertEqual("Clearance" + parenthesized(self.env, "optional", "en_US"), "Clearance (optional)")
+        self.assertEqual("技术通关" + parenthesized(self.env, "可选", "zh_CN"), "技术通关（可选）")
+        self.assertEqual(parenthesized(self.env, "可選", "zh_TW"), "（可選）")
+
+
+@tagged("post_install", "-at_install")
+class TestChineseStageTasks(TransactionCase):
+    """Shipped plans read in Chinese; stage tasks are copied in the assignee's language."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for lang in LANGS:
+            cls.env["res.lang"]._activate_lang(lang)
+        cls.env.registry.clear_cache()  # the installed languages are cached
+        cls.env["ir.module.module"]._load_module_terms(["sales_process_addon"], list(LANGS), overwrite=True)
+
+    def test_shipped_plans_in_chinese(self):
+        data = self.env["ir.model.data"].search(
+            [
+                ("module", "=", "sales_process_addon"),
+                ("model", "in", ["mail.activity.plan", "mail.activity.plan.template"]),
+            ]
+        )
+        self.assertGreater(len(data), 50)
+        for lang in LANGS:
+            for xmlid in data:
+                record = self.env[xmlid.model].browse(xmlid.res_id).with_context(lang=lang)
+                text = record.name if xmlid.model == "mail.activity.plan" else record.summary
+                with self.subTest(lang=lang, record=xmlid.name):
+                    self.assertRegex(text, f"[{HAN}]")
+        note = (
+            self.env.ref("sales_process_addon.activity_plan_template_t3_04_d").with_context(lang="zh_TW").note
+        )
+        self.assertIn("合同條款", note)
+
+    def test_tasks_in_the_language_of_whom_does_them(self):
+        growth = self.env.ref("sales_process_addon.stage_t3_04_growth")
+        rep_cn = self.env["res.users"].create(
+            {
+                "name": "Rep CN",
+                "login": "sp_rep_cn",
+                "lang": "zh_CN",
+                "group_ids": [(6, 0, self.env.ref("sales_team.group_sale_salesman").ids)],
+            }
+        )
+        leader_tw = self.env["res.users"].create(
+            {
+                "name": "Leader TW",
+                "login": "sp_leader_tw",
+                "lang": "zh_TW",
+                "group_ids": [(6, 0, self.env.ref("sales_team.group_sale_manager").ids)],
+            }
+        )
+        team = self.env["crm.team"].create({"name": "Lifecycle team", "user_id": leader_tw.id})
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Lifecycle deal",
+                "type": "opportunity",
+                "user_id": rep_cn.id,
+                "team_id": team.id,
+                "pipeline_type_id": growth.pipeline_type_id.id,
+            }
+        )
+        tasks = lead._stage_tasks_schedule({lead.id: growth.id})
+        by_summary = {task.summary: task.user_id for task in tasks}
+        # The lifecycle's maturity tasks come in Growth, before the won stage.
+        self.assertEqual(by_summary.get("商务谈判"), rep_cn)
+        self.assertEqual(by_summary.get("促成合同签署"), rep_cn)
+        self.assertEqual(by_summary.get("提交前評審標書"), leader_tw)
+        self.assertIn("合同条款", tasks.filtered(lambda t: t.summary == "商务谈判").note)

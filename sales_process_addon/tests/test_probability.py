@@ -1,0 +1,90 @@
+from odoo.tests import tagged
+
+from .common_gate import StageGateCase
+
+
+@tagged("post_install", "-at_install")
+class TestEvidenceProbability(StageGateCase):
+    """A1 (10%) needs two milestones to open A2 (50%); A3 is won."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.a1.default_probability = 10.0
+        cls.a2.default_probability = 50.0
+        cls.a3.default_probability = 100.0
+        cls.type_a.probability_mode = "evidence"
+
+    def test_probability_follows_proven_milestones(self):
+        lead = self._lead()
+        self.assertEqual((lead.evidence_probability, lead.probability), (10.0, 10.0))
+        self._evidence(lead, self.m_summary)
+        self.assertEqual((lead.evidence_probability, lead.probability), (30.0, 30.0))
+        self._evidence(lead, self.m_optional)  # optional: no weight
+        self.assertEqual(lead.probability, 30.0)
+        self._evidence(lead, self.m_approval)
+        self.assertEqual(lead.probability, 50.0)
+        self.assertTrue(lead.is_automated_probability)
+        lead.stage_id = self.a2  # nothing proven of A2 yet; the next stage is won
+        self.assertEqual(lead.probability, 50.0)
+        self._evidence(lead, self.m_clearance).with_user(self.manager).action_verify()
+        self.assertEqual(lead.probability, 100.0)
+
+    def test_unverified_evidence_does_not_count(self):
+        lead = self._lead(stage=self.a2)
+        self._evidence(lead, self.m_clearance)  # awaits a manager's verification
+        self.assertEqual(lead.probability, 50.0)
+
+    def test_won_is_certain(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        lead.stage_id = self.a2
+        self._evidence(lead, self.m_clearance).with_user(self.manager).action_verify()
+        self._evidence(lead, self.m_contract)
+        lead.stage_id = self.a3
+        self.assertEqual((lead.evidence_probability, lead.probability), (100.0, 100.0))
+
+    def test_rep_override_is_kept(self):
+        lead = self._lead()
+        lead.with_user(self.rep).probability = 15.0
+        self._evidence(lead, self.m_summary)
+        self.assertEqual(lead.probability, 15.0, "a probability set by hand stays")
+        self.assertEqual(lead.automated_probability, 30.0)
+        lead.action_set_automated_probability()
+        self.assertEqual(lead.probability, 30.0)
+
+    def test_predictive_process_keeps_odoo_scoring(self):
+        """Elsewhere the evidence value is computed for the reports, not applied."""
+        self.type_a.probability_mode = "predictive"
+        lead = self._lead()
+        predictive = lead.probability
+        self._evidence(lead, self.m_summary)
+        self.assertEqual(lead.evidence_probability, 30.0)
+        self.assertEqual(lead.probability, predictive)
+        # Switching the process to evidence moves its open deals at once.
+        self.type_a.probability_mode = "evidence"
+        self.assertEqual(lead.probability, 30.0)
+
+    def test_scoring_job_keeps_evidence(self):
+        """Odoo's daily predictive scoring does not overwrite evidence-based deals."""
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)
+        other = self._lead(pipeline_type_id=self.type_b.id, stage=self.bx)
+        probabilities, _tooltip = (lead | other)._pls_get_naive_bayes_probabilities(batch_mode=True)
+        self.assertEqual(probabilities[lead.id], 30.0)
+        self.assertNotEqual(probabilities.get(other.id), other.evidence_probability or -1)
+
+    def test_probability_of_many_leads_in_fixed_queries(self):
+        def cost(leads):
+            self.env.invalidate_all()
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            leads._compute_evidence_probability()
+            return self.cr.sql_log_count - before
+
+        one = self._create_leads(1, pipeline_type_id=self.type_a.id, stage_id=self.a1.id)
+        many = self._create_leads(20, pipeline_type_id=self.type_a.id, stage_id=self.a1.id)
+        for lead in many[:10]:
+            self._evidence(lead, self.m_summary)
+        self.assertEqual(cost(one), cost(many))
+        self.assertEqual(set(many.mapped("evidence_probability")), {10.0, 30.0})
