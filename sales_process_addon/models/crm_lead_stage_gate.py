@@ -4,6 +4,8 @@ from typing import NamedTuple
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
+from ..tools import join_list
+
 
 class StageState(NamedTuple):
     """What the gate judges of a lead: its stored stage state, as ids."""
@@ -200,8 +202,9 @@ class CrmLeadStageGate(models.AbstractModel):
                 _(
                     "%(fields)s cannot be written: the stage gate and the stage history derive them. "
                     "Move the opportunity to another stage, or mark it won or lost, instead.",
-                    fields=", ".join(
-                        self._fields[fname]._description_string(self.env) for fname in sorted(derived)
+                    fields=join_list(
+                        self.env,
+                        [self._fields[fname]._description_string(self.env) for fname in sorted(derived)],
                     ),
                 )
             )
@@ -504,7 +507,9 @@ class CrmLeadStageGate(models.AbstractModel):
             "stage": Stage.browse(old.stage_id).name,
             "target": Stage.browse(new.stage_id).name,
         }
-        missing_names = "; ".join(m._gate_label() for m in self.env["crm.stage.milestone"].browse(missing))
+        missing_names = join_list(
+            self.env, [m._gate_label() for m in self.env["crm.stage.milestone"].browse(missing)], "clause"
+        )
         if problem == "skip":
             sequence = self._stage_gate_sequence(
                 new.pipeline_type_id, new.team_id, old.stage_id, new.stage_id

@@ -33,8 +33,8 @@ class TestPipelineType(SalesProcessCase):
         """The unique index holds even when the Python check is not reached."""
         with self.assertRaises(UniqueViolation), self.cr.savepoint():
             self.env.cr.execute(
-                "INSERT INTO crm_pipeline_type (name, code, sequence, active, gate_mode) "
-                "VALUES ('{\"en_US\": \"Raw\"}', 'test_a', 1, true, 'enforced')"
+                "INSERT INTO crm_pipeline_type (name, code, sequence, active, gate_mode, probability_mode) "
+                "VALUES ('{\"en_US\": \"Raw\"}', 'test_a', 1, true, 'enforced', 'predictive')"
             )
 
     def test_stage_count_and_opportunity_count(self):
