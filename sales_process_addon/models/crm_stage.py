@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 
 class CrmStage(models.Model):
@@ -65,6 +65,52 @@ class CrmStage(models.Model):
         "CHECK(default_probability >= 0 AND default_probability <= 100)",
         "The default probability of a stage must be between 0 and 100.",
     )
+
+    def write(self, vals):
+        """A stage's won flag and process define the state of the leads in it.
+
+        Marking a stage won wins the opportunities in it, and moving it to another
+        process puts them outside their own: refused while an enforced process's
+        stage holds opportunities; elsewhere the gate records what changed.
+        """
+        leads = self.env["crm.lead"]
+        if {"is_won", "pipeline_type_id"} & vals.keys():
+            changed = self.filtered(
+                lambda stage: ("is_won" in vals and stage.is_won != bool(vals["is_won"]))
+                or ("pipeline_type_id" in vals and stage.pipeline_type_id.id != vals["pipeline_type_id"])
+            )
+            # sudo: the count covers every opportunity, whoever configures the stage.
+            counts = dict(
+                self.env["crm.lead"]
+                .sudo()
+                .with_context(active_test=False)
+                ._read_group([("stage_id", "in", changed.ids)], ["stage_id"], ["__count"])
+            )
+            in_use = changed.filtered(
+                lambda stage: counts.get(stage) and stage.pipeline_type_id.gate_mode == "enforced"
+            )
+            if in_use:
+                raise UserError(
+                    _(
+                        'Stage "%(stage)s" holds %(count)s opportunities of an enforced sales process: its won '
+                        "flag and its process can only change once it is empty. Move them first.",
+                        stage=in_use[0].name,
+                        count=counts[in_use[0]],
+                    )
+                )
+            # In a guided process the leads follow, and the gate records what changed for them.
+            # sudo: every opportunity in the stage is judged and recorded, whoever configures it.
+            leads = (
+                self.env["crm.lead"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("stage_id", "in", changed.ids)])
+            )
+        before = leads._stage_gate_state()
+        result = super().write(vals)
+        if leads:
+            leads._stage_gate_enforce(before)
+        return result
 
     @api.model
     def _default_pipeline_type_id(self):

@@ -1,4 +1,4 @@
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import SalesProcessCase
@@ -14,6 +14,18 @@ class TestStage(SalesProcessCase):
     def test_stage_without_process_refused(self):
         with self.assertRefused(ValidationError, 'Stage "Orphan" must belong to a sales process'):
             self.env["crm.stage"].create({"name": "Orphan", "pipeline_type_id": False})
+
+    def test_won_flag_and_process_fixed_while_stage_holds_leads(self):
+        lead = self._create_leads(1, pipeline_type_id=self.type_a.id, stage_id=self.a2.id)
+        with self.assertRefused(UserError, 'Stage "A2" holds 1 opportunities'):
+            self.a2.is_won = True
+        with self.assertRefused(UserError, "only change once it is empty"):
+            self.a2.pipeline_type_id = self.type_b
+        self.assertEqual(lead.won_status, "pending")
+        self.type_a.gate_mode = "guided"  # a guided process keeps Odoo's freedom
+        self.a2.is_won = True
+        # Whatever Odoo's probability makes of it, the history says what the lead became.
+        self.assertEqual(lead.won_status == "won", lead.stage_history_ids.sorted("id")[-1].event == "won")
 
     def test_new_company_stage_gets_the_standard_pipeline(self):
         """A company created after the install has no default process: its stages join the Standard one."""
