@@ -168,6 +168,22 @@ class TestChildSecurity(OpportunityCase):
                     "another company's records stay hidden from a manager of this one",
                 )
 
+    def test_signal_text_reaches_the_follow_up_as_text(self):
+        signal = (
+            self.env["crm.lead.signal"]
+            .with_user(self.rep)
+            .create(
+                {
+                    **self._child_values(self.mine)["crm.lead.signal"],
+                    "description": '<img src="x"> Budget <b>cut</b>',
+                }
+            )
+        )
+        signal.action_schedule_followup()
+        note = str(signal.followup_activity_id.note)
+        self.assertIn("&lt;b&gt;cut&lt;/b&gt;", note)
+        self.assertNotIn("<img", note)
+
 
 @tagged("post_install", "-at_install")
 class TestCustomerFacts(OpportunityCase):
