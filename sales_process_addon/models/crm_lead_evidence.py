@@ -237,15 +237,14 @@ class CrmLeadEvidence(models.Model):
 
     @api.model
     def _lead_child_before_create(self, vals_list):
-        for vals in vals_list:
-            if not vals.get("milestone_id"):
-                raise ValidationError(_("Evidence must name the milestone it proves."))
-            self._check_linked_records_readable(vals)
+        if not all(vals.get("milestone_id") for vals in vals_list):
+            raise ValidationError(_("Evidence must name the milestone it proves."))
+        self._check_linked_records_readable(vals_list)
 
     def _lead_child_before_write(self, vals):
         if self.env.su:
             return
-        self._check_linked_records_readable(vals)
+        self._check_linked_records_readable([vals])
         locked = self._audit_locked()
         if locked:
             raise AccessError(
@@ -284,17 +283,22 @@ class CrmLeadEvidence(models.Model):
                     )
 
     @api.model
-    def _check_linked_records_readable(self, vals):
-        """Refuse linked records the user may not read (their names would show on the evidence)."""
+    def _check_linked_records_readable(self, vals_list):
+        """Refuse linked records the user may not read (their names would show on the evidence).
+
+        One check per linked model for the whole batch.
+        """
         linked = {
-            "res.partner": [vals.get("customer_partner_id")],
-            "res.users": [vals.get("internal_user_id")],
-            "mail.message": [vals.get("message_id")],
-            "calendar.event": [vals.get("calendar_event_id")],
-            "ir.attachment": self._command_ids(vals.get("attachment_ids")),
+            "res.partner": [vals.get("customer_partner_id") for vals in vals_list],
+            "res.users": [vals.get("internal_user_id") for vals in vals_list],
+            "mail.message": [vals.get("message_id") for vals in vals_list],
+            "calendar.event": [vals.get("calendar_event_id") for vals in vals_list],
+            "ir.attachment": [
+                rid for vals in vals_list for rid in self._command_ids(vals.get("attachment_ids"))
+            ],
         }
         for model, ids in linked.items():
-            ids = [record_id for record_id in ids if record_id]
+            ids = list({record_id for record_id in ids if record_id})
             if not ids:
                 continue
             if not all(isinstance(record_id, int) for record_id in ids):
