@@ -45,7 +45,7 @@ class CrmLeadChildMixin(models.AbstractModel):
                         _(
                             "%(model)s cannot be moved to another opportunity: record it on the "
                             "opportunity it belongs to. Nothing was saved.",
-                            model=self._description,
+                            model=self._lead_child_label(),
                         )
                     )
         self._lead_child_before_write(vals)
@@ -56,6 +56,11 @@ class CrmLeadChildMixin(models.AbstractModel):
             self.check_access("unlink")
             self._lead_child_check_leads(self.lead_id)
         return super().unlink()
+
+    @api.model
+    def _lead_child_label(self):
+        """The model's name in the user's language, for messages."""
+        return self.env["ir.model"]._get(self._name).name
 
     @api.model
     def _lead_child_before_create(self, vals_list):
@@ -75,7 +80,7 @@ class CrmLeadChildMixin(models.AbstractModel):
                 raise ValidationError(
                     _(
                         '%(model)s: "%(value)s" is not an opportunity id. Nothing was saved.',
-                        model=self._description,
+                        model=self._lead_child_label(),
                         value=value,
                     )
                 )
@@ -94,7 +99,7 @@ class CrmLeadChildMixin(models.AbstractModel):
                 _(
                     "%(model)s: opportunity #%(ids)s does not exist or you may not change it. "
                     "Nothing was saved.",
-                    model=self._description,
+                    model=self._lead_child_label(),
                     ids=", #".join(str(lead_id) for lead_id in refused.ids),
                 )
             )
@@ -107,7 +112,7 @@ class CrmLeadChildMixin(models.AbstractModel):
                 _(
                     "%(model)s: these fields are set by the server and cannot be given: %(fields)s. "
                     "Nothing was saved.",
-                    model=self._description,
+                    model=self._lead_child_label(),
                     fields=", ".join(self._fields[fname]._description_string(self.env) for fname in given),
                 )
             )
