@@ -176,14 +176,17 @@ class CrmLeadIndicators(models.AbstractModel):
         """
         today = fields.Date.today().isoformat()
         open_opportunities = Domain("type", "=", "opportunity") & Domain("won_status", "=", "pending")
+        remaining = None  # counted once per run, for the progress shown on the cron
         while True:
             day, last_id = self._indicators_refresh_position(lock=True)
             if day != today:
                 last_id = 0
             todo = open_opportunities & Domain("id", ">", last_id)
+            if remaining is None:
+                remaining = self.search_count(todo)
             leads = self.search(todo, order="id", limit=batch_size)
             leads._indicators_refresh()
-            remaining = self.search_count(todo & Domain("id", ">", leads[-1:].id or last_id)) if leads else 0
+            remaining = max(remaining - len(leads), 0) if len(leads) == batch_size else 0
             self._indicators_refresh_set_position(today, leads[-1:].id or last_id)
             time_left = self.env["ir.cron"]._commit_progress(len(leads), remaining=remaining)
             self.env.invalidate_all()  # memory stays bounded by one batch
