@@ -26,6 +26,7 @@
         "views/crm_pipeline_type_views.xml",
         "views/crm_stage_views.xml",
         "views/crm_stage_milestone_views.xml",
+        "wizard/crm_lead_evidence_withdraw_views.xml",
         "views/crm_lead_evidence_views.xml",
         "wizard/crm_stage_exception_decision_views.xml",
         "views/crm_stage_exception_views.xml",

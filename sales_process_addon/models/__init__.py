@@ -13,6 +13,7 @@ from . import crm_stage_milestone
 from . import crm_lead_stage_gate
 from . import crm_lead_stage_tasks
 from . import crm_valid_selection_mixin
+from . import crm_lead_child_mixin
 from . import crm_qualification_question
 from . import crm_stakeholder_role
 from . import crm_competitor

@@ -229,25 +229,29 @@ class CrmLead(models.Model):
         milestones_of = milestones.grouped("stage_id")
         met = leads._stage_gate_proof(milestones.ids)[0]
         awaiting = leads._stage_gate_evidence(milestones.ids, valid=False)
+        internal_only = leads._stage_gate_facts_internal_only(milestones)
         for lead in self:
             stage_milestones = milestones_of.get(lead.stage_id, milestones.browse()) if lead.id else []
             required = [m for m in stage_milestones if m.required]
             missing = [m for m in required if m.id not in met[lead.id]]
             lead.milestone_progress = f"{len(required) - len(missing)}/{len(required)}" if required else False
+            internal = internal_only.get(lead.id, set())
             lead.milestone_missing = (
                 "\n".join(
                     _("%(milestone)s: awaiting verification", milestone=m._gate_label())
                     if m.id in awaiting[lead.id]
+                    else _("%(milestone)s: internal proof only", milestone=m._gate_label())
+                    if m.id in internal
                     else m._gate_label()
                     for m in missing
                 )
                 or False
             )
             lead.milestone_checklist = lead._render_milestone_checklist(
-                stage_milestones, met[lead.id], awaiting[lead.id]
+                stage_milestones, met[lead.id], awaiting[lead.id], internal
             )
 
-    def _render_milestone_checklist(self, milestones, met_ids, awaiting_ids):
+    def _render_milestone_checklist(self, milestones, met_ids, awaiting_ids, internal_ids=()):
         if not milestones:
             return False
         items = Markup()
@@ -258,7 +262,7 @@ class CrmLead(models.Model):
                 icon, state = "fa-hourglass-half text-warning", _("Awaiting verification")
             else:
                 icon, state = "fa-square-o text-danger", _("Missing")
-            items += Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s%s</li>') % (
+            items += Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s%s%s</li>') % (
                 icon,
                 state,
                 milestone.name,
@@ -267,6 +271,9 @@ class CrmLead(models.Model):
                 else "",
                 Markup(' <span class="badge text-bg-warning">%s</span>') % _("awaiting verification")
                 if milestone.id in awaiting_ids and milestone.id not in met_ids
+                else "",
+                Markup(' <span class="badge text-bg-secondary">%s</span>') % _("internal proof only")
+                if milestone.id in internal_ids and milestone.id not in met_ids
                 else "",
                 Markup('<span class="text-muted">%s</span>') % parenthesized(self.env, _("optional"))
                 if not milestone.required
@@ -415,9 +422,10 @@ class CrmLead(models.Model):
             row["facts_used"] = "\n".join(used) or None
 
     def _merge_dependences(self, opportunities):
-        """Merging keeps the buying center, competitors, signals and answers."""
+        """Merging keeps the buying center, competitors, signals and answers, and the audit trail."""
         result = super()._merge_dependences(opportunities)
         self._merge_buying_center(opportunities)
+        self._merge_audit_trail(opportunities)
         return result
 
     def _message_post_after_hook(self, message, msg_vals):

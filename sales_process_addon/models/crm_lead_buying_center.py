@@ -2,7 +2,7 @@ from collections import Counter, defaultdict
 
 from markupsafe import Markup
 
-from odoo import _, api, models
+from odoo import _, api, fields, models
 
 from ..tools import join_list
 
@@ -175,14 +175,16 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             if (stakeholder.partner_id, stakeholder.role_id) not in seen:
                 seen.add((stakeholder.partner_id, stakeholder.role_id))
                 stakeholders |= stakeholder
-        stakeholders.write({"lead_id": self.id})
+        # sudo: lines change opportunity only in a merge (see crm.lead.child.mixin);
+        # the merge itself checked the user's rights on the opportunities.
+        stakeholders.sudo().write({"lead_id": self.id})
         seen = set(self.competitor_ids.competitor_id)
         competitors = self.env["crm.lead.competitor"]
         for line in opportunities.competitor_ids:
             if line.competitor_id not in seen:
                 seen.add(line.competitor_id)
                 competitors |= line
-        competitors.write({"lead_id": self.id})
+        competitors.sudo().write({"lead_id": self.id})
         # sudo: automatic signals are the server's; merging moves them with the rest.
         opportunities.signal_ids.sudo().write({"lead_id": self.id})
         answered = {
@@ -193,11 +195,45 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             if line.answer == "unknown" and source:
                 line.write({"answer": source.answer, "notes": line.notes or source.notes})
 
-    def _opportunity_facts(self, facts):
+    def _merge_audit_trail(self, opportunities):
+        """Keep the audit trail of merged ``opportunities``: move it to ``self``.
+
+        Their evidence (withdrawn included), stage history and exceptions would
+        otherwise be deleted with them. History rows keep their stages and dates
+        and say which opportunity they come from.
+        """
+        self.ensure_one()
+        self.check_access("write")
+        if not opportunities:
+            return
+        # sudo: the audit trail is moved by the server only, whoever merges; the
+        # records follow opportunities the merge is deleting.
+        evidence = (
+            self.env["crm.lead.evidence"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("lead_id", "in", opportunities.ids)])
+        )
+        evidence.write({"lead_id": self.id})
+        self.env["crm.stage.exception"].sudo().search([("lead_id", "in", opportunities.ids)]).write(
+            {"lead_id": self.id}
+        )
+        history = self.env["crm.lead.stage.history"].sudo().search([("lead_id", "in", opportunities.ids)])
+        for lead, rows in history.grouped("lead_id").items():
+            origin = _("Merged from %(lead)s (#%(id)s)", lead=lead.name, id=lead.id)
+            for row in rows:
+                row.write({"lead_id": self.id, "note": f"{row.note} ({origin})" if row.note else origin})
+
+    def _opportunity_facts(self, facts, customer_facts=()):
         """Which of ``facts`` (codes of ``crm.stage.milestone.fact``) hold for these leads.
 
-        Returns ``{lead id: {fact: what proves it}}``. One query over the
-        buying centers of all the leads, whatever their number.
+        Returns ``{lead id: {fact: (what proves it, customer-produced)}}``. A
+        fact typed by the rep is internal proof. For ``customer_facts``, a fact
+        is customer-produced when the customer left a trace of it: the coach, a
+        contact of the customer, wrote to us on the opportunity; the decision
+        maker, a contact of the customer, attended a meeting of the opportunity.
+        A qualification is always internal. A constant number of queries,
+        whatever the number of leads.
         """
         found = defaultdict(dict)
         if not self.ids:
@@ -215,16 +251,15 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 )
             )
             stance_of = dict(stakeholders._fields["stance"]._description_selection(self.env))
+            traces = self.sudo()._customer_traces(stakeholders, customer_facts)
             for stakeholder in stakeholders:
                 code, lead_id = stakeholder.role_id.code, stakeholder.lead_id.id
                 if code == "coach" and stakeholder.stance in self._COACH_STANCES and "coach_secured" in facts:
-                    found[lead_id].setdefault(
-                        "coach_secured",
-                        _(
-                            "coach secured: %(contact)s (%(stance)s)",
-                            contact=stakeholder.partner_id.display_name,
-                            stance=stance_of[stakeholder.stance],
-                        ),
+                    fact = "coach_secured"
+                    description = _(
+                        "coach secured: %(contact)s (%(stance)s)",
+                        contact=stakeholder.partner_id.display_name,
+                        stance=stance_of[stakeholder.stance],
                     )
                 elif (
                     code == "decision_maker"
@@ -232,29 +267,97 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     and stakeholder.met_date
                     and "decision_maker_met" in facts
                 ):
-                    found[lead_id].setdefault(
-                        "decision_maker_met",
-                        _(
-                            "decision maker met: %(contact)s on %(date)s",
-                            contact=stakeholder.partner_id.display_name,
-                            date=stakeholder.met_date,
-                        ),
+                    fact = "decision_maker_met"
+                    description = _(
+                        "decision maker met: %(contact)s on %(date)s",
+                        contact=stakeholder.partner_id.display_name,
+                        date=stakeholder.met_date,
                     )
+                else:
+                    continue
+                customer = (fact, stakeholder.id) in traces
+                # The first stakeholder proving the fact, a customer-produced one first.
+                if fact not in found[lead_id] or (customer and not found[lead_id][fact][1]):
+                    found[lead_id][fact] = (description, customer)
         if "qualified_pursue" in facts:
             for lead in self.sudo():
                 if lead.qualification_status == "pursue":
-                    found[lead.id]["qualified_pursue"] = _("qualification status: pursue")
+                    found[lead.id]["qualified_pursue"] = (_("qualification status: pursue"), False)
         return found
 
+    def _customer_traces(self, stakeholders, customer_facts):
+        """``{(fact, stakeholder id)}`` of the facts the customer left a trace of (see ``_opportunity_facts``)."""
+        traces = set()
+        if not customer_facts:
+            return traces
+        customers = {lead.id: lead.partner_id.commercial_partner_id for lead in self}
+        of_customer = stakeholders.filtered(
+            lambda s: customers.get(s.lead_id.id)
+            and s.partner_id.commercial_partner_id == customers[s.lead_id.id]
+        )
+        coaches = of_customer.filtered(lambda s: s.role_id.code == "coach")
+        if "coach_secured" in customer_facts and coaches:
+            written = self.env["mail.message"]._read_group(
+                [
+                    ("model", "=", "crm.lead"),
+                    ("res_id", "in", self.ids),
+                    ("author_id", "in", coaches.partner_id.ids),
+                    ("message_type", "in", ("email", "comment")),
+                ],
+                ["res_id", "author_id"],
+            )
+            written = {(res_id, author.id) for res_id, author in written}
+            traces |= {("coach_secured", s.id) for s in coaches if (s.lead_id.id, s.partner_id.id) in written}
+        deciders = of_customer.filtered(lambda s: s.role_id.code == "decision_maker")
+        if "decision_maker_met" in customer_facts and deciders:
+            meetings = self.env["calendar.event"].search_fetch(
+                [
+                    ("opportunity_id", "in", self.ids),
+                    ("partner_ids", "in", deciders.partner_id.ids),
+                    ("start", "<=", fields.Datetime.now()),
+                ],
+                ["opportunity_id", "partner_ids"],
+            )
+            attended = {(m.opportunity_id.id, partner.id) for m in meetings for partner in m.partner_ids}
+            traces |= {
+                ("decision_maker_met", s.id) for s in deciders if (s.lead_id.id, s.partner_id.id) in attended
+            }
+        return traces
+
     def _stage_gate_facts_met(self, milestones):
-        """``{lead id: {milestone id: description}}`` of ``milestones`` met by facts."""
+        """``{lead id: {milestone id: description}}`` of ``milestones`` met by facts.
+
+        A customer-led milestone is met by a customer-produced fact only; an
+        internal fact meets the others, and the description says it is internal.
+        """
         with_facts = milestones.filtered("fact")
         if not with_facts:
             return {}
-        facts = self._opportunity_facts(set(with_facts.mapped("fact")))
+        customer_facts = set(with_facts.filtered("customer_led").mapped("fact"))
+        facts = self._opportunity_facts(set(with_facts.mapped("fact")), customer_facts)
         met = defaultdict(dict)
         for lead_id, lead_facts in facts.items():
             for milestone in with_facts:
-                if milestone.fact in lead_facts:
-                    met[lead_id][milestone.id] = f"{milestone.name}: {lead_facts[milestone.fact]}"
+                if milestone.fact not in lead_facts:
+                    continue
+                description, customer = lead_facts[milestone.fact]
+                if customer:
+                    met[lead_id][milestone.id] = _(
+                        "%(milestone)s: %(fact)s (customer)", milestone=milestone.name, fact=description
+                    )
+                elif not milestone.customer_led:
+                    met[lead_id][milestone.id] = _(
+                        "%(milestone)s: %(fact)s (internal proof)", milestone=milestone.name, fact=description
+                    )
         return met
+
+    def _stage_gate_facts_internal_only(self, milestones):
+        """``{lead id: set of milestone ids}``: customer-led ``milestones`` for which only internal facts hold."""
+        customer_led = milestones.filtered(lambda m: m.fact and m.customer_led)
+        if not customer_led:
+            return {}
+        facts = self._opportunity_facts(set(customer_led.mapped("fact")), set(customer_led.mapped("fact")))
+        return {
+            lead_id: {m.id for m in customer_led if m.fact in lead_facts and not lead_facts[m.fact][1]}
+            for lead_id, lead_facts in facts.items()
+        }

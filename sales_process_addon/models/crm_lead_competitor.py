@@ -5,7 +5,7 @@ class CrmLeadCompetitor(models.Model):
     """A competitor in one opportunity: how it plays this deal and how much it threatens us."""
 
     _name = "crm.lead.competitor"
-    _inherit = ["crm.valid.selection.mixin"]
+    _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Competitor"
     _order = "lead_id, threat_sequence, id"
     _rec_name = "competitor_id"
@@ -36,6 +36,8 @@ class CrmLeadCompetitor(models.Model):
     threat_sequence = fields.Integer(compute="_compute_threat_sequence", store=True)
     won_status = fields.Selection(related="lead_id.won_status", string="Outcome")
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+
+    _lead_child_server_fields = frozenset({"company_id", "threat_sequence", "won_status"})
 
     _lead_competitor_uniq = models.Constraint(
         "UNIQUE(lead_id, competitor_id)",

@@ -1,13 +1,22 @@
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools import join_list
 
 
 class CrmLeadEvidence(models.Model):
-    """Verifiable proof that an opportunity met a milestone."""
+    """Verifiable proof that an opportunity met a milestone.
+
+    Part of the audit trail: evidence that is verified, or that proved a
+    recorded move (``crm.lead.stage.history.evidence_ids``), is never changed
+    nor deleted through the API; it is withdrawn with a reason instead, and
+    then no longer counts (archived, kept).
+    """
 
     _name = "crm.lead.evidence"
+    _inherit = ["crm.lead.child.mixin"]
     _description = "Milestone Evidence"
     _order = "date desc, id desc"
     _rec_name = "summary"
@@ -37,16 +46,38 @@ class CrmLeadEvidence(models.Model):
         "Counts",
         compute="_compute_is_valid",
         store=True,
-        help="Whether the gate counts this evidence: verified, or no verification needed.",
+        help="Whether the gate counts this evidence: verified, or no verification needed, and not withdrawn.",
     )
+    # Withdrawn evidence is archived: it stays in the audit trail and no longer counts.
+    active = fields.Boolean(default=True, readonly=True)
+    withdrawal_reason = fields.Text(readonly=True)
+    withdrawn_by_id = fields.Many2one("res.users", readonly=True)
+    withdrawn_date = fields.Datetime(readonly=True)
 
     # UI only: the evidence form restricts the milestone to these stages.
     lead_evidence_stage_ids = fields.Many2many(
         "crm.stage", string="Stages to Prove", compute="_compute_lead_evidence_stage_ids"
     )
 
-    # Written by action_verify only.
-    _VERIFICATION_FIELDS = frozenset({"verified_by_id", "verified_date"})
+    # Derived by the server, or written by action_verify and action_withdraw only.
+    _lead_child_server_fields = frozenset(
+        {
+            "company_id",
+            "stage_id",
+            "currency_id",
+            "needs_verification",
+            "customer_led",
+            "is_valid",
+            "recorded_by_id",
+            "verified_by_id",
+            "verified_date",
+            "active",
+            "withdrawal_reason",
+            "withdrawn_by_id",
+            "withdrawn_date",
+            "lead_evidence_stage_ids",
+        }
+    )
 
     @api.depends("customer_partner_id")
     def _compute_customer_led(self):
@@ -59,16 +90,19 @@ class CrmLeadEvidence(models.Model):
             lead = evidence.lead_id
             evidence.lead_evidence_stage_ids = lead._evidence_stages() if lead else False
 
-    @api.depends("milestone_id.needs_verification", "verified_date")
+    @api.depends("milestone_id.needs_verification", "verified_date", "active")
     def _compute_is_valid(self):
         for evidence in self:
-            evidence.is_valid = bool(evidence.verified_date or not evidence.milestone_id.needs_verification)
+            evidence.is_valid = evidence.active and bool(
+                evidence.verified_date or not evidence.milestone_id.needs_verification
+            )
 
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
 
-    @api.constrains("milestone_id", "lead_id")
+    # Not on lead_id: evidence changes opportunity only in a merge, where it keeps its stage.
+    @api.constrains("milestone_id")
     def _check_milestone_of_lead_stage(self):
         for evidence in self:
             lead, stage = evidence.lead_id, evidence.milestone_id.stage_id
@@ -116,6 +150,70 @@ class CrmLeadEvidence(models.Model):
                     )
                 )
 
+    @api.constrains("customer_partner_id", "internal_user_id")
+    def _check_producer_side(self):
+        """The customer contact is of the opportunity's customer; our user is one of ours."""
+        customers = self.filtered("customer_partner_id")
+        # sudo: only whether a contact is an internal user's counts; the contact is
+        # checked readable by the user before (see _lead_child_before_create).
+        internal_partners = (
+            self.env["res.users"]
+            .sudo()
+            .search([("partner_id", "in", customers.customer_partner_id.ids), ("share", "=", False)])
+            .partner_id
+        )
+        for evidence in customers:
+            contact, customer = (
+                evidence.customer_partner_id,
+                evidence.lead_id.partner_id.commercial_partner_id,
+            )
+            if contact in internal_partners or not customer or contact.commercial_partner_id != customer:
+                raise ValidationError(
+                    _(
+                        'Evidence "%(summary)s": %(contact)s is not a contact of the customer of '
+                        '"%(lead)s". Customer evidence is produced by the customer or one of its '
+                        "contacts; set the customer on the opportunity, or record what one of our "
+                        "users did.",
+                        summary=evidence.summary,
+                        contact=contact.display_name,
+                        lead=evidence.lead_id.name,
+                    )
+                )
+        for evidence in self.filtered("internal_user_id"):
+            if evidence.internal_user_id.share:
+                raise ValidationError(
+                    _(
+                        'Evidence "%(summary)s": %(user)s is not one of our users; a customer\'s '
+                        "action is recorded with the customer contact.",
+                        summary=evidence.summary,
+                        user=evidence.internal_user_id.name,
+                    )
+                )
+
+    @api.constrains("message_id", "calendar_event_id")
+    def _check_proof_of_lead(self):
+        """A linked message or meeting is one of the opportunity's own."""
+        for evidence in self:
+            lead, message, meeting = evidence.lead_id, evidence.message_id, evidence.calendar_event_id
+            if message and (message.model != "crm.lead" or message.res_id != lead.id):
+                raise ValidationError(
+                    _(
+                        'Evidence "%(summary)s": message #%(message)s is not a message of "%(lead)s".',
+                        summary=evidence.summary,
+                        message=message.id,
+                        lead=lead.name,
+                    )
+                )
+            if meeting and meeting.opportunity_id != lead:
+                raise ValidationError(
+                    _(
+                        'Evidence "%(summary)s": meeting #%(meeting)s is not a meeting of "%(lead)s".',
+                        summary=evidence.summary,
+                        meeting=meeting.id,
+                        lead=lead.name,
+                    )
+                )
+
     @api.constrains("date")
     def _check_date_not_in_future(self):
         today = fields.Date.context_today(self)
@@ -139,39 +237,181 @@ class CrmLeadEvidence(models.Model):
     # ORM
     # ------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._check_verification_keys(vals)
-            if not vals.get("milestone_id"):
-                raise ValidationError(_("Evidence must name the milestone it proves."))
-        return super().create(vals_list)
+    @api.model
+    def _lead_child_before_create(self, vals_list):
+        if not all(vals.get("milestone_id") for vals in vals_list):
+            raise ValidationError(_("Evidence must name the milestone it proves."))
+        self._check_linked_records_readable(vals_list)
 
-    def write(self, vals):
-        self._check_verification_keys(vals)
+    def _lead_child_before_write(self, vals):
+        if self.env.su:
+            return
+        self._check_linked_records_readable([vals])
+        locked = self._audit_locked()
+        if locked:
+            raise AccessError(
+                _(
+                    'Evidence "%(summary)s" %(why)s and can no longer be changed; withdraw it with a '
+                    "reason instead. Nothing was saved.",
+                    summary=locked[0].summary,
+                    why=locked._audit_locked_reason(),
+                )
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_audit_trail(self):
+        """Users delete only unverified evidence that proved no move, their own (managers: any)."""
         if not self.env.su:
-            verified = self.filtered("verified_date")
-            if verified and not self.env.user.has_group("sales_team.group_sale_manager"):
+            locked = self._audit_locked()
+            if locked:
                 raise AccessError(
                     _(
-                        'Evidence "%(summary)s" was verified by %(user)s and can no longer be changed.',
-                        summary=verified[0].summary,
-                        user=verified[0].verified_by_id.name,
+                        'Evidence "%(summary)s" %(why)s: it stays in the audit trail. Withdraw it with '
+                        "a reason instead. Nothing was deleted.",
+                        summary=locked[0].summary,
+                        why=locked._audit_locked_reason(),
                     )
                 )
-        return super().write(vals)
+            if not self.env.user.has_group("sales_team.group_sale_manager"):
+                others = self.filtered(lambda evidence: evidence.recorded_by_id != self.env.user)
+                if others:
+                    raise AccessError(
+                        _(
+                            'Evidence "%(summary)s" was recorded by %(user)s: only they or a sales manager '
+                            "can delete it. Nothing was deleted.",
+                            summary=others[0].summary,
+                            user=others[0].recorded_by_id.name,
+                        )
+                    )
 
-    def _check_verification_keys(self, vals):
-        if self._VERIFICATION_FIELDS & vals.keys() and not self.env.su:
-            raise AccessError(_("Evidence is verified with the Verify button, by a sales manager."))
+    @api.model
+    def _check_linked_records_readable(self, vals_list):
+        """Refuse linked records the user may not read (their names would show on the evidence).
+
+        One check per linked model for the whole batch.
+        """
+        linked = {
+            "res.partner": [vals.get("customer_partner_id") for vals in vals_list],
+            "res.users": [vals.get("internal_user_id") for vals in vals_list],
+            "mail.message": [vals.get("message_id") for vals in vals_list],
+            "calendar.event": [vals.get("calendar_event_id") for vals in vals_list],
+            "ir.attachment": [
+                rid for vals in vals_list for rid in self._command_ids(vals.get("attachment_ids"))
+            ],
+        }
+        for model, ids in linked.items():
+            ids = list({record_id for record_id in ids if record_id})
+            if not ids:
+                continue
+            if not all(isinstance(record_id, int) for record_id in ids):
+                raise ValidationError(_("Evidence: %(ids)s are not record ids. Nothing was saved.", ids=ids))
+            records = self.env[model].browse(ids)
+            hidden = records - records.exists()._filtered_access("read")
+            if hidden:
+                raise ValidationError(
+                    _(
+                        "Evidence: %(model)s #%(ids)s does not exist or is not visible to you. "
+                        "Nothing was saved.",
+                        model=self.env["ir.model"]._get(model).name,
+                        ids=", #".join(str(record_id) for record_id in hidden.ids),
+                    )
+                )
+
+    @api.model
+    def _command_ids(self, commands):
+        """Ids a many2many value links: a list of ids or of link/set commands."""
+        ids = []
+        for command in commands or []:
+            if isinstance(command, int):
+                ids.append(command)
+            elif isinstance(command, list | tuple) and command and command[0] == 4:
+                ids.append(command[1])
+            elif isinstance(command, list | tuple) and command and command[0] == 6:
+                ids += list(command[2] or [])
+        return ids
+
+    def _audit_locked(self):
+        """The evidence among these that is part of the audit trail: verified, withdrawn or used by a move."""
+        # sudo: which evidence proved a recorded move decides what may change, whoever asks;
+        # nothing of the history is shown.
+        used = (
+            self.env["crm.lead.stage.history"].sudo().search([("evidence_ids", "in", self.ids)]).evidence_ids
+        )
+        return self.filtered(
+            lambda evidence: evidence.verified_date or not evidence.active or evidence.id in used.ids
+        )
+
+    def _audit_locked_reason(self):
+        evidence = self[:1]
+        if not evidence.active:
+            return _("was withdrawn")
+        if evidence.verified_date:
+            return _("was verified by %(user)s", user=evidence.verified_by_id.name)
+        return _("proved a recorded stage move")
 
     # ------------------------------------------------------------
     # ACTIONS
     # ------------------------------------------------------------
 
     def action_verify(self):
+        """A sales manager other than the recorder verifies evidence she may change."""
         if not self.env.user.has_group("sales_team.group_sale_manager"):
             raise AccessError(_("Only a sales manager can verify evidence."))
-        # sudo: the verification fields are written here only, after the group check.
-        self.sudo().write({"verified_by_id": self.env.user.id, "verified_date": fields.Datetime.now()})
+        self.check_access("write")
+        self._lead_child_check_leads(self.lead_id)
+        own = self.filtered(lambda evidence: evidence.recorded_by_id == self.env.user)
+        if own:
+            raise AccessError(
+                _(
+                    'You recorded the evidence "%(summary)s": another sales manager verifies it.',
+                    summary=own[0].summary,
+                )
+            )
+        withdrawn = self.filtered(lambda evidence: not evidence.active)
+        if withdrawn:
+            raise UserError(
+                _(
+                    'Evidence "%(summary)s" was withdrawn and cannot be verified.',
+                    summary=withdrawn[0].summary,
+                )
+            )
+        # sudo: the verification fields are written here only, after the checks above.
+        self.filtered(lambda evidence: not evidence.verified_date).sudo().write(
+            {"verified_by_id": self.env.user.id, "verified_date": fields.Datetime.now()}
+        )
+        return True
+
+    def action_withdraw(self, reason):
+        """Withdraw evidence with a reason: kept in the audit trail, it no longer counts.
+
+        Anyone who may change the opportunity may withdraw its evidence: it only
+        takes proof away. Moves already made keep their history.
+        """
+        reason = (reason or "").strip() if isinstance(reason, str) else ""
+        if not reason:
+            raise ValidationError(_("Say why the evidence is withdrawn."))
+        self.check_access("write")
+        self._lead_child_check_leads(self.lead_id)
+        withdrawn = self.filtered(lambda evidence: not evidence.active)
+        if withdrawn:
+            raise UserError(_('Evidence "%(summary)s" is already withdrawn.', summary=withdrawn[0].summary))
+        # sudo: the withdrawal fields are written here only, after the checks above.
+        self.sudo().write(
+            {
+                "active": False,
+                "withdrawal_reason": reason,
+                "withdrawn_by_id": self.env.user.id,
+                "withdrawn_date": fields.Datetime.now(),
+            }
+        )
+        for evidence in self:
+            evidence.lead_id._message_log(
+                body=Markup("<p>%s</p>")
+                % _(
+                    'Evidence "%(summary)s" (%(milestone)s) withdrawn: %(reason)s',
+                    summary=evidence.summary,
+                    milestone=evidence.milestone_id.name,
+                    reason=reason,
+                )
+            )
         return True

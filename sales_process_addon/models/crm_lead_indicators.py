@@ -2,6 +2,8 @@ from collections import Counter
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.fields import Domain
+from odoo.tools import SQL
 
 
 class CrmLeadIndicators(models.AbstractModel):
@@ -23,6 +25,9 @@ class CrmLeadIndicators(models.AbstractModel):
     _RELATIONSHIP_ACTIVE_MIN = 4
     # Evidence kinds (codes) that show a customer committing time, effort or money.
     _COMMITMENT_KINDS = frozenset({"meeting", "document", "value", "trial"})
+    # The daily refresh: opportunities per committed batch, and where a run is.
+    _REFRESH_BATCH = 1000
+    _REFRESH_POSITION_KEY = "sales_process_addon.indicators_refresh_position"
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -160,6 +165,63 @@ class CrmLeadIndicators(models.AbstractModel):
         leads._recompute_recordset(fnames)
 
     @api.model
-    def _cron_refresh_indicators(self):
-        """Daily: interactions age out of the window, so relationships cool down."""
-        self.search([("type", "=", "opportunity"), ("won_status", "=", "pending")])._indicators_refresh()
+    def _cron_refresh_indicators(self, batch_size=_REFRESH_BATCH):
+        """Daily: interactions age out of the window, so relationships cool down.
+
+        Open opportunities are refreshed in batches of ``batch_size``, by id, each
+        committed with the cron's progress. The run's position (day and last id
+        done) is kept in a system parameter, locked while a batch runs: a second
+        worker waits and goes on after the first one, a run cut by the time limit
+        resumes where it stopped, and users cannot write it.
+        """
+        today = fields.Date.today().isoformat()
+        open_opportunities = Domain("type", "=", "opportunity") & Domain("won_status", "=", "pending")
+        remaining = None  # counted once per run, for the progress shown on the cron
+        while True:
+            day, last_id = self._indicators_refresh_position(lock=True)
+            if day != today:
+                last_id = 0
+            todo = open_opportunities & Domain("id", ">", last_id)
+            if remaining is None:
+                remaining = self.search_count(todo)
+            leads = self.search(todo, order="id", limit=batch_size)
+            leads._indicators_refresh()
+            remaining = max(remaining - len(leads), 0) if len(leads) == batch_size else 0
+            self._indicators_refresh_set_position(today, leads[-1:].id or last_id)
+            time_left = self.env["ir.cron"]._commit_progress(len(leads), remaining=remaining)
+            self.env.invalidate_all()  # memory stays bounded by one batch
+            if not remaining or not time_left:
+                return
+
+    @api.model
+    def _indicators_refresh_position(self, lock=False):
+        """``(day, last lead id)`` of the daily refresh; ``lock``: until the transaction ends."""
+        self.env["ir.config_parameter"].flush_model()
+        query = SQL(
+            "SELECT value FROM ir_config_parameter WHERE key = %s%s",
+            self._REFRESH_POSITION_KEY,
+            SQL(" FOR UPDATE") if lock else SQL(),
+        )
+        self.env.cr.execute(query)
+        row = self.env.cr.fetchone()
+        if not row and lock:
+            # sudo: the position is the job's own state, not the user's.
+            self.env["ir.config_parameter"].sudo().set_param(self._REFRESH_POSITION_KEY, ":0")
+            return self._indicators_refresh_position(lock=True)
+        day, _sep, last_id = (row[0] if row else ":0").partition(":")
+        return day, int(last_id or 0)
+
+    @api.model
+    def _indicators_refresh_set_position(self, day, last_id):
+        """Store the position in the row locked by ``_indicators_refresh_position``.
+
+        In SQL: nothing reads it through the cached ``get_param``, and a write
+        through the ORM would clear the registry's caches at every batch.
+        """
+        self.env.cr.execute(
+            SQL(
+                "UPDATE ir_config_parameter SET value = %s WHERE key = %s",
+                f"{day}:{last_id}",
+                self._REFRESH_POSITION_KEY,
+            )
+        )

@@ -5,7 +5,7 @@ class CrmLeadQualification(models.Model):
     """The answer of one opportunity to one qualification question."""
 
     _name = "crm.lead.qualification"
-    _inherit = ["crm.valid.selection.mixin"]
+    _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Qualification Answer"
     _order = "lead_id, sequence, id"
     _rec_name = "question_id"
@@ -22,6 +22,8 @@ class CrmLeadQualification(models.Model):
     )
     notes = fields.Text(help="The answer in words, and its source: who told us, or which document.")
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+
+    _lead_child_server_fields = frozenset({"company_id", "sequence", "guidance", "deal_breaker"})
 
     _lead_question_uniq = models.Constraint(
         "UNIQUE(lead_id, question_id)",

@@ -14,7 +14,7 @@ class CrmLeadSignal(models.Model):
     """
 
     _name = "crm.lead.signal"
-    _inherit = ["crm.valid.selection.mixin"]
+    _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Warning Signal"
     _order = "date desc, id desc"
     _rec_name = "description"
@@ -42,6 +42,8 @@ class CrmLeadSignal(models.Model):
         "mail.activity", "Follow-up", readonly=True, copy=False, ondelete="set null", index="btree_not_null"
     )
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+
+    _lead_child_server_fields = frozenset({"company_id", "followup_activity_id"})
 
     # ------------------------------------------------------------
     # ORM

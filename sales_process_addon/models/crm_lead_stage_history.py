@@ -62,6 +62,7 @@ class CrmLeadStageHistory(models.Model):
         "history_id",
         "evidence_id",
         string="Evidence Used",
+        context={"active_test": False},  # withdrawn evidence stays in the audit trail
         help="The evidence that met the required milestones of the stage left, when the move was made.",
     )
     note = fields.Char()

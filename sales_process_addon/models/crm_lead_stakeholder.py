@@ -10,7 +10,7 @@ class CrmLeadStakeholder(models.Model):
     """
 
     _name = "crm.lead.stakeholder"
-    _inherit = ["crm.valid.selection.mixin"]
+    _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Stakeholder"
     _order = "lead_id, role_sequence, id"
     _rec_name = "partner_id"
@@ -59,6 +59,7 @@ class CrmLeadStakeholder(models.Model):
         "A contact has each role only once in the buying center of an opportunity.",
     )
 
+    _lead_child_server_fields = frozenset({"company_id", "role_sequence", "role_code"})
     # Changes logged as warning signals.
     _SIGNAL_FIELDS = frozenset({"partner_id", "role_id", "stance", "influence"})
 
@@ -153,8 +154,9 @@ class CrmLeadStakeholder(models.Model):
                 _(
                     '%(contact)s is already in the buying center of "%(lead)s" as %(role)s. '
                     "Change the existing line instead; nothing was saved.",
-                    contact=self.env["res.partner"].browse(partner_id).sudo().display_name,
-                    lead=self.env["crm.lead"].browse(lead_id).sudo().name,
+                    # The user may write the lead and read the contact: checked before.
+                    contact=self.env["res.partner"].browse(partner_id).display_name,
+                    lead=self.env["crm.lead"].browse(lead_id).name,
                     role=self.env["crm.stakeholder.role"].browse(role_id).name,
                 )
             )
@@ -163,8 +165,8 @@ class CrmLeadStakeholder(models.Model):
     # ORM
     # ------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
+    @api.model
+    def _lead_child_before_create(self, vals_list):
         self._check_partner_visible({vals["partner_id"] for vals in vals_list if vals.get("partner_id")})
         self._check_no_duplicates(
             [
@@ -173,6 +175,24 @@ class CrmLeadStakeholder(models.Model):
                 if vals.get("lead_id") and vals.get("partner_id") and vals.get("role_id")
             ]
         )
+
+    def _lead_child_before_write(self, vals):
+        if vals.get("partner_id"):
+            self._check_partner_visible({vals["partner_id"]})
+        if {"lead_id", "partner_id", "role_id"} & vals.keys():
+            self._check_no_duplicates(
+                [
+                    (
+                        vals.get("lead_id", stakeholder.lead_id.id),
+                        vals.get("partner_id", stakeholder.partner_id.id),
+                        vals.get("role_id", stakeholder.role_id.id),
+                    )
+                    for stakeholder in self
+                ]
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
         stakeholders = super().create(vals_list)
         stance_of = dict(self._fields["stance"]._description_selection(self.env))
         influence_of = dict(self._fields["influence"]._description_selection(self.env))
@@ -197,19 +217,6 @@ class CrmLeadStakeholder(models.Model):
 
     def write(self, vals):
         """Log every change of person, role, stance or influence as a warning signal."""
-        if vals.get("partner_id"):
-            self._check_partner_visible({vals["partner_id"]})
-        if {"lead_id", "partner_id", "role_id"} & vals.keys():
-            self._check_no_duplicates(
-                [
-                    (
-                        vals.get("lead_id", stakeholder.lead_id.id),
-                        vals.get("partner_id", stakeholder.partner_id.id),
-                        vals.get("role_id", stakeholder.role_id.id),
-                    )
-                    for stakeholder in self
-                ]
-            )
         if not self._SIGNAL_FIELDS & vals.keys():
             return super().write(vals)
         before = {

@@ -23,7 +23,7 @@ class CrmStageException(models.Model):
 
     _name = "crm.stage.exception"
     _description = "Stage Gate Exception"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["crm.lead.child.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "create_date desc, id desc"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
@@ -88,6 +88,7 @@ class CrmStageException(models.Model):
         }
     )
     _MOVE_FIELDS = ("lead_id", "from_stage_id", "to_stage_id")
+    _lead_child_server_fields = frozenset({"company_id", "team_id", "pipeline_type_id", "kind"})
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -175,7 +176,7 @@ class CrmStageException(models.Model):
             if not isinstance(vals.get("lead_id"), int) or isinstance(vals.get("lead_id"), bool):
                 raise ValidationError(_("An exception names the opportunity it is for."))
             leads |= leads.browse(vals["lead_id"])
-        self._check_leads_writable(leads)
+        self._lead_child_check_leads(leads)
         for vals in vals_list:
             lead = leads.browse(vals["lead_id"])
             vals.setdefault("from_stage_id", lead.stage_id.id)
@@ -192,7 +193,7 @@ class CrmStageException(models.Model):
         self._check_workflow_keys(vals)
         if self.env.su:
             return super().write(vals)
-        self._check_leads_writable(self.lead_id)
+        self._lead_child_check_leads(self.lead_id)
         for fname in self._MOVE_FIELDS:
             if fname in vals and any(exception[fname].id != vals[fname] for exception in self):
                 raise UserError(
@@ -219,15 +220,6 @@ class CrmStageException(models.Model):
             raise AccessError(
                 _("An exception is approved, rejected, used or expired through its workflow only.")
             )
-
-    @api.model
-    def _check_leads_writable(self, leads):
-        """Refuse, naming no opportunity, leads the user may not edit (checked before any constraint)."""
-        if self.env.su:
-            return
-        leads = leads.exists()
-        if leads._filtered_access("write") != leads or not leads:
-            raise AccessError(_("You can only request exceptions on opportunities you may edit."))
 
     # ------------------------------------------------------------
     # ACTIONS

@@ -21,3 +21,7 @@ from . import test_fact_milestones
 from . import test_reports
 from . import test_i18n_zh
 from . import test_probability
+from . import test_child_security
+from . import test_evidence_lifecycle
+from . import test_indicators_cron
+from . import test_security_rpc

@@ -7,15 +7,28 @@ from .common_opportunity import OpportunityCase
 
 @tagged("post_install", "-at_install")
 class TestFactMilestones(OpportunityCase):
-    """A1 also asks for a coach (fact), A2 for the decision maker met (fact)."""
+    """A1 also asks for a coach (fact), A2 for the decision maker met (fact), both internal.
+
+    Customer-led fact milestones: see test_child_security.TestCustomerFacts.
+    """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.m_coach, cls.m_decider = cls.env["crm.stage.milestone"].create(
             [
-                {"name": "Coach secured", "stage_id": cls.a1.id, "fact": "coach_secured"},
-                {"name": "Decision maker met", "stage_id": cls.a2.id, "fact": "decision_maker_met"},
+                {
+                    "name": "Coach secured",
+                    "stage_id": cls.a1.id,
+                    "fact": "coach_secured",
+                    "customer_led": False,
+                },
+                {
+                    "name": "Decision maker met",
+                    "stage_id": cls.a2.id,
+                    "fact": "decision_maker_met",
+                    "customer_led": False,
+                },
             ]
         )
 
@@ -47,7 +60,7 @@ class TestFactMilestones(OpportunityCase):
         self.assertEqual(lead.stage_id, self.a2)
         self.assertEqual(
             self._history_of_move(lead, self.a2).facts_used,
-            "Coach secured: coach secured: Buyer Corp, Li Wei (Supporter)",
+            "Coach secured: coach secured: Buyer Corp, Li Wei (Supporter) (internal proof)",
         )
 
     def test_decision_maker_needs_a_meeting_date(self):
@@ -80,7 +93,8 @@ class TestFactMilestones(OpportunityCase):
         self._answer(lead, {self.q_funding: "yes", self.q_driver: "yes"})
         lead.with_user(self.rep).stage_id = self.a2
         self.assertEqual(
-            self._history_of_move(lead, self.a2).facts_used, "Coach secured: qualification status: pursue"
+            self._history_of_move(lead, self.a2).facts_used,
+            "Coach secured: qualification status: pursue (internal proof)",
         )
 
     def test_fact_is_judged_whoever_moves(self):
@@ -93,7 +107,7 @@ class TestFactMilestones(OpportunityCase):
 
     def test_gate_query_count_with_facts(self):
         """Judging 30 moves with fact milestones: one query more than without (the buying centers)."""
-        leads = self._create_leads(30, pipeline_type_id=self.type_a.id)
+        leads = self._create_leads(30, pipeline_type_id=self.type_a.id, partner_id=self.customer.id)
         for lead in leads:
             self._prove_a1(lead)
             self._stakeholder(lead, self.contact, self.role_coach, stance="champion")
@@ -108,8 +122,8 @@ class TestFactMilestones(OpportunityCase):
         self.assertEqual(len(transitions), 30)
 
     def test_fact_cost_independent_of_batch_size(self):
-        small = self._create_leads(5, pipeline_type_id=self.type_a.id)
-        large = self._create_leads(40, pipeline_type_id=self.type_a.id)
+        small = self._create_leads(5, pipeline_type_id=self.type_a.id, partner_id=self.customer.id)
+        large = self._create_leads(40, pipeline_type_id=self.type_a.id, partner_id=self.customer.id)
         for lead in small | large:
             self._stakeholder(lead, self.contact, self.role_coach, stance="champion")
         milestones = self.m_coach | self.m_decider

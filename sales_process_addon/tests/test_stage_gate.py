@@ -187,7 +187,12 @@ class TestStageGate(StageGateCase):
         def leads(count):
             batch = self.env["crm.lead"].create(
                 [
-                    {"name": f"Q{i}", "type": "opportunity", "pipeline_type_id": self.type_a.id}
+                    {
+                        "name": f"Q{i}",
+                        "type": "opportunity",
+                        "pipeline_type_id": self.type_a.id,
+                        "partner_id": self.customer.id,
+                    }
                     for i in range(count)
                 ]
             )
@@ -243,7 +248,15 @@ class TestStageGate(StageGateCase):
     def test_gate_query_count_pinned(self):
         """Judging 30 moves: approved exceptions, milestones, what is evidenced."""
         leads = self.env["crm.lead"].create(
-            [{"name": f"P{i}", "type": "opportunity", "pipeline_type_id": self.type_a.id} for i in range(30)]
+            [
+                {
+                    "name": f"P{i}",
+                    "type": "opportunity",
+                    "pipeline_type_id": self.type_a.id,
+                    "partner_id": self.customer.id,
+                }
+                for i in range(30)
+            ]
         )
         self.env["crm.lead.evidence"].create(
             [
@@ -271,7 +284,15 @@ class TestStageGate(StageGateCase):
     def test_whole_gate_query_count_pinned(self):
         """Everything the gate does after a write moving 30 leads, history and tasks included."""
         leads = self.env["crm.lead"].create(
-            [{"name": f"W{i}", "type": "opportunity", "pipeline_type_id": self.type_a.id} for i in range(30)]
+            [
+                {
+                    "name": f"W{i}",
+                    "type": "opportunity",
+                    "pipeline_type_id": self.type_a.id,
+                    "partner_id": self.customer.id,
+                }
+                for i in range(30)
+            ]
         )
         for lead in leads:
             self._prove_a1(lead)

@@ -1,1 +1,2 @@
+from . import crm_lead_evidence_withdraw
 from . import crm_stage_exception_decision

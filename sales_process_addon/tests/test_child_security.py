@@ -1,0 +1,250 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import new_test_user, tagged
+
+from .common_opportunity import OpportunityCase
+
+
+@tagged("post_install", "-at_install")
+class TestChildSecurity(OpportunityCase):
+    """Records of an opportunity are as safe as it: who may write them, where they point, what they tell."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.competitor = cls.env["crm.competitor"].create({"name": "Rival Inc", "company_id": False})
+        cls.mine = cls._lead_of(cls, cls.rep, "My deal")
+        cls.theirs = cls._lead_of(cls, cls.other_rep, "Secret colleague deal")
+        cls.other_company = cls.env["res.company"].create({"name": "Other Co"})
+        cls.foreign = cls.env["crm.lead"].create(
+            {
+                "name": "Secret foreign deal",
+                "type": "opportunity",
+                "company_id": cls.other_company.id,
+                "pipeline_type_id": cls.type_a.id,
+            }
+        )
+
+    def _lead_of(self, user, name):
+        return self.env["crm.lead"].create(
+            {
+                "name": name,
+                "type": "opportunity",
+                "pipeline_type_id": self.type_a.id,
+                "user_id": user.id,
+                "partner_id": self.customer.id,
+            }
+        )
+
+    def _child_values(self, lead):
+        """One valid record per child model, on ``lead``."""
+        return {
+            "crm.lead.stakeholder": {
+                "lead_id": lead.id,
+                "partner_id": self.zhao.id,
+                "role_id": self.role_dm.id,
+                "met_date": fields.Date.today(),
+            },
+            "crm.lead.evidence": {
+                "lead_id": lead.id,
+                "milestone_id": self.m_approval.id,
+                "kind_id": self.kind_meeting.id,
+                "summary": "Approved",
+                "internal_user_id": self.rep.id,
+            },
+            "crm.lead.competitor": {"lead_id": lead.id, "competitor_id": self.competitor.id},
+            "crm.lead.qualification": {"lead_id": lead.id, "question_id": self.q_b_only.id, "answer": "yes"},
+            "crm.lead.signal": {"lead_id": lead.id, "category": "intent", "description": "Budget frozen"},
+        }
+
+    def test_create_on_an_opportunity_the_user_cannot_change_refused_naming_nothing(self):
+        for target in (self.theirs, self.foreign):
+            for model, vals in self._child_values(target).items():
+                with self.subTest(model=model, lead=target.name):
+                    Model = self.env[model].with_user(self.rep)
+                    before = self.env[model].search_count([("lead_id", "=", target.id)])
+                    with self.assertRaises(AccessError) as catcher:
+                        Model.create(vals)
+                    message = str(catcher.exception)
+                    self.assertIn(
+                        f"opportunity #{target.id} does not exist or you may not change it", message
+                    )
+                    self.assertNotIn("Secret", message)
+                    self.assertEqual(self.env[model].search_count([("lead_id", "=", target.id)]), before)
+
+    def test_create_on_own_opportunity_allowed(self):
+        for model, vals in self._child_values(self.mine).items():
+            with self.subTest(model=model):
+                record = self.env[model].with_user(self.rep).create(vals)
+                self.assertEqual(record.lead_id, self.mine)
+                self.assertEqual(record.company_id, self.mine.company_id, "the company follows the lead")
+
+    def test_records_cannot_move_to_another_opportunity(self):
+        own_other = self._lead_of(self.rep, "My second deal")
+        for model, vals in self._child_values(self.mine).items():
+            record = self.env[model].with_user(self.rep).create(vals)
+            for target in (self.theirs, own_other):
+                with self.subTest(model=model, target=target.name):
+                    with self.assertRaises(AccessError) as catcher:
+                        record.write({"lead_id": target.id})
+                    self.assertNotIn("Secret", str(catcher.exception))
+                    record.invalidate_recordset()
+                    self.assertEqual(record.lead_id, self.mine)
+            # Writing the same opportunity is no move.
+            record.write({"lead_id": self.mine.id})
+            # Server code running as superuser (a merge) moves records.
+            record.sudo().write({"lead_id": own_other.id})
+            self.assertEqual(record.lead_id, own_other)
+
+    def test_manager_cannot_move_records_either(self):
+        stakeholder = self._stakeholder(self.mine, self.wang, self.role_coach)
+        with self.assertRefused(AccessError, "cannot be moved to another opportunity"):
+            stakeholder.with_user(self.manager).lead_id = self.theirs
+        self.assertEqual(stakeholder.lead_id, self.mine)
+
+    def test_company_is_the_opportunity_s(self):
+        stakeholder = self._stakeholder(self.mine, self.wang, self.role_coach).with_user(self.rep)
+        with self.assertRefused(AccessError, "set by the server and cannot be given: Company"):
+            stakeholder.company_id = self.other_company
+        with self.assertRefused(AccessError, "set by the server"):
+            self.env["crm.lead.competitor"].with_user(self.rep).create(
+                {**self._child_values(self.mine)["crm.lead.competitor"], "company_id": self.other_company.id}
+            )
+        self.assertEqual(stakeholder.company_id, self.company)
+
+    def test_changes_and_deletes_need_the_opportunity_writable(self):
+        """A salesman with all documents reads and writes every lead; a rep only his own."""
+        answer = self.env["crm.lead.qualification"].create(
+            self._child_values(self.theirs)["crm.lead.qualification"]
+        )
+        with self.assertRaises(AccessError):
+            answer.with_user(self.rep).answer = "no"
+        with self.assertRaises(AccessError):
+            answer.with_user(self.rep).unlink()
+        all_docs = new_test_user(
+            self.env, login="sp_all_docs", groups="sales_team.group_sale_salesman_all_leads"
+        )
+        answer.with_user(all_docs).answer = "no"
+        self.assertEqual(answer.answer, "no")
+
+    def test_bad_lead_value_is_a_clear_error(self):
+        vals = self._child_values(self.mine)["crm.lead.signal"]
+        with self.assertRefused(
+            ValidationError, 'Opportunity Warning Signal: "abc" is not an opportunity id'
+        ):
+            self.env["crm.lead.signal"].with_user(self.rep).create({**vals, "lead_id": "abc"})
+
+    def test_duplicate_stakeholder_message_names_only_what_the_user_sees(self):
+        self._stakeholder(self.theirs, self.wang, self.role_dm)
+        with self.assertRaises(AccessError) as catcher:
+            self._stakeholder(self.theirs.with_user(self.rep), self.wang, self.role_dm)
+        self.assertNotIn("Secret", str(catcher.exception))
+        self._stakeholder(self.mine, self.wang, self.role_dm)
+        with self.assertRefused(ValidationError, 'already in the buying center of "My deal"'):
+            self._stakeholder(self.mine.with_user(self.rep), self.wang, self.role_dm)
+
+    def test_evidence_constraint_never_names_a_stranger_s_opportunity(self):
+        """Constraints run before Odoo's create access check: ours runs before them."""
+        with self.assertRaises(AccessError) as catcher:
+            self.env["crm.lead.evidence"].with_user(self.rep).create(
+                {**self._child_values(self.theirs)["crm.lead.evidence"], "milestone_id": self.m_paid.id}
+            )
+        self.assertNotIn("Secret", str(catcher.exception))
+        self.assertNotIn("A4", str(catcher.exception))
+
+    def test_record_rules_follow_the_opportunity(self):
+        for model, vals in self._child_values(self.theirs).items():
+            with self.subTest(model=model):
+                record = self.env[model].create(vals)
+                self.assertFalse(self.env[model].with_user(self.rep).search([("id", "=", record.id)]))
+                self.assertTrue(self.env[model].with_user(self.manager).search([("id", "=", record.id)]))
+                foreign = self.env[model].create(
+                    {**self._child_values(self.foreign)[model], "lead_id": self.foreign.id}
+                )
+                self.assertFalse(
+                    self.env[model].with_user(self.manager).search([("id", "=", foreign.id)]),
+                    "another company's records stay hidden from a manager of this one",
+                )
+
+    def test_signal_text_reaches_the_follow_up_as_text(self):
+        signal = (
+            self.env["crm.lead.signal"]
+            .with_user(self.rep)
+            .create(
+                {
+                    **self._child_values(self.mine)["crm.lead.signal"],
+                    "description": '<img src="x"> Budget <b>cut</b>',
+                }
+            )
+        )
+        signal.action_schedule_followup()
+        note = str(signal.followup_activity_id.note)
+        self.assertIn("&lt;b&gt;cut&lt;/b&gt;", note)
+        self.assertNotIn("<img", note)
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerFacts(OpportunityCase):
+    """A customer-led fact milestone needs a fact the customer produced; a typed fact is internal proof."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.m_coach = cls.env["crm.stage.milestone"].create(
+            {"name": "Coach secured", "stage_id": cls.a1.id, "fact": "coach_secured", "customer_led": True}
+        )
+        cls.m_decider = cls.env["crm.stage.milestone"].create(
+            {"name": "Decider met", "stage_id": cls.a2.id, "fact": "decision_maker_met", "customer_led": True}
+        )
+
+    def test_typed_coach_is_internal_proof_until_the_coach_writes(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        self._stakeholder(lead, self.wang, self.role_coach, stance="champion")
+        self.assertIn("Coach secured (customer-led): internal proof only", lead.milestone_missing)
+        self.assertIn("internal proof only", lead.milestone_checklist)
+        with self.assertRefused(ValidationError, "missing milestones: Coach secured"):
+            lead.with_user(self.rep).stage_id = self.a2
+        # A message of someone else is no trace of the coach.
+        lead.message_post(body="Hello", author_id=self.zhao.id, message_type="comment")
+        with self.assertRefused(ValidationError, "missing milestones: Coach secured"):
+            lead.with_user(self.rep).stage_id = self.a2
+        lead.message_post(body="I will help you", author_id=self.wang.id, message_type="comment")
+        lead.invalidate_recordset(["milestone_missing"])
+        self.assertNotIn("Coach secured", lead.milestone_missing or "")
+        lead.with_user(self.rep).stage_id = self.a2
+        history = lead.stage_history_ids.filtered(lambda h: h.to_stage_id == self.a2)
+        self.assertEqual(
+            history.facts_used, "Coach secured: coach secured: Buyer Corp, Wang Fang (Champion) (customer)"
+        )
+
+    def test_an_internal_contact_is_no_customer_coach(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        employee = self.env["res.partner"].create({"name": "Our own employee"})
+        self._stakeholder(lead, employee, self.role_coach, stance="champion")
+        lead.message_post(body="Go", author_id=employee.id, message_type="comment")
+        with self.assertRefused(ValidationError, "missing milestones: Coach secured"):
+            lead.with_user(self.rep).stage_id = self.a2
+
+    def test_decision_maker_met_in_a_meeting_of_the_opportunity(self):
+        lead = self._lead(self.a2)
+        self._evidence(lead, self.m_clearance).with_user(self.manager).action_verify()
+        self._evidence(lead, self.m_contract, kind_id=self.kind_document.id)
+        self._stakeholder(lead, self.zhao, self.role_dm, met_date=fields.Date.today())
+        with self.assertRefused(ValidationError, "missing milestones: Decider met"):
+            lead.with_user(self.rep).stage_id = self.a3
+        now = fields.Datetime.now()
+        self.env["calendar.event"].create(
+            {
+                "name": "Steering meeting",
+                "opportunity_id": lead.id,
+                "partner_ids": [(6, 0, self.zhao.ids)],
+                "start": now.replace(microsecond=0) - timedelta(hours=2),
+                "stop": now.replace(microsecond=0) - timedelta(hours=1),
+            }
+        )
+        lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual(lead.won_status, "won")
