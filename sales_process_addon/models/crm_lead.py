@@ -1,7 +1,7 @@
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
 from ..tools import parenthesized
@@ -368,6 +368,43 @@ class CrmLead(models.Model):
             self._qualification_fill()
         self._stage_gate_enforce(before)
         return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_audit_trail(self):
+        """An opportunity whose moves an exception or evidence opened, in an enforced process, stays.
+
+        Its history is the audit trail of those decisions: mark it lost or
+        archive it instead. Guided processes keep Odoo's freedom to delete.
+        """
+        types = self._stage_gate_structure()["types"]
+        enforced = self.filtered(
+            lambda lead: types.get(lead.pipeline_type_id.id, {}).get("mode") == "enforced"
+        )
+        if not enforced:
+            return
+        # sudo: the audit trail is checked whoever deletes, and users only read history.
+        proven = (
+            self.env["crm.lead.stage.history"]
+            .sudo()
+            .search(
+                [
+                    ("lead_id", "in", enforced.ids),
+                    "|",
+                    ("exception_id", "!=", False),
+                    ("evidence_ids", "!=", False),
+                ],
+                limit=1,
+            )
+        )
+        if proven:
+            raise UserError(
+                _(
+                    '"%(lead)s" passed the stage gate with evidence or an approved exception: its history is '
+                    "the audit trail of those decisions, so it cannot be deleted. Mark it lost or archive it "
+                    "instead.",
+                    lead=proven.lead_id.with_env(self.env).name,
+                )
+            )
 
     @api.model
     def _read_group_stage_ids(self, stages, domain):

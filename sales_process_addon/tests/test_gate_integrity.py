@@ -241,6 +241,16 @@ class TestGateIntegrity(StageGateCase):
         lead.with_user(self.manager).action_set_lost()
         self.assertEqual(self._history(lead).mapped("event")[-2:], ["backward", "lost"])
 
+    def test_proven_opportunity_cannot_be_deleted(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        unproven = self._lead(name="Typo")
+        unproven.with_user(self.manager).unlink()  # nothing proven yet: a mistake can be deleted
+        lead.with_user(self.rep).stage_id = self.a2
+        with self.assertRefused(UserError, "audit trail"):
+            lead.with_user(self.manager).unlink()
+        self.assertTrue(lead.exists())
+
     def test_guided_process_moves_freely_and_records_proof(self):
         self.type_a.gate_mode = "guided"
         lead = self._lead()

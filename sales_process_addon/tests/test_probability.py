@@ -82,8 +82,9 @@ class TestEvidenceProbability(StageGateCase):
             leads._compute_evidence_probability()
             return self.cr.sql_log_count - before
 
-        one = self._create_leads(1, pipeline_type_id=self.type_a.id, stage_id=self.a1.id)
-        many = self._create_leads(20, pipeline_type_id=self.type_a.id, stage_id=self.a1.id)
+        values = {"pipeline_type_id": self.type_a.id, "stage_id": self.a1.id, "partner_id": self.customer.id}
+        one = self._create_leads(1, **values)
+        many = self._create_leads(20, **values)
         for lead in many[:10]:
             self._evidence(lead, self.m_summary)
         self.assertEqual(cost(one), cost(many))
