@@ -412,13 +412,25 @@ class CrmLead(models.Model):
 
         The process comes from the context (``default_pipeline_type_id``, set by
         each process's pipeline action) or from the search domain (the process
-        filter); without either, Odoo's default columns are kept.
+        filter); without either, Odoo's default columns are kept. As Odoo does,
+        a team's own stages are columns only for that team (the context's team,
+        or the user's teams where the action asks for them), plus any column
+        that holds records.
         """
         type_ids = self._pipeline_type_ids_in(domain)
         if not type_ids:
             return super()._read_group_stage_ids(stages, domain)
-        search_domain = Domain("id", "in", stages.ids) | Domain("pipeline_type_id", "in", type_ids)
-        return stages.browse(stages._search(search_domain, order=stages._order))
+        team_ids = self.env.user.crm_team_ids.ids if self.env.context.get("show_user_team_stages") else []
+        if self.env.context.get("default_team_id"):
+            team_ids.append(self.env.context["default_team_id"])
+        visible = Domain("team_ids", "=", False)
+        if team_ids:
+            visible |= Domain("team_ids", "in", team_ids)
+        search_domain = Domain("id", "in", stages.ids) | (
+            Domain("pipeline_type_id", "in", type_ids) & visible
+        )
+        # sudo: columns are the process's stages, whatever the stages' reading rules (as Odoo does).
+        return stages.browse(stages.sudo()._search(search_domain, order=stages._order))
 
     def _stage_find(self, team_id=False, domain=None, order="sequence, id", limit=1):
         """Search stages only within the processes of these leads."""

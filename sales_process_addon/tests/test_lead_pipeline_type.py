@@ -151,6 +151,29 @@ class TestLeadPipelineType(SalesProcessCase):
         groups = Lead.web_read_group([("pipeline_type_id", "=", self.type_b.id)], ["stage_id"])["groups"]
         self.assertEqual([g["stage_id"][0] for g in groups], (self.bx | self.b2 | self.bwon).ids)
 
+    def test_kanban_team_columns_only_for_that_team(self):
+        team_2 = self.env["crm.team"].create({"name": "Second team"})
+        team_stage = self.env["crm.stage"].create(
+            {
+                "name": "A team step",
+                "sequence": 2,
+                "pipeline_type_id": self.type_a.id,
+                "team_ids": [(6, 0, team_2.ids)],
+            }
+        )
+        Lead = self.env["crm.lead"].with_context(
+            read_group_expand=True, default_pipeline_type_id=self.type_a.id
+        )
+
+        def columns(**context):
+            groups = Lead.with_context(**context).web_read_group(
+                [("pipeline_type_id", "=", self.type_a.id)], ["stage_id"]
+            )
+            return [g["stage_id"][0] for g in groups["groups"]]
+
+        self.assertNotIn(team_stage.id, columns(default_team_id=self.team.id))
+        self.assertEqual(columns(default_team_id=team_2.id), (self.a1 | self.a2 | team_stage | self.a3).ids)
+
     def test_kanban_without_process_keeps_odoo_columns(self):
         self._create_leads(1, pipeline_type_id=self.type_b.id, stage_id=self.b2.id)
         groups = self.env["crm.lead"].web_read_group([("name", "=", "Deal 0")], ["stage_id"])["groups"]
