@@ -17,6 +17,7 @@ from . import crm_stakeholder_role
 from . import crm_competitor
 from . import crm_lead_buying_center
 from . import crm_lead_indicators
+from . import crm_lead_ui
 from . import crm_lead
 from . import crm_lead_evidence
 from . import crm_stage_exception
@@ -28,3 +29,4 @@ from . import crm_lead_signal
 from . import res_config_settings
 from . import mail_activity
 from . import mail_activity_plan_template
+from . import ir_http
