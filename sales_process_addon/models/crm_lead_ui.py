@@ -96,6 +96,11 @@ class CrmLeadUi(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
+    def _pipeline_type_of_user(self):
+        """The current user's process: their sales team's, else the company's."""
+        return self.env.user.sale_team_id.pipeline_type_id or self.env.company.default_pipeline_type_id
+
+    @api.model
     def _milestone_fact_hint(self, milestone):
         """How a fact of the opportunity's data meets ``milestone``, for the move dialog."""
         if not milestone.fact:
