@@ -69,6 +69,19 @@ class TestRepJourneyUi(HttpCase):
         self.assertEqual(self.lead.stage_id, self.close)
         self.assertEqual(exception.state, "used")
 
+    def test_quick_create_in_another_process(self):
+        other = self.env["crm.pipeline.type"].create({"name": "Tour other process", "code": "tour_other"})
+        self.env["crm.stage"].create(
+            [
+                {"name": "Tour Other First", "pipeline_type_id": other.id, "sequence": 1},
+                {"name": "Tour Other Next", "pipeline_type_id": other.id, "sequence": 2},
+            ]
+        )
+        self.start_tour("/odoo/crm", "sales_process_quick_create_tour", login="admin")
+        lead = self.env["crm.lead"].search([("name", "=", "Tour quick deal")])
+        self.assertEqual(lead.pipeline_type_id, other, "the column's process, not the team's")
+        self.assertEqual(lead.stage_id.name, "Tour Other First")
+
     def test_move_dialog_in_chinese(self):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.admin.lang = "zh_CN"

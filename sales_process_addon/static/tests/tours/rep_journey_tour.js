@@ -163,3 +163,38 @@ registry.category("web_tour.tours").add("sales_process_zh_move_tour", {
         },
     ],
 });
+
+/** Quick create in a column of another process creates the deal in that process and stage. */
+registry.category("web_tour.tours").add("sales_process_quick_create_tour", {
+    steps: () => [
+        {
+            content: "Pick the other process in the side panel",
+            trigger: ".o_search_panel_category_value:contains('Tour other process') .o_search_panel_label",
+            run: "click",
+        },
+        {
+            content: "The pipeline is titled with it",
+            trigger: ".o_breadcrumb:contains('Tour other process')",
+        },
+        {
+            content: "Quick create in its first column",
+            trigger: `${column("Tour Other First")} .o_kanban_quick_add`,
+            run: "click",
+        },
+        {
+            trigger: ".o_kanban_quick_create .o_field_widget[name=name] input",
+            run: "edit Tour quick deal",
+        },
+        {
+            trigger: ".o_kanban_quick_create button.o_kanban_add",
+            run: "click",
+        },
+        {
+            content: "The deal is in that column, with no error",
+            trigger: `${column("Tour Other First")} .o_kanban_record:contains('Tour quick deal')`,
+        },
+        {
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
+    ],
+});
