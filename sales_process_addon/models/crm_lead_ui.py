@@ -116,6 +116,35 @@ class CrmLeadUi(models.AbstractModel):
         }
         return hints.get(milestone.fact, False)
 
+    def evidence_milestone_suggestion(self):
+        """The milestone a customer's message most likely proves, for "Use as Evidence".
+
+        The first required milestone of the stages evidence may be recorded for
+        that is still missing, customer-led, and accepts a customer's email (or
+        any kind); else the first missing one. Returns ``{"milestone_id",
+        "kind_id"}``: the kind is a customer's email where the milestone accepts
+        it, else its only accepted kind, else False.
+        """
+        self.ensure_one()
+        self.check_access("read")
+        milestones = self.env["crm.stage.milestone"].search(
+            [("stage_id", "in", self._evidence_stages().ids), ("required", "=", True)]
+        )
+        met = self._stage_gate_milestones_met(milestones)[self.id]
+        awaiting = self._milestones_with_evidence(milestones, valid=False)[self.id]
+        missing = milestones.filtered(lambda m: m.id not in met and m.id not in awaiting)
+        email = self.env.ref("sales_process_addon.evidence_kind_customer_email", raise_if_not_found=False)
+        suited = missing.filtered(
+            lambda m: m.customer_led and (not m.evidence_kind_ids or email in m.evidence_kind_ids)
+        )
+        milestone = (suited or missing)[:1]
+        accepted = milestone.evidence_kind_ids
+        if not accepted or email in accepted:
+            kind = email
+        else:
+            kind = accepted if len(accepted) == 1 else accepted.browse()
+        return {"milestone_id": milestone.id or False, "kind_id": kind.id or False}
+
     def stage_move_check(self, stage_ids):
         """FALLBACK until the lead engineer's gate method lands; delete this method then.
 

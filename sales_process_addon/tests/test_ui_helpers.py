@@ -183,3 +183,22 @@ class TestUiHelpers(StageGateCase):
         self.team.member_ids = self.rep
         self.rep.invalidate_recordset(["sale_team_id"])
         self.assertEqual(Lead._pipeline_type_of_user(), self.type_a)
+
+    def test_evidence_milestone_suggestion(self):
+        """Use as Evidence suggests the first missing customer-led milestone a message can prove."""
+        lead = self._lead()
+        self.assertEqual(
+            lead.evidence_milestone_suggestion(),
+            {"milestone_id": self.m_summary.id, "kind_id": self.kind_email.id},
+        )
+        self._evidence(lead, self.m_summary)
+        suggestion = lead.evidence_milestone_suggestion()
+        self.assertEqual(suggestion["milestone_id"], self.m_approval.id, "else the first missing")
+        self._evidence(lead, self.m_approval)
+        self.assertFalse(lead.evidence_milestone_suggestion()["milestone_id"])
+        contract_lead = self._lead(stage=self.a3)
+        self.assertEqual(
+            contract_lead.evidence_milestone_suggestion(),
+            {"milestone_id": self.m_contract.id, "kind_id": self.kind_document.id},
+            "the milestone's only accepted kind when it does not take an email",
+        )

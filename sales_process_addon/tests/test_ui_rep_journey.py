@@ -82,6 +82,19 @@ class TestRepJourneyUi(HttpCase):
         self.assertEqual(lead.pipeline_type_id, other, "the column's process, not the team's")
         self.assertEqual(lead.stage_id.name, "Tour Other First")
 
+    def test_use_customer_message_as_evidence(self):
+        self.lead.message_post(
+            body="Hello, our budget is approved for this project.",
+            author_id=self.buyer.id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        self.start_tour(f"/odoo/crm/{self.lead.id}", "sales_process_use_as_evidence_tour", login="admin")
+        evidence = self.lead.evidence_ids
+        self.assertEqual(evidence.milestone_id, self.milestone)
+        self.assertEqual(evidence.customer_partner_id, self.buyer)
+        self.assertIn("budget is approved", evidence.summary)
+
     def test_move_dialog_in_chinese(self):
         self.env["res.lang"]._activate_lang("zh_CN")
         self.admin.lang = "zh_CN"
