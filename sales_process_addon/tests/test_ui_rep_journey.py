@@ -20,6 +20,9 @@ class TestRepJourneyUi(HttpCase):
                 {"name": "Tour Close", "pipeline_type_id": cls.ptype.id, "sequence": 4},
             ]
         )
+        cls.won = cls.env["crm.stage"].create(
+            {"name": "Tour Won", "pipeline_type_id": cls.ptype.id, "sequence": 5, "is_won": True}
+        )
         cls.kind = cls.env["crm.evidence.kind"].create({"name": "Tour email", "code": "tour_email"})
         cls.milestone = cls.env["crm.stage.milestone"].create(
             {

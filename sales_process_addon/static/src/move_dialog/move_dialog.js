@@ -51,6 +51,11 @@ export class StageMoveDialog extends Component {
         return ["skip", "backward"].includes(this.state.check.reason);
     }
 
+    get allAwaitingVerification() {
+        const missing = this.state.check.missing;
+        return missing.length > 0 && missing.every((m) => m.awaiting_verification);
+    }
+
     get exceptionState() {
         return this.state.check.exception && this.state.check.exception.state;
     }

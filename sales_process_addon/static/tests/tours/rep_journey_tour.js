@@ -161,6 +161,26 @@ registry.category("web_tour.tours").add("sales_process_zh_move_tour", {
         {
             trigger: "body:not(:has(.o_form_dirty))",
         },
+        {
+            content: "The Won button asks the gate first",
+            trigger: ".o_form_view .o_statusbar_buttons button[name=action_set_won_rainbowman]",
+            run: "click",
+        },
+        {
+            content: "The dialog names the next stage to reach",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_next:contains('Tour Qualify')",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .modal-footer .btn-link",
+            run: "click",
+        },
+        {
+            content: "Still in the real stage, no generic error",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Tour Discover')",
+        },
+        {
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
     ],
 });
 
