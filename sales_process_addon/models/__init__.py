@@ -30,3 +30,4 @@ from . import res_config_settings
 from . import mail_activity
 from . import mail_activity_plan_template
 from . import ir_http
+from . import crm_pipeline_type_designer

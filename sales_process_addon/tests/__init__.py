@@ -21,3 +21,4 @@ from . import test_fact_milestones
 from . import test_reports
 from . import test_ui_rep_journey
 from . import test_ui_helpers
+from . import test_process_designer
