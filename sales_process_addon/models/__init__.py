@@ -20,6 +20,7 @@ from . import crm_competitor
 from . import crm_lead_buying_center
 from . import crm_lead_indicators
 from . import crm_lead_probability
+from . import crm_lead_ui
 from . import crm_lead
 from . import crm_lead_evidence
 from . import crm_stage_exception
@@ -32,3 +33,5 @@ from . import res_config_settings
 from . import mail_activity
 from . import mail_activity_plan_template
 from . import mail_activity_plan
+from . import ir_http
+from . import crm_pipeline_type_designer

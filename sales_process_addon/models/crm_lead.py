@@ -17,6 +17,7 @@ class CrmLead(models.Model):
         "crm.lead.stage.tasks",
         "crm.lead.buying.center",
         "crm.lead.indicators",
+        "crm.lead.ui",
     ]
 
     pipeline_type_id = fields.Many2one(
@@ -117,6 +118,32 @@ class CrmLead(models.Model):
         "state, a cold relationship or neither the decision maker reached nor a customer commitment. "
         "Medium: qualification not Pursue, a cold relationship, or, past the first funnel state, "
         "the decision maker not reached or no customer commitment. Low: otherwise.",
+    )
+
+    # What the browser shows of the process (computed in crm.lead.ui).
+    risk_reasons = fields.Text(compute="_compute_risk_reasons", help="Why the risk level is what it is.")
+    stage_exit_criteria = fields.Html(
+        "Exit Criteria",
+        compute="_compute_stage_exit_criteria",
+        sanitize=False,  # built with Markup, every value escaped
+        help="The milestones of the stage and what counts as proof of each.",
+    )
+    stage_unreachable_ids = fields.Many2many(
+        "crm.stage",
+        string="Stages Out of Reach",
+        compute="_compute_stage_unreachable_ids",
+        help="Stages the gate does not let this opportunity move to from its current stage.",
+    )
+    stage_exception_banner_id = fields.Many2one(
+        "crm.stage.exception", "Current Exception", compute="_compute_stage_exception_banner"
+    )
+    stage_exception_banner_state = fields.Selection(
+        [("pending", "Pending"), ("approved", "Approved")],
+        "Current Exception State",
+        compute="_compute_stage_exception_banner",
+    )
+    stage_exception_banner_target_id = fields.Many2one(
+        "crm.stage", "Exception Target", compute="_compute_stage_exception_banner"
     )
 
     # ------------------------------------------------------------

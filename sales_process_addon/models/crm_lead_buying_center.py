@@ -44,6 +44,8 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         "stakeholder_ids.influence",
         "stakeholder_ids.met",
         "stakeholder_ids.partner_id",
+        "evidence_ids.is_valid",
+        "evidence_ids.milestone_id",
     )
     def _compute_buying_center_summary(self):
         """Counts by role and stance, and what the buying center lacks (form only)."""
@@ -95,17 +97,22 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             return []
         stakeholders = self.stakeholder_ids
         deciders = stakeholders.filtered(lambda s: s.role_id.code == "decision_maker")
+        # Evidence of a milestone met by a fact proves that fact as well (one source of truth).
+        proven = self._facts_proven_by_evidence()[self.id]
         warnings = []
-        if not deciders:
-            warnings.append(_("No decision maker identified: who signs off on the purchase?"))
-        elif not deciders.filtered("met"):
-            warnings.append(
-                _(
-                    "Decision maker not met: %(names)s.",
-                    names=join_list(self.env, deciders.partner_id.mapped("display_name")),
+        if "decision_maker_met" not in proven:
+            if not deciders:
+                warnings.append(_("No decision maker identified: who signs off on the purchase?"))
+            elif not deciders.filtered("met"):
+                warnings.append(
+                    _(
+                        "Decision maker not met: %(names)s.",
+                        names=join_list(self.env, deciders.partner_id.mapped("display_name")),
+                    )
                 )
-            )
-        if not stakeholders.filtered(lambda s: s.role_id.code == "coach" and s.stance in self._COACH_STANCES):
+        if "coach_secured" not in proven and not stakeholders.filtered(
+            lambda s: s.role_id.code == "coach" and s.stance in self._COACH_STANCES
+        ):
             warnings.append(_("No coach: nobody inside tells us how the decision is really made."))
         if stakeholders and not stakeholders.filtered(lambda s: s.stance == "champion"):
             warnings.append(_("No champion advocates for us inside the customer."))

@@ -24,11 +24,25 @@ class CrmLeadEvidence(models.Model):
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
     milestone_id = fields.Many2one("crm.stage.milestone", required=True, index=True, ondelete="restrict")
     stage_id = fields.Many2one(related="milestone_id.stage_id", store=True, index=True)
-    kind_id = fields.Many2one("crm.evidence.kind", required=True, ondelete="restrict")
+    kind_id = fields.Many2one(
+        "crm.evidence.kind",
+        required=True,
+        ondelete="restrict",
+        compute="_compute_kind_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
     date = fields.Date(required=True, default=fields.Date.context_today)
     summary = fields.Text(required=True)
     customer_partner_id = fields.Many2one(
-        "res.partner", "Produced by (Customer)", help="The customer contact whose action this is."
+        "res.partner",
+        "Produced by (Customer)",
+        compute="_compute_customer_partner_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="The customer contact whose action this is.",
     )
     internal_user_id = fields.Many2one("res.users", "Produced by (Us)")
     customer_led = fields.Boolean(compute="_compute_customer_led", store=True)
@@ -54,6 +68,8 @@ class CrmLeadEvidence(models.Model):
     withdrawn_by_id = fields.Many2one("res.users", readonly=True)
     withdrawn_date = fields.Datetime(readonly=True)
 
+    # UI only: the evidence form restricts the kind to the milestone's accepted kinds.
+    milestone_kind_ids = fields.Many2many(related="milestone_id.evidence_kind_ids", string="Accepted Kinds")
     # UI only: the evidence form restricts the milestone to these stages.
     lead_evidence_stage_ids = fields.Many2many(
         "crm.stage", string="Stages to Prove", compute="_compute_lead_evidence_stage_ids"
@@ -78,6 +94,32 @@ class CrmLeadEvidence(models.Model):
             "lead_evidence_stage_ids",
         }
     )
+
+    @api.depends("milestone_id")
+    def _compute_kind_id(self):
+        """Default: the milestone's only accepted kind; a kind it does not accept is cleared."""
+        for evidence in self:
+            accepted = evidence.milestone_id.evidence_kind_ids
+            if len(accepted) == 1:
+                evidence.kind_id = accepted
+            elif accepted and evidence.kind_id not in accepted:
+                evidence.kind_id = False
+
+    @api.depends("milestone_id", "lead_id")
+    def _compute_customer_partner_id(self):
+        """Default for a customer-led milestone: the opportunity's contact person.
+
+        The opportunity's customer when it is a person, else that company's only
+        contact; nothing when that is ambiguous.
+        """
+        for evidence in self:
+            if evidence.customer_partner_id or not evidence.milestone_id.customer_led:
+                continue
+            customer = evidence.lead_id.partner_id
+            if customer.is_company:
+                contacts = customer.child_ids.filtered(lambda p: p.type == "contact" and not p.is_company)
+                customer = contacts if len(contacts) == 1 else customer.browse()
+            evidence.customer_partner_id = customer
 
     @api.depends("customer_partner_id")
     def _compute_customer_led(self):
@@ -121,19 +163,24 @@ class CrmLeadEvidence(models.Model):
                     )
                 )
 
-    @api.constrains("milestone_id", "customer_partner_id", "internal_user_id", "kind_id")
-    def _check_producer_and_kind(self):
+    @api.constrains("milestone_id", "customer_partner_id", "internal_user_id", "kind_id", "date", "summary")
+    def _check_evidence(self):
+        """Every problem of the evidence at once, so that one save reports them all."""
+        today = fields.Date.context_today(self)
         for evidence in self:
-            milestone = evidence.milestone_id
+            milestone, problems = evidence.milestone_id, []
+            summary = (evidence.summary or "").strip()
+            if not summary:
+                problems.append(_("Evidence needs a summary of what happened."))
             if not evidence.customer_partner_id and not evidence.internal_user_id:
-                raise ValidationError(
+                problems.append(
                     _(
                         'Evidence "%(summary)s": say who produced it, a customer contact or one of our users.',
-                        summary=evidence.summary,
+                        summary=summary,
                     )
                 )
             if milestone.customer_led and not evidence.customer_partner_id:
-                raise ValidationError(
+                problems.append(
                     _(
                         'Milestone "%(milestone)s" must be proven by the customer: '
                         "set the customer contact who produced the evidence.",
@@ -141,7 +188,7 @@ class CrmLeadEvidence(models.Model):
                     )
                 )
             if milestone.evidence_kind_ids and evidence.kind_id not in milestone.evidence_kind_ids:
-                raise ValidationError(
+                problems.append(
                     _(
                         'Milestone "%(milestone)s" accepts %(kinds)s as evidence, not "%(kind)s".',
                         milestone=milestone.name,
@@ -149,6 +196,16 @@ class CrmLeadEvidence(models.Model):
                         kind=evidence.kind_id.name,
                     )
                 )
+            if evidence.date > today:
+                problems.append(
+                    _(
+                        'Evidence "%(summary)s" is dated %(date)s, in the future: evidence records what happened.',
+                        summary=summary,
+                        date=evidence.date,
+                    )
+                )
+            if problems:
+                raise ValidationError("\n".join(problems))
 
     @api.constrains("customer_partner_id", "internal_user_id")
     def _check_producer_side(self):
@@ -214,28 +271,16 @@ class CrmLeadEvidence(models.Model):
                     )
                 )
 
-    @api.constrains("date")
-    def _check_date_not_in_future(self):
-        today = fields.Date.context_today(self)
-        for evidence in self:
-            if evidence.date > today:
-                raise ValidationError(
-                    _(
-                        'Evidence "%(summary)s" is dated %(date)s, in the future: evidence records what happened.',
-                        summary=evidence.summary,
-                        date=evidence.date,
-                    )
-                )
-
-    @api.constrains("summary")
-    def _check_summary(self):
-        for evidence in self:
-            if not (evidence.summary or "").strip():
-                raise ValidationError(_("Evidence needs a summary of what happened."))
-
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        # Customer-led evidence is an interaction: the relationship and risk follow it.
+        records.lead_id._indicators_refresh()
+        return records
 
     @api.model
     def _lead_child_before_create(self, vals_list):

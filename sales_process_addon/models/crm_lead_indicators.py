@@ -1,7 +1,7 @@
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -46,10 +46,17 @@ class CrmLeadIndicators(models.AbstractModel):
             else:
                 lead.relationship_status = "active"
 
-    @api.depends("stakeholder_ids.role_id.code", "stakeholder_ids.met")
+    @api.depends(
+        "stakeholder_ids.role_id.code",
+        "stakeholder_ids.met",
+        "evidence_ids.is_valid",
+        "evidence_ids.milestone_id.fact",
+    )
     def _compute_has_decision_maker_access(self):
+        """A decision maker met in the buying center, or evidence proving a "decision maker met" milestone."""
+        proven = self._facts_proven_by_evidence()
         for lead in self:
-            lead.has_decision_maker_access = any(
+            lead.has_decision_maker_access = "decision_maker_met" in proven[lead.id] or any(
                 stakeholder.met and stakeholder.role_id.code == "decision_maker"
                 for stakeholder in lead.stakeholder_ids
             )
@@ -76,25 +83,41 @@ class CrmLeadIndicators(models.AbstractModel):
         "customer_commitment",
     )
     def _compute_risk_level(self):
-        """See the help of ``risk_level`` for the rule."""
+        """See the help of ``risk_level`` for the rule; ``_risk_assessment`` applies it."""
         first_state = self.env["crm.funnel.state"].search([], limit=1)
         for lead in self:
-            if lead.type != "opportunity" or not lead.active or lead.won_status != "pending":
-                lead.risk_level = False
-                continue
-            advanced = bool(lead.funnel_state_id) and lead.funnel_state_id != first_state
-            cold = lead.relationship_status == "cold"
-            access, commitment = lead.has_decision_maker_access, lead.customer_commitment
-            if (
-                lead.qualification_status == "drop"
-                or (advanced and cold)
-                or (advanced and not access and not commitment)
-            ):
-                lead.risk_level = "high"
-            elif lead.qualification_status != "pursue" or cold or (advanced and not (access and commitment)):
-                lead.risk_level = "medium"
-            else:
-                lead.risk_level = "low"
+            lead.risk_level = lead._risk_assessment(first_state)[0]
+
+    def _risk_reasons(self):
+        """Why the risk of this lead is what it is, as short sentences."""
+        self.ensure_one()
+        return self._risk_assessment(self.env["crm.funnel.state"].search([], limit=1))[1]
+
+    def _risk_assessment(self, first_state):
+        """``(risk level, [reasons])`` of this lead; ``first_state``: the first funnel state."""
+        if self.type != "opportunity" or not self.active or self.won_status != "pending":
+            return False, []
+        advanced = bool(self.funnel_state_id) and self.funnel_state_id != first_state
+        cold = self.relationship_status == "cold"
+        access, commitment = self.has_decision_maker_access, self.customer_commitment
+        high, medium = [], []
+        if self.qualification_status == "drop":
+            high.append(_("Qualification: Drop (a deal-breaker answered No)"))
+        elif self.qualification_status != "pursue":
+            medium.append(_("Qualification not Pursue"))
+        if cold:
+            (high if advanced else medium).append(_("Cold relationship: no interaction in 30 days"))
+        if advanced and not access and not commitment:
+            high.append(_("Neither the decision maker reached nor a customer commitment"))
+        elif advanced and not access:
+            medium.append(_("Decision maker not reached"))
+        elif advanced and not commitment:
+            medium.append(_("No customer commitment"))
+        if high:
+            return "high", high + medium
+        if medium:
+            return "medium", medium
+        return "low", []
 
     # ------------------------------------------------------------
     # BUSINESS
@@ -111,8 +134,8 @@ class CrmLeadIndicators(models.AbstractModel):
         """``Counter({lead id: interactions})`` over the window, in two grouped queries.
 
         Interactions: emails received or sent and messages sent from the chatter
-        (not internal notes), activities marked done, and meetings held in the
-        window or booked since.
+        (not internal notes), activities marked done, meetings held in the
+        window or booked since, and customer-led evidence dated in the window.
         """
         counts = Counter()
         ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
@@ -152,7 +175,40 @@ class CrmLeadIndicators(models.AbstractModel):
             )
         )
         counts.update({lead.id: count for lead, count in meetings})
+        evidence = (
+            self.env["crm.lead.evidence"]
+            .sudo()
+            ._read_group(
+                [("lead_id", "in", ids), ("customer_led", "=", True), ("date", ">=", since.date())],
+                ["lead_id"],
+                ["__count"],
+            )
+        )
+        counts.update({lead.id: count for lead, count in evidence})
         return counts
+
+    def _facts_proven_by_evidence(self):
+        """``{lead id: set of fact codes}`` proven by valid evidence of milestones met by those facts.
+
+        One source of truth: evidence of a "decision maker met" milestone proves
+        the decision maker was reached, as the buying center would.
+        """
+        found = defaultdict(set)
+        ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
+        if not ids:
+            return found
+        # sudo: what is proven must not depend on who reads the lead.
+        groups = (
+            self.env["crm.lead.evidence"]
+            .sudo()
+            ._read_group(
+                [("lead_id", "in", ids), ("is_valid", "=", True), ("milestone_id.fact", "!=", False)],
+                ["lead_id", "milestone_id"],
+            )
+        )
+        for lead, milestone in groups:
+            found[lead.id].add(milestone.fact)
+        return found
 
     def _indicators_refresh(self):
         """Recompute the time-dependent indicators of these leads now."""

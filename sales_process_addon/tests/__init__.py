@@ -25,3 +25,6 @@ from . import test_child_security
 from . import test_evidence_lifecycle
 from . import test_indicators_cron
 from . import test_security_rpc
+from . import test_ui_rep_journey
+from . import test_ui_helpers
+from . import test_process_designer

@@ -4,7 +4,7 @@ import { _t } from "@web/core/l10n/translation";
 /**
  * "Use as Evidence" on the chatter messages of an opportunity written by a
  * customer (a contact who is not an internal user): opens the evidence form in
- * a dialog, prefilled from the message.
+ * a dialog, prefilled from the message and with the milestone it likely proves.
  */
 
 const EVIDENCE_ACTION = "sales_process_addon.crm_lead_evidence_action_from_message";
@@ -41,7 +41,14 @@ registerMessageAction("sales-process-use-as-evidence", {
     condition: ({ message, thread }) => isCustomerMessageOfLead(message, thread),
     icon: "fa fa-check-square-o",
     name: _t("Use as Evidence"),
-    onSelected: ({ message, owner, thread }) => {
+    onSelected: async ({ message, owner, thread }) => {
+        // The milestone this message most likely proves: the first one still missing
+        // in the opportunity's stage that a customer's message can prove.
+        const suggestion = await owner.env.services.orm.call(
+            "crm.lead",
+            "evidence_milestone_suggestion",
+            [[thread.id]]
+        );
         const summary =
             messagePlainText(message.body) ||
             message.subject ||
@@ -50,22 +57,25 @@ registerMessageAction("sales-process-use-as-evidence", {
             additionalContext: {
                 default_lead_id: thread.id,
                 default_message_id: message.id,
+                default_milestone_id: suggestion.milestone_id,
+                default_kind_id: suggestion.kind_id,
                 default_customer_partner_id: message.author_id.id,
                 default_summary: summary,
                 default_date: message.datetime.toFormat("yyyy-MM-dd"),
                 default_attachment_ids: message.attachment_ids.map((attachment) => attachment.id),
             },
             onClose: async () => {
-                // The evidence may have met a milestone: refresh the opportunity's checklist.
+                // The evidence may have met a milestone: refresh the opportunity's checklist,
+                // saving the user's edits first as the chatter does after its own actions.
                 const root = owner.env.model?.root;
                 if (root?.resModel === "crm.lead" && root.resId === thread.id) {
-                    // keep the user's unsaved edits, if any
-                    if (!(await root.isDirty())) {
+                    if (await root.save()) {
                         await root.load();
                     }
                 }
             },
         });
     },
-    sequence: 75,
+    // First among the message's quick actions: shown on the message, not in its "more" menu.
+    sequence: 5,
 });

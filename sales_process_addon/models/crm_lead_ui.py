@@ -1,0 +1,228 @@
+from markupsafe import Markup
+
+from odoo import _, api, models
+from odoo.exceptions import UserError
+
+
+class CrmLeadUi(models.AbstractModel):
+    """What the browser shows of the sales process; ``crm.lead`` inherits it.
+
+    Read-only helpers of the pipeline, the kanban card, the opportunity form
+    and the guided move dialog. The server stays the judge: nothing here moves
+    a lead past the gate.
+    """
+
+    _name = "crm.lead.ui"
+    _description = "Opportunity Sales Process Display"
+
+    # ------------------------------------------------------------
+    # COMPUTE
+    # ------------------------------------------------------------
+
+    @api.depends("stage_id")
+    def _compute_stage_exit_criteria(self):
+        """The stage's exit criteria, from its milestones themselves (one source)."""
+        milestones = self.env["crm.stage.milestone"].search([("stage_id", "in", self.stage_id.ids)])
+        milestones_of = milestones.grouped("stage_id")
+        for lead in self:
+            lead.stage_exit_criteria = self._render_exit_criteria(milestones_of.get(lead.stage_id))
+
+    @api.depends("risk_level")
+    def _compute_risk_reasons(self):
+        for lead in self:
+            lead.risk_reasons = "\n".join(lead._risk_reasons()) if lead.risk_level else False
+
+    @api.depends("pipeline_type_id", "stage_id")
+    def _compute_stage_unreachable_ids(self):
+        """Stages of an enforced process the lead cannot move to directly.
+
+        Stages after the next one (skips), and earlier ones where the process
+        does not allow moving backward. An approved exception opens its target.
+        """
+        for lead in self:
+            ptype = lead.pipeline_type_id
+            if not ptype or ptype.gate_mode == "guided" or lead.stage_id not in ptype.stage_ids:
+                lead.stage_unreachable_ids = False
+                continue
+            stages = ptype.stage_ids
+            index = list(stages).index(lead.stage_id)
+            unreachable = stages[index + 2 :]
+            if not ptype.allow_backward:
+                unreachable |= stages[:index]
+            approved = lead.stage_exception_ids.filtered(
+                lambda e, lead=lead: e.state == "approved" and e.from_stage_id == lead.stage_id
+            )
+            lead.stage_unreachable_ids = unreachable - approved.to_stage_id
+
+    @api.depends(
+        "stage_id",
+        "stage_exception_ids.state",
+        "stage_exception_ids.from_stage_id",
+        "stage_exception_ids.to_stage_id",
+    )
+    def _compute_stage_exception_banner(self):
+        """The exception of the current stage that the rep waits for or may use."""
+        for lead in self:
+            current = lead.stage_exception_ids.filtered(
+                lambda e, lead=lead: e.from_stage_id == lead.stage_id and e.state in ("pending", "approved")
+            )
+            approved = current.filtered(lambda e: e.state == "approved")[:1]
+            shown = approved or current[:1]
+            lead.stage_exception_banner_id = shown
+            lead.stage_exception_banner_state = shown.state or False
+            lead.stage_exception_banner_target_id = shown.to_stage_id
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_move_with_exception(self):
+        """Move to the target of the approved exception shown in the banner; the gate applies it."""
+        self.ensure_one()
+        exception = self.stage_exception_banner_id
+        if exception.state != "approved":
+            raise UserError(
+                _(
+                    '"%(lead)s" has no approved exception to leave "%(stage)s".',
+                    lead=self.name,
+                    stage=self.stage_id.name,
+                )
+            )
+        self.stage_id = exception.to_stage_id
+        return True
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _pipeline_type_of_user(self):
+        """The current user's process: their sales team's, else the company's."""
+        return self.env.user.sale_team_id.pipeline_type_id or self.env.company.default_pipeline_type_id
+
+    @api.model
+    def _milestone_fact_hint(self, milestone):
+        """How a fact of the opportunity's data meets ``milestone``, for the move dialog."""
+        if not milestone.fact:
+            return False
+        hints = {
+            "coach_secured": _(
+                "Or add a contact with the Coach role, stance Supporter or Champion, to the buying center."
+            ),
+            "decision_maker_met": _(
+                "Or mark a Decision maker of the buying center as met, with the meeting date."
+            ),
+            "qualified_pursue": _("Or answer every qualification question Yes (status Pursue)."),
+        }
+        return hints.get(milestone.fact, False)
+
+    def evidence_milestone_suggestion(self):
+        """The milestone a customer's message most likely proves, for "Use as Evidence".
+
+        The first required milestone of the stages evidence may be recorded for
+        that is still missing, customer-led, and accepts a customer's email (or
+        any kind); else the first missing one. Returns ``{"milestone_id",
+        "kind_id"}``: the kind is a customer's email where the milestone accepts
+        it, else its only accepted kind, else False.
+        """
+        self.ensure_one()
+        self.check_access("read")
+        milestones = self.env["crm.stage.milestone"].search(
+            [("stage_id", "in", self._evidence_stages().ids), ("required", "=", True)]
+        )
+        met = self._stage_gate_proof(milestones.ids)[0][self.id]
+        awaiting = self._stage_gate_evidence(milestones.ids, valid=False)[self.id]
+        missing = milestones.filtered(lambda m: m.id not in met and m.id not in awaiting)
+        email = self.env.ref("sales_process_addon.evidence_kind_customer_email", raise_if_not_found=False)
+        suited = missing.filtered(
+            lambda m: m.customer_led and (not m.evidence_kind_ids or email in m.evidence_kind_ids)
+        )
+        milestone = (suited or missing)[:1]
+        accepted = milestone.evidence_kind_ids
+        if not accepted or email in accepted:
+            kind = email
+        else:
+            kind = accepted if len(accepted) == 1 else accepted.browse()
+        return {"milestone_id": milestone.id or False, "kind_id": kind.id or False}
+
+    @api.readonly
+    def stage_move_check(self, stage_ids):
+        """What moving this opportunity to each of ``stage_ids`` would meet, for the move dialog.
+
+        The server stays the judge (every write goes through the gate); this
+        only tells the UI in advance. Returns ``{stage id: {"allowed",
+        "reason", "message", "next_stage", "missing", "exception", "guided"}}``.
+        """
+        self.ensure_one()
+        self.check_access("read")
+        structure = self._stage_gate_structure()
+        state = self._stage_gate_state()[self.id]
+        result = {}
+        targets = [stage_id for stage_id in stage_ids if stage_id in structure["stages"]]
+        prove_all = set()
+        planned = {}
+        for stage_id in targets:
+            new = state._replace(stage_id=stage_id, pipeline_type_id=structure["stages"][stage_id]["type"])
+            if stage_id == state.stage_id:
+                continue
+            event = self._stage_gate_event(state, new)
+            need = self._stage_gate_requirements(event, state, new)
+            planned[stage_id] = (new, need)
+            prove_all.update(need["prove"])
+        met, _evidence = self._stage_gate_proof(prove_all)
+        awaiting = self._stage_gate_evidence(list(prove_all), valid=False).get(self.id, {})
+        Exception_ = self.env["crm.stage.exception"]
+        exceptions = Exception_.search(
+            [
+                ("lead_id", "=", self.id),
+                ("from_stage_id", "=", state.stage_id),
+                ("state", "in", ("pending", "approved")),
+            ]
+        )
+        sequence = self._stage_gate_sequence(state.pipeline_type_id, state.team_id, state.stage_id)
+        following = sequence[sequence.index(state.stage_id) + 1 :][:1] if state.stage_id in sequence else []
+        next_stage = self.env["crm.stage"].browse(following)
+        for stage_id, (new, need) in planned.items():
+            missing = [mid for mid in need["prove"] if mid not in met[self.id]]
+            problem = need["problem"] or ("missing" if missing else None)
+            exception = exceptions.filtered(lambda e, stage_id=stage_id: e.to_stage_id.id == stage_id)[:1]
+            allowed = not (problem and need["enforced"]) or exception.state == "approved"
+            milestones = self.env["crm.stage.milestone"].browse(missing)
+            result[stage_id] = {
+                "allowed": allowed,
+                "reason": problem or "ok",
+                "guided": not need["enforced"],
+                "message": self._stage_gate_refusal_message(self.id, state, new, problem, missing)
+                if problem
+                else "",
+                "next_stage": {"id": next_stage.id, "name": next_stage.name} if next_stage else False,
+                "missing": [
+                    {
+                        "id": milestone.id,
+                        "name": milestone.name,
+                        "customer_led": milestone.customer_led,
+                        "needs_verification": milestone.needs_verification,
+                        "evidence_kind_ids": milestone.evidence_kind_ids.ids,
+                        "fact": self._milestone_fact_hint(milestone),
+                        "awaiting_verification": milestone.id in awaiting,
+                    }
+                    for milestone in (milestones if problem == "missing" else [])
+                ],
+                "exception": {"id": exception.id, "state": exception.state} if exception else False,
+            }
+        return result
+
+    @api.model
+    def _render_exit_criteria(self, milestones):
+        if not milestones:
+            return False
+        return Markup("").join(
+            Markup('<div class="mb-1"><span class="fw-semibold">%s</span>%s</div>')
+            % (
+                milestone.name,
+                Markup('<div class="text-muted small">%s</div>') % milestone.description
+                if milestone.description
+                else "",
+            )
+            for milestone in milestones
+        )

@@ -1,0 +1,98 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+
+
+class CrmPipelineTypeDesigner(models.Model):
+    """The administrator's process designer: problems shown early, a shipped process duplicated."""
+
+    _inherit = "crm.pipeline.type"
+
+    designer_problems = fields.Html(
+        "Design Problems",
+        compute="_compute_designer_problems",
+        sanitize=False,  # built with Markup, every value escaped
+        help="What would bite the reps: a won stage that is not last, a stage without milestones in "
+        "an enforced process, a milestone that accepts no kind of evidence.",
+    )
+
+    @api.depends(
+        "gate_mode",
+        "stage_ids.is_won",
+        "stage_ids.sequence",
+        "stage_ids.milestone_ids",
+        "stage_ids.milestone_ids.evidence_kind_ids",
+    )
+    def _compute_designer_problems(self):
+        for ptype in self:
+            problems = ptype._designer_problem_list()
+            ptype.designer_problems = (
+                Markup("<ul class='mb-0'>%s</ul>")
+                % Markup("").join(Markup("<li>%s</li>") % p for p in problems)
+                if problems
+                else False
+            )
+
+    def _designer_problem_list(self):
+        """The problems of this process's design, as sentences."""
+        self.ensure_one()
+        stages = self.stage_ids
+        problems = []
+        won = stages.filtered("is_won")
+        if stages and not won:
+            problems.append(_("No won stage: opportunities of this process can never be won."))
+        for stage in won:
+            if stages.filtered(
+                lambda s, stage=stage: not s.is_won and (s.sequence, s.id) > (stage.sequence, stage.id)
+            ):
+                problems.append(_('The won stage "%(stage)s" is not last.', stage=stage.name))
+        if self.gate_mode == "enforced":
+            for stage in (stages - won).filtered(lambda s: not s.milestone_ids):
+                problems.append(
+                    _(
+                        'Stage "%(stage)s" has no milestones: in an enforced process, nothing proves '
+                        "that an opportunity may leave it.",
+                        stage=stage.name,
+                    )
+                )
+        for milestone in stages.milestone_ids.filtered(lambda m: not m.fact and m.customer_led):
+            if not milestone.evidence_kind_ids:
+                problems.append(
+                    _(
+                        'Milestone "%(milestone)s" (%(stage)s) accepts any kind of evidence: say which '
+                        "kinds prove it.",
+                        milestone=milestone.name,
+                        stage=milestone.stage_id.name,
+                    )
+                )
+        return problems
+
+    def action_duplicate_process(self):
+        """Copy this process, its stages and their milestones, as the start of the company's own."""
+        self.ensure_one()
+        copy = self.copy(
+            {
+                "name": _("%(name)s (copy)", name=self.name),
+                "code": self._designer_free_code(),
+                "sequence": self.sequence + 1,
+            }
+        )
+        for stage in self.stage_ids:
+            new_stage = stage.copy({"pipeline_type_id": copy.id, "name": stage.name})
+            for milestone in stage.milestone_ids:
+                milestone.copy({"stage_id": new_stage.id, "name": milestone.name})
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.pipeline.type",
+            "res_id": copy.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _designer_free_code(self):
+        """A code for a copy of this process that no other process uses."""
+        taken = set(self.with_context(active_test=False).search([]).mapped("code"))
+        number = 1
+        while f"{self.code}_copy{number}" in taken:
+            number += 1
+        return f"{self.code}_copy{number}"

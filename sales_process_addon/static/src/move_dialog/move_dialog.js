@@ -1,0 +1,137 @@
+import { Component, onWillStart, useState } from "@odoo/owl";
+import { Dialog } from "@web/core/dialog/dialog";
+import { _t } from "@web/core/l10n/translation";
+import { useService } from "@web/core/utils/hooks";
+import { FormViewDialog } from "@web/views/view_dialogs/form_view_dialog";
+
+/**
+ * The guided move: what a refused stage move of one opportunity lacks, and the
+ * ways forward (record evidence, request an exception, or move once all is met).
+ *
+ * The server stays the judge: the dialog reads `crm.lead.stage_move_check` and
+ * the move itself is an ordinary write, which goes through the stage gate.
+ */
+export class StageMoveDialog extends Component {
+    static template = "sales_process_addon.StageMoveDialog";
+    static components = { Dialog };
+    static props = {
+        close: Function,
+        leadId: Number,
+        stageId: Number,
+        stageName: String,
+        fromStageId: Number,
+        check: Object,
+        onMoved: { type: Function, optional: true },
+    };
+
+    setup() {
+        this.orm = useService("orm");
+        this.dialog = useService("dialog");
+        this.action = useService("action");
+        this.state = useState({ check: this.props.check, moving: false });
+        onWillStart(() => this.loadKinds());
+    }
+
+    async loadKinds() {
+        const ids = [...new Set(this.state.check.missing.flatMap((m) => m.evidence_kind_ids))];
+        this.kindNames = {};
+        if (ids.length) {
+            const kinds = await this.orm.read("crm.evidence.kind", ids, ["display_name"]);
+            for (const kind of kinds) {
+                this.kindNames[kind.id] = kind.display_name;
+            }
+        }
+    }
+
+    get title() {
+        return _t("Move to %(stage)s", { stage: this.props.stageName });
+    }
+
+    get isBlockedByOrder() {
+        return ["skip", "backward"].includes(this.state.check.reason);
+    }
+
+    get allAwaitingVerification() {
+        const missing = this.state.check.missing;
+        return missing.length > 0 && missing.every((m) => m.awaiting_verification);
+    }
+
+    get exceptionState() {
+        return this.state.check.exception && this.state.check.exception.state;
+    }
+
+    kindsOf(milestone) {
+        return milestone.evidence_kind_ids.map((id) => this.kindNames[id]).filter(Boolean).join(", ");
+    }
+
+    async refresh() {
+        const result = await this.orm.call("crm.lead", "stage_move_check", [
+            [this.props.leadId],
+            [this.props.stageId],
+        ]);
+        this.state.check = result[this.props.stageId] || result[String(this.props.stageId)];
+        await this.loadKinds();
+    }
+
+    recordEvidence(milestone) {
+        this.dialog.add(FormViewDialog, {
+            resModel: "crm.lead.evidence",
+            title: _t("Record Evidence: %(milestone)s", { milestone: milestone.name }),
+            context: {
+                default_lead_id: this.props.leadId,
+                default_milestone_id: milestone.id,
+            },
+            onRecordSaved: () => this.refresh(),
+        });
+    }
+
+    requestException() {
+        const waived = this.state.check.missing.map((m) => m.name);
+        const reason = waived.length
+            ? _t("Milestones waived: %(milestones)s.\nWhy: ", { milestones: waived.join("; ") })
+            : "";
+        this.action.doAction("sales_process_addon.crm_stage_exception_action_request", {
+            additionalContext: {
+                default_lead_id: this.props.leadId,
+                default_from_stage_id: this.props.fromStageId,
+                default_to_stage_id: this.props.stageId,
+                default_reason: reason,
+            },
+            onClose: () => this.refresh(),
+        });
+    }
+
+    async move() {
+        this.state.moving = true;
+        try {
+            await this.orm.write("crm.lead", [this.props.leadId], { stage_id: this.props.stageId });
+        } finally {
+            this.state.moving = false;
+        }
+        this.props.close();
+        await this.props.onMoved?.();
+    }
+}
+
+/**
+ * Ask the server whether `leadId` may move to `stageId`; when the gate would
+ * refuse, open the move dialog and return false. Returns true when the move
+ * may go ahead as usual.
+ */
+export async function guardStageMove(env, { leadId, stageId, stageName, fromStageId, onMoved }) {
+    const orm = env.services.orm;
+    const result = await orm.call("crm.lead", "stage_move_check", [[leadId], [stageId]]);
+    const check = result[stageId] || result[String(stageId)];
+    if (!check || check.allowed) {
+        return true;
+    }
+    env.services.dialog.add(StageMoveDialog, {
+        leadId,
+        stageId,
+        stageName,
+        fromStageId,
+        check,
+        onMoved,
+    });
+    return false;
+}

@@ -1,0 +1,220 @@
+import { registry } from "@web/core/registry";
+
+/**
+ * The rep's day, part 1: the CRM opens on the rep's process with its columns
+ * unfolded; a card dragged one stage opens the move dialog listing the missing
+ * milestone; the rep records the customer's evidence from it and moves; a card
+ * dragged two stages explains the next stage to reach, and the rep requests an
+ * exception.
+ */
+const column = (name) => `.o_opportunity_kanban .o_kanban_group:has(.o_column_title:contains('${name}'))`;
+
+registry.category("web_tour.tours").add("sales_process_rep_journey_tour", {
+    steps: () => [
+        {
+            content: "The pipeline is titled with the rep's process",
+            trigger: ".o_breadcrumb:contains('Tour rep process')",
+        },
+        {
+            content: "Its first stage is an unfolded column holding the deal",
+            trigger: `${column("Tour Discover")}:not(.o_column_folded) .o_kanban_record:contains('Tour journey deal')`,
+        },
+        {
+            content: "Its next stages are unfolded columns too",
+            trigger: `${column("Tour Propose")}:not(.o_column_folded)`,
+        },
+        {
+            content: "The card shows the milestone progress",
+            trigger: ".o_kanban_record:contains('Tour journey deal') .o_sales_process_milestone_badge:contains('0/1')",
+        },
+        {
+            content: "Drag the deal one stage",
+            trigger: ".o_kanban_record:contains('Tour journey deal')",
+            run: `drag_and_drop (${column("Tour Qualify")})`,
+        },
+        {
+            content: "The move dialog lists the missing milestone",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_milestone:contains('Tour budget confirmed')",
+        },
+        {
+            content: "No generic validation error",
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
+        {
+            content: "Record the evidence from the dialog",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_record_evidence",
+            run: "click",
+        },
+        {
+            content: "The milestone, its only accepted kind and the customer contact are prefilled",
+            trigger: ".modal .o_field_widget[name=kind_id] input:value('Tour email')",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=customer_partner_id] input:value('Tour Buyer')",
+        },
+        {
+            content: "Summarize what happened",
+            trigger: ".modal .o_field_widget[name=summary] textarea",
+            run: "edit The buyer confirmed the budget by email.",
+        },
+        {
+            trigger: ".modal:has(.o_field_widget[name=summary]) .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Everything is met: the dialog offers the move",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_ready",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_confirm",
+            run: "click",
+        },
+        {
+            content: "The deal is in the next stage",
+            trigger: `${column("Tour Qualify")} .o_kanban_record:contains('Tour journey deal')`,
+        },
+        {
+            content: "Drag the deal two stages",
+            trigger: ".o_kanban_record:contains('Tour journey deal')",
+            run: `drag_and_drop (${column("Tour Close")})`,
+        },
+        {
+            content: "The dialog names the next stage to reach",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_next:contains('Tour Propose')",
+        },
+        {
+            content: "Request an exception for this move",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_request_exception",
+            run: "click",
+        },
+        {
+            content: "The request is prefilled with this move",
+            trigger: ".modal .o_field_widget[name=to_stage_id] input:value('Tour Close')",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=reason] textarea",
+            run: "edit The customer signs the framework contract directly; the proposal was done by the partner.",
+        },
+        {
+            trigger: ".modal:has(.o_field_widget[name=reason]) .modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            content: "The dialog shows the pending exception",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_exception_pending",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .modal-footer .btn-link",
+            run: "click",
+        },
+        {
+            content: "The card stays in its real stage",
+            trigger: `${column("Tour Qualify")} .o_kanban_record:contains('Tour journey deal')`,
+        },
+    ],
+});
+
+/** Part 2: a manager approved the exception; the rep sees the banner and moves in one click. */
+registry.category("web_tour.tours").add("sales_process_exception_banner_tour", {
+    steps: () => [
+        {
+            content: "The banner says the exception is approved",
+            trigger: ".o_sales_process_exception_banner:contains('Tour Close') .o_sales_process_move_now",
+            run: "click",
+        },
+        {
+            content: "The deal is in the approved stage",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Tour Close')",
+        },
+        {
+            content: "The banner is gone",
+            trigger: "body:not(:has(.o_sales_process_exception_banner:visible))",
+        },
+    ],
+});
+
+/** Simplified Chinese: the move dialog opens from the statusbar, with no generic error. */
+registry.category("web_tour.tours").add("sales_process_zh_move_tour", {
+    steps: () => [
+        {
+            content: "A stage out of reach is marked on the statusbar",
+            trigger: ".o_statusbar_status .o_sales_process_unreachable:contains('Tour Propose')",
+        },
+        {
+            content: "Click the next stage",
+            trigger: ".o_statusbar_status button:contains('Tour Qualify')",
+            run: "click",
+        },
+        {
+            content: "The move dialog lists the missing milestone",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_milestone:contains('Tour budget confirmed')",
+        },
+        {
+            content: "Cancel",
+            trigger: ".o_sales_process_move_dialog .modal-footer .btn-link",
+            run: "click",
+        },
+        {
+            content: "The statusbar shows the real stage",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Tour Discover')",
+        },
+        {
+            trigger: "body:not(:has(.o_form_dirty))",
+        },
+        {
+            content: "The Won button asks the gate first",
+            trigger: ".o_form_view .o_statusbar_buttons button[name=action_set_won_rainbowman]",
+            run: "click",
+        },
+        {
+            content: "The dialog names the next stage to reach",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_move_next:contains('Tour Qualify')",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .modal-footer .btn-link",
+            run: "click",
+        },
+        {
+            content: "Still in the real stage, no generic error",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Tour Discover')",
+        },
+        {
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
+    ],
+});
+
+/** Quick create in a column of another process creates the deal in that process and stage. */
+registry.category("web_tour.tours").add("sales_process_quick_create_tour", {
+    steps: () => [
+        {
+            content: "Pick the other process in the side panel",
+            trigger: ".o_search_panel_category_value:contains('Tour other process') .o_search_panel_label",
+            run: "click",
+        },
+        {
+            content: "The pipeline is titled with it",
+            trigger: ".o_breadcrumb:contains('Tour other process')",
+        },
+        {
+            content: "Quick create in its first column",
+            trigger: `${column("Tour Other First")} .o_kanban_quick_add`,
+            run: "click",
+        },
+        {
+            trigger: ".o_kanban_quick_create .o_field_widget[name=name] input",
+            run: "edit Tour quick deal",
+        },
+        {
+            trigger: ".o_kanban_quick_create button.o_kanban_add",
+            run: "click",
+        },
+        {
+            content: "The deal is in that column, with no error",
+            trigger: `${column("Tour Other First")} .o_kanban_record:contains('Tour quick deal')`,
+        },
+        {
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
+    ],
+});

@@ -1,0 +1,204 @@
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import tagged
+
+from .common_gate import StageGateCase
+
+
+@tagged("post_install", "-at_install")
+class TestUiHelpers(StageGateCase):
+    """What the browser shows: move check, evidence defaults, one source of truth, banner."""
+
+    # ---- stage_move_check (the fallback until the gate's own method lands) ----
+
+    def test_move_check_missing_then_allowed(self):
+        lead = self._lead()
+        check = lead.stage_move_check([self.a2.id])[self.a2.id]
+        self.assertFalse(check["allowed"])
+        self.assertEqual(check["reason"], "missing")
+        self.assertEqual({m["name"] for m in check["missing"]}, {"Summary confirmed", "Internal approval"})
+        summary = next(m for m in check["missing"] if m["name"] == "Summary confirmed")
+        self.assertTrue(summary["customer_led"])
+        self.assertEqual(
+            set(summary["evidence_kind_ids"]), set((self.kind_email | self.kind_confirmation).ids)
+        )
+        self._prove_a1(lead)
+        self.assertTrue(lead.stage_move_check([self.a2.id])[self.a2.id]["allowed"])
+
+    def test_move_check_skip_names_next_stage(self):
+        lead = self._lead()
+        self._prove_a1(lead)
+        check = lead.stage_move_check([self.a3.id])[self.a3.id]
+        self.assertFalse(check["allowed"])
+        self.assertEqual(check["reason"], "skip")
+        self.assertEqual(check["next_stage"]["id"], self.a2.id)
+        self.assertFalse(check["missing"], "a skip explains the next stage, not evidence")
+
+    def test_move_check_guided_process_allows(self):
+        self.type_a.gate_mode = "guided"
+        check = self._lead().stage_move_check([self.a3.id])[self.a3.id]
+        self.assertTrue(check["allowed"])
+        self.assertTrue(check["guided"])
+
+    def test_unreachable_stages(self):
+        lead = self._lead()
+        self.assertEqual(lead.stage_unreachable_ids, self.a3 | self.a4)
+        self.type_a.allow_backward = False
+        self._prove_a1(lead)
+        lead.stage_id = self.a2
+        self.assertEqual(lead.stage_unreachable_ids, self.a1 | self.a4)
+        self.type_a.gate_mode = "guided"
+        lead.invalidate_recordset(["stage_unreachable_ids"])
+        self.assertFalse(lead.stage_unreachable_ids)
+
+    # ---- evidence defaults and validation ----
+
+    def test_evidence_defaults_from_milestone(self):
+        lead = self._lead()
+        self.customer.child_ids.filtered(lambda p: p != self.contact).unlink()
+        evidence = self.env["crm.lead.evidence"].create(
+            {
+                "lead_id": lead.id,
+                "milestone_id": self.m_summary.id,
+                "summary": "Reply",
+                "kind_id": self.kind_email.id,
+            }
+        )
+        self.assertEqual(evidence.customer_partner_id, self.contact, "the customer's only contact")
+        contract_lead = self._lead(stage=self.a3)
+        evidence = self.env["crm.lead.evidence"].create(
+            {"lead_id": contract_lead.id, "milestone_id": self.m_contract.id, "summary": "Signed"}
+        )
+        self.assertEqual(evidence.kind_id, self.kind_document, "the milestone's only accepted kind")
+
+    def test_evidence_contact_not_guessed(self):
+        """Two contacts at the customer: the rep picks one, and is told so."""
+        self.env["res.partner"].create({"name": "Second buyer", "parent_id": self.customer.id})
+        with self.assertRefused(ValidationError, "must be proven by the customer"):
+            self.env["crm.lead.evidence"].create(
+                {
+                    "lead_id": self._lead().id,
+                    "milestone_id": self.m_summary.id,
+                    "kind_id": self.kind_email.id,
+                    "summary": "Reply",
+                }
+            )
+
+    def test_evidence_problems_reported_at_once(self):
+        lead = self._lead()
+        with self.assertRaises(ValidationError) as catcher:
+            self.env["crm.lead.evidence"].create(
+                {
+                    "lead_id": lead.id,
+                    "milestone_id": self.m_approval.id,
+                    "kind_id": self.kind_meeting.id,
+                    "summary": " ",
+                    "date": fields.Date.add(fields.Date.today(), days=3),
+                }
+            )
+        message = str(catcher.exception)
+        self.assertIn("summary", message)
+        self.assertIn("say who produced it", message)
+        self.assertIn("in the future", message)
+        self.assertFalse(lead.evidence_ids)
+
+    # ---- one source of truth ----
+
+    def test_evidence_proves_decision_maker_and_coach(self):
+        dm, coach = self.env["crm.stage.milestone"].create(
+            [
+                {"name": "DM met", "stage_id": self.a1.id, "fact": "decision_maker_met", "required": False},
+                {"name": "Coach", "stage_id": self.a1.id, "fact": "coach_secured", "required": False},
+            ]
+        )
+        lead = self._lead()
+        self.assertFalse(lead.has_decision_maker_access)
+        self.assertIn("No coach", lead.buying_center_warnings)
+        self.assertIn("No decision maker identified", lead.buying_center_warnings)
+        self._evidence(lead, dm, kind_id=self.kind_meeting.id)
+        self._evidence(lead, coach, kind_id=self.kind_meeting.id)
+        self.assertTrue(lead.has_decision_maker_access)
+        self.assertFalse(lead.buying_center_warnings)
+
+    def test_customer_evidence_is_an_interaction(self):
+        lead = self._lead()
+        self.assertEqual(lead.relationship_status, "cold")
+        self._evidence(lead, self.m_summary)
+        self.assertEqual(lead.interaction_count, 1)
+        self.assertEqual(lead.relationship_status, "warm")
+
+    def test_risk_reasons_explain_level(self):
+        lead = self._lead(stage=self.a2)
+        self.assertEqual(lead.risk_level, "high")
+        self.assertIn("Cold relationship", lead.risk_reasons)
+        self.assertIn("Neither the decision maker reached nor a customer commitment", lead.risk_reasons)
+        lead.action_set_lost()
+        lead.invalidate_recordset(["risk_reasons"])
+        self.assertFalse(lead.risk_reasons)
+
+    # ---- exit criteria and the exception banner ----
+
+    def test_exit_criteria_from_milestones(self):
+        self.m_summary.description = "The buyer replied to our written summary."
+        lead = self._lead()
+        self.assertIn("Summary confirmed", lead.stage_exit_criteria)
+        self.assertIn("The buyer replied", lead.stage_exit_criteria)
+        self.env["crm.stage.milestone"].create({"name": "Fourth milestone", "stage_id": self.a1.id})
+        lead.invalidate_recordset(["stage_exit_criteria"])
+        self.assertIn(
+            "Fourth milestone", lead.stage_exit_criteria, "one source: a new milestone shows at once"
+        )
+
+    def test_banner_and_move_with_exception(self):
+        lead = self._lead()
+        with self.assertRefused(UserError, "no approved exception"):
+            lead.action_move_with_exception()
+        exception = (
+            self.env["crm.stage.exception"]
+            .with_user(self.rep)
+            .create(
+                {
+                    "lead_id": lead.id,
+                    "from_stage_id": self.a1.id,
+                    "to_stage_id": self.a3.id,
+                    "reason": "Framework contract",
+                }
+            )
+        )
+        self.assertEqual(lead.stage_exception_banner_state, "pending")
+        self.assertEqual(lead.stage_exception_banner_target_id, self.a3)
+        exception.with_user(self.manager).action_approve()
+        self.assertEqual(lead.stage_exception_banner_state, "approved")
+        self.assertNotIn(self.a3, lead.stage_unreachable_ids, "the approved exception opens its target")
+        lead.with_user(self.rep).action_move_with_exception()
+        self.assertEqual(lead.stage_id, self.a3)
+        self.assertEqual(exception.state, "used")
+        self.assertFalse(lead.stage_exception_banner_state)
+
+    def test_rep_default_process(self):
+        """The pipeline opens on the rep's team's process, else the company's."""
+        Lead = self.env["crm.lead"].with_user(self.rep)
+        self.env.company.default_pipeline_type_id = self.type_b
+        self.assertEqual(Lead._pipeline_type_of_user(), self.type_b)
+        self.team.member_ids = self.rep
+        self.rep.invalidate_recordset(["sale_team_id"])
+        self.assertEqual(Lead._pipeline_type_of_user(), self.type_a)
+
+    def test_evidence_milestone_suggestion(self):
+        """Use as Evidence suggests the first missing customer-led milestone a message can prove."""
+        lead = self._lead()
+        self.assertEqual(
+            lead.evidence_milestone_suggestion(),
+            {"milestone_id": self.m_summary.id, "kind_id": self.kind_email.id},
+        )
+        self._evidence(lead, self.m_summary)
+        suggestion = lead.evidence_milestone_suggestion()
+        self.assertEqual(suggestion["milestone_id"], self.m_approval.id, "else the first missing")
+        self._evidence(lead, self.m_approval)
+        self.assertFalse(lead.evidence_milestone_suggestion()["milestone_id"])
+        contract_lead = self._lead(stage=self.a3)
+        self.assertEqual(
+            contract_lead.evidence_milestone_suggestion(),
+            {"milestone_id": self.m_contract.id, "kind_id": self.kind_document.id},
+            "the milestone's only accepted kind when it does not take an email",
+        )
