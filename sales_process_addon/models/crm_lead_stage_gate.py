@@ -463,7 +463,8 @@ class CrmLeadStageGate(models.AbstractModel):
             if (
                 (src, dst) == (exception.from_stage_id.id, exception.to_stage_id.id)
                 and now <= exception.valid_until
-                and (not entered or entered <= exception.decision_date)
+                # Decision dates are kept to the second; stage entry dates are finer.
+                and (not entered or entered.replace(microsecond=0) <= exception.decision_date)
             ):
                 found[exception.lead_id.id] = exception.id
         return found

@@ -173,6 +173,8 @@ class CrmStageException(models.Model):
             self._check_workflow_keys(vals)
             if not (vals.get("reason") or "").strip():
                 raise ValidationError(_("An exception needs a reason."))
+            if "lead_id" not in vals and self.env.context.get("default_lead_id"):
+                vals["lead_id"] = self.env.context["default_lead_id"]
             if not isinstance(vals.get("lead_id"), int) or isinstance(vals.get("lead_id"), bool):
                 raise ValidationError(_("An exception names the opportunity it is for."))
             leads |= leads.browse(vals["lead_id"])
@@ -309,7 +311,7 @@ class CrmStageException(models.Model):
         stale = approved.filtered(
             lambda e: e.valid_until < now
             or e.lead_id.stage_id != e.from_stage_id
-            or e.lead_id.date_last_stage_update > e.decision_date
+            or e.lead_id.date_last_stage_update.replace(microsecond=0) > e.decision_date
         )
         # sudo: workflow fields are written by the server only.
         stale.sudo().write({"state": "expired"})
