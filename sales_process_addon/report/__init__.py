@@ -8,3 +8,4 @@ from . import crm_sales_efficiency_report
 from . import crm_pipeline_review_report
 from . import report_pipeline_review_team
 from . import report_pipeline_review_user
+from . import report_pipeline_review_lead

@@ -19,3 +19,4 @@ from . import test_signals
 from . import test_indicators
 from . import test_fact_milestones
 from . import test_reports
+from . import test_review_pdf
