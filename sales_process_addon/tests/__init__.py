@@ -20,3 +20,4 @@ from . import test_indicators
 from . import test_fact_milestones
 from . import test_reports
 from . import test_review_pdf
+from . import test_stale_alerts
