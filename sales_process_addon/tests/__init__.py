@@ -21,3 +21,4 @@ from . import test_fact_milestones
 from . import test_reports
 from . import test_review_pdf
 from . import test_stale_alerts
+from . import test_standard_funnel_states
