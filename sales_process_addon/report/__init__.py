@@ -9,3 +9,4 @@ from . import crm_pipeline_review_report
 from . import report_pipeline_review_team
 from . import report_pipeline_review_user
 from . import report_pipeline_review_lead
+from . import crm_sales_dashboard

@@ -22,3 +22,4 @@ from . import test_reports
 from . import test_review_pdf
 from . import test_stale_alerts
 from . import test_standard_funnel_states
+from . import test_dashboard
