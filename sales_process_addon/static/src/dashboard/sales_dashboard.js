@@ -187,16 +187,19 @@ export class SalesProcessDashboard extends Component {
             { label: _t("75th percentile"), data: segment("days_median", "days_p75"), backgroundColor: getColor(3, "light", "odoo") },
             { label: _t("90th percentile"), data: segment("days_p75", "days_p90"), backgroundColor: getColor(4, "light", "odoo") },
         ].map((dataset) => ({ ...dataset, grouped: false, barPercentage: 0.6 }));
+        // The days to rot: a thin bar across each stage's row, drawn over the others.
+        const longest = Math.max(1, ...stages.map((stage) => Math.max(stage.days_p90 || 0, stage.stale_days || 0)));
+        const halfWidth = longest / 250;
         datasets.push({
-            type: "scatter",
             label: _t("Days to rot"),
-            data: stages.map((stage, index) => (stage.stale_days ? { x: stage.stale_days, y: index } : null)),
-            pointStyle: "line",
-            rotation: 90,
-            radius: 14,
-            borderWidth: 3,
-            borderColor: "#d44c59",
+            isThreshold: true,
+            data: stages.map((stage) =>
+                stage.stale_days ? [stage.stale_days - halfWidth, stage.stale_days + halfWidth] : null
+            ),
             backgroundColor: "#d44c59",
+            grouped: false,
+            barPercentage: 0.9,
+            order: -1,
         });
         return new Chart(this.durationCanvas.el, {
             type: "bar",
@@ -215,7 +218,7 @@ export class SalesProcessDashboard extends Component {
                         callbacks: {
                             label: (item) => {
                                 const stage = stages[item.dataIndex];
-                                if (item.dataset.type === "scatter") {
+                                if (item.dataset.isThreshold) {
                                     return _t("Days to rot: %s", stage.stale_days);
                                 }
                                 return _t("%(stays)s stays: median %(median)s, p75 %(p75)s, p90 %(p90)s days", {
