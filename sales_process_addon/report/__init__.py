@@ -10,3 +10,4 @@ from . import report_pipeline_review_team
 from . import report_pipeline_review_user
 from . import report_pipeline_review_lead
 from . import crm_sales_dashboard
+from . import crm_stage_exit_report

@@ -10,8 +10,9 @@ class CrmSalesDashboard(models.AbstractModel):
     the open opportunities (now, the period does not apply), the stage to
     stage conversion of the stages entered in the period, the time in stage of
     the stays that ended in the period (median, 75th and 90th percentiles,
-    against the stage's days to rot), and the exceptions requested in the
-    period per stage and kind. Everything is read from the report models with
+    against the stage's days to rot), the exceptions requested in the
+    period per stage and kind, and the win rate and cycle length of the deals
+    per stage left and how they left it (evidence or exception). Everything is read from the report models with
     the user's rights (record rules apply), a few grouped queries in all; each
     block gives the model and domain of the records behind its figures, for
     the drill-down.
@@ -46,6 +47,7 @@ class CrmSalesDashboard(models.AbstractModel):
             ),
             "conversion": ("crm.stage.conversion.report", process_domain & team_domain & period("date")),
             "duration": ("crm.stage.duration.report", process_domain & team_domain & period("date")),
+            "exits": ("crm.stage.exit.report", process_domain & team_domain & period("date")),
             "exceptions": (
                 "crm.stage.exception",
                 Domain("lead_id.pipeline_type_id", "=", process.id)
@@ -121,6 +123,24 @@ class CrmSalesDashboard(models.AbstractModel):
         )
         kinds = dict(self.env[exceptions_model]._fields["kind"]._description_selection(self.env))
 
+        exits_model, exits_domain = domains["exits"]
+        Exits = self.env[exits_model]
+        bases = dict(Exits._fields["exit_basis"]._description_selection(self.env))
+        exits = [
+            {
+                "stage_id": stage.id,
+                "basis": basis,
+                "basis_name": bases.get(basis, ""),
+                "count": count,
+                # No closed (won) deal in the group: no rate (no cycle length).
+                "won_rate": None if won_rate is False else won_rate,
+                "cycle_days": None if cycle_days is False else cycle_days,
+            }
+            for stage, basis, count, won_rate, cycle_days in Exits._read_group(
+                exits_domain, ["stage_id", "exit_basis"], ["__count", "won_rate:avg", "cycle_days:avg"]
+            )
+        ]
+
         rows = []
         for index, stage in enumerate(stages):
             count, revenue = funnel.get(stage.id, (0, 0.0))
@@ -170,6 +190,8 @@ class CrmSalesDashboard(models.AbstractModel):
                 {"stage_id": stage.id, "kind": kind, "kind_name": kinds.get(kind, ""), "count": count}
                 for stage, kind, count in exceptions
             ],
+            "exit_bases": [{"key": key, "name": name} for key, name in bases.items()],
+            "exits": exits,
             "drill": {
                 block: {"model": model, "domain": list(domain)} for block, (model, domain) in domains.items()
             },

@@ -110,6 +110,87 @@ class TestDashboard(SalesProcessCase):
             sorted([(self.a1.id, "skip", 1), (self.a2.id, "backward", 1)]),
         )
 
+    def _exits_fixture(self):
+        """How each forward exit happened: L1 left A1 with the customer's evidence, L2 with ours
+        only, L5 through an exception; L1 left A2 with no evidence recorded."""
+        # Evidence is recorded for the current stage's milestones; the gate links it to the move.
+        on_a3, on_a2 = self.env["crm.stage.milestone"].create(
+            [
+                {"name": "Signed", "stage_id": stage.id, "required": False, "customer_led": False}
+                for stage in (self.a3, self.a2)
+            ]
+        )
+        kind = self.env.ref("sales_process_addon.evidence_kind_customer_email")
+        customer = self.env["res.partner"].create({"name": "Buyer contact"})
+        Evidence = self.env["crm.lead.evidence"]
+        by_customer, ours = Evidence.create(
+            [
+                {
+                    "lead_id": self.l1.id,
+                    "milestone_id": on_a3.id,
+                    "kind_id": kind.id,
+                    "summary": "Yes",
+                    "customer_partner_id": customer.id,
+                },
+                {
+                    "lead_id": self.l2.id,
+                    "milestone_id": on_a2.id,
+                    "kind_id": kind.id,
+                    "summary": "Us",
+                    "internal_user_id": self.rep.id,
+                },
+            ]
+        )
+        History = self.env["crm.lead.stage.history"]
+
+        def exit_row(lead):
+            return History.search(
+                [("lead_id", "=", lead.id), ("from_stage_id", "=", self.a1.id), ("event", "=", "forward")]
+            )
+
+        self.env.flush_all()
+        self.env.cr.execute(
+            "INSERT INTO crm_lead_stage_history_evidence_rel (history_id, evidence_id) VALUES (%s, %s), (%s, %s)",
+            [exit_row(self.l1).id, by_customer.id, exit_row(self.l2).id, ours.id],
+        )
+        exception = self.env["crm.stage.exception"].search([("lead_id", "=", self.l5.id)])
+        self.env.cr.execute(
+            "UPDATE crm_lead_stage_history SET exception_id = %s WHERE id = %s",
+            [exception.id, exit_row(self.l5).id],
+        )
+        self.env.invalidate_all()
+
+    def test_exit_criteria_and_wins(self):
+        self._exits_fixture()
+        data, _stages = self._data()
+        exits = {
+            (row["stage_id"], row["basis"]): (row["count"], row["won_rate"], row["cycle_days"])
+            for row in data["exits"]
+        }
+        self.assertEqual(
+            exits,
+            {
+                (self.a1.id, "customer_evidence"): (1, 100.0, 6.0),
+                (self.a1.id, "own_evidence"): (1, 0.0, None),
+                (self.a1.id, "exception"): (1, None, None),
+                (self.a2.id, "no_evidence"): (1, 100.0, 6.0),
+            },
+        )
+        # The report measure, per process and exit basis.
+        groups = self.env["crm.stage.exit.report"]._read_group(
+            [("pipeline_type_id", "=", self.type_a.id), ("won_status", "!=", "pending")],
+            ["exit_basis"],
+            ["__count", "won_rate:avg", "cycle_days:avg"],
+        )
+        self.assertEqual(
+            sorted(groups),
+            [
+                ("customer_evidence", 1, 100.0, 6.0),
+                ("no_evidence", 1, 100.0, 6.0),
+                ("own_evidence", 1, 0.0, False),
+            ],
+        )
+
     def test_team_and_period(self):
         _data, stages = self._data(team_id=self.team.id)
         self.assertEqual((stages["A1"]["open_count"], stages["A1"]["entered"]), (1, 5))

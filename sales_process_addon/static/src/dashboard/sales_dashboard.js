@@ -80,6 +80,10 @@ export class SalesProcessDashboard extends Component {
         return rate === null ? "" : `${formatFloat(rate, { digits: [false, 0] })} %`;
     }
 
+    formatDays(days) {
+        return formatFloat(days, { digits: [false, 0] });
+    }
+
     /** Open the records behind a figure: the block's domain and ``extra``. */
     drill(block, extra, name) {
         const { model, domain } = this.state.data.drill[block];
@@ -109,6 +113,26 @@ export class SalesProcessDashboard extends Component {
             lost: _t("Lost after %s", stage.name),
         }[what];
         this.drill("conversion", extra, title);
+    }
+
+    /** The exit figures of a stage and exit basis, or undefined. */
+    exitOf(stage, basis) {
+        return this.state.data.exits.find((row) => row.stage_id === stage.id && row.basis === basis);
+    }
+
+    get exitStages() {
+        return this.stages.filter((stage) => this.state.data.exits.some((row) => row.stage_id === stage.id));
+    }
+
+    drillExit(stage, basis) {
+        this.drill(
+            "exits",
+            [
+                ["stage_id", "=", stage.id],
+                ["exit_basis", "=", basis.key],
+            ],
+            `${stage.name}: ${basis.name}`
+        );
     }
 
     destroyCharts() {
