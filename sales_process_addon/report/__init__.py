@@ -11,3 +11,4 @@ from . import report_pipeline_review_user
 from . import report_pipeline_review_lead
 from . import crm_sales_dashboard
 from . import crm_stage_exit_report
+from . import crm_stage_time_stats

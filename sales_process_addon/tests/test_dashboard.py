@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
 from .common import SalesProcessCase
@@ -190,6 +191,29 @@ class TestDashboard(SalesProcessCase):
                 ("own_evidence", 1, 0.0, False),
             ],
         )
+
+    def test_suggested_thresholds(self):
+        """A1 stays of 1, 2, 3, 4 days, A2 of 1 and 4: p75 3.25 and p90 3.7 in both."""
+        with self.at(day(30)):
+            stages = self.a1 | self.a2 | self.a3
+            self.assertEqual(stages.mapped("time_stays_12m"), [4, 2, 0])
+            self.assertAlmostEqual(self.a1.time_median_12m, 2.5)
+            self.assertAlmostEqual(self.a1.time_p90_12m, 3.7)
+            self.assertEqual(stages.mapped("suggested_rotting_days"), [4, 4, 0])
+            # The escalation comes at least a day after the days to rot.
+            self.assertEqual(stages.mapped("suggested_escalation_days"), [5, 5, 0])
+            with self.assertRefused(AccessError, "Only a sales administrator"):
+                stages.with_user(self.rep).action_apply_suggested_thresholds()
+            self.assertEqual(self.a1.rotting_threshold_days, 5)
+            stages.with_user(self.manager).action_apply_suggested_thresholds()
+            self.assertEqual(
+                [(stage.rotting_threshold_days, stage.escalation_days) for stage in stages],
+                [(4, 5), (4, 5), (0, 0)],
+            )
+        with self.at(day(400)):
+            self.env.invalidate_all()
+            self.assertEqual(stages.mapped("time_stays_12m"), [0, 0, 0])
+            self.assertEqual(stages.mapped("suggested_rotting_days"), [0, 0, 0])
 
     def test_team_and_period(self):
         _data, stages = self._data(team_id=self.team.id)
