@@ -12,3 +12,4 @@ from . import report_pipeline_review_lead
 from . import crm_sales_dashboard
 from . import crm_stage_exit_report
 from . import crm_stage_time_stats
+from . import crm_buyer_divergence_report

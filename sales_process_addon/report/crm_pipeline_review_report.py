@@ -79,12 +79,14 @@ class CrmPipelineReviewReport(models.AbstractModel):
         return lines
 
     @api.model
-    def _row_height(self, lead, evidence):
+    def _row_height(self, line):
+        lead, evidence = line["lead"], line["evidence"]
+        ahead = "\n" + "x" * 40 if line["ahead"] is not None else ""
         widths = self._COLUMN_WIDTHS
         cells = [
             (f"{lead.name}\n{lead.partner_id.display_name or ''}", widths["opportunity"]),
             (f"{lead.stage_id.name or ''}\n{lead.pipeline_type_id.name or ''}", widths["stage"]),
-            (lead.buyer_stage_id.name, widths["buyer_stage"]),
+            ((lead.buyer_stage_id.name or "-") + ahead, widths["buyer_stage"]),
             (lead.funnel_state_id.name, widths["funnel_state"]),
             (lead.milestone_missing, widths["milestones"]),
             (evidence and f"{evidence.date}\n{evidence.summary}", widths["evidence"]),
@@ -108,7 +110,7 @@ class CrmPipelineReviewReport(models.AbstractModel):
             for section in sheet["sections"]:
                 table = None
                 for line in section["lines"]:
-                    height = self._row_height(line["lead"], line["evidence"])
+                    height = self._row_height(line)
                     if table is None or used + height > self._PAGE_HEIGHT:
                         opening = self._SECTION_TITLE_HEIGHT + self._HEADER_HEIGHT
                         new_page = used + opening + height > self._PAGE_HEIGHT
@@ -154,6 +156,10 @@ class CrmPipelineReviewReport(models.AbstractModel):
             )
         }
         latest = self._latest_customer_evidence(leads)
+        ahead = {
+            row.lead_id.id: row.supported_buyer_stage_id
+            for row in self.env["crm.buyer.divergence.report"].search([("lead_id", "in", leads.ids)])
+        }
         leads_by_sheet = leads.grouped(sheet_field)
         sheet_docs = list(docs)
         if none_sheet_title and docs.browse() in leads_by_sheet:
@@ -168,7 +174,10 @@ class CrmPipelineReviewReport(models.AbstractModel):
                     "title": user.name if user else _("Unassigned"),
                     "count": totals[doc, user][0],
                     "expected_revenue": totals[doc, user][1],
-                    "lines": [{"lead": lead, "evidence": latest.get(lead.id)} for lead in by_user[user]],
+                    "lines": [
+                        {"lead": lead, "evidence": latest.get(lead.id), "ahead": ahead.get(lead.id)}
+                        for lead in by_user[user]
+                    ],
                 }
                 for user in users
             ]

@@ -46,6 +46,7 @@ class TestReviewPdf(SalesProcessCase):
         cls.missing_lead = lead("Missing deal", cls.a2, cls.team)
         cls.bx_lead = lead("No milestone deal", cls.bx, cls.env["crm.team"], user=cls.manager)
         cls.bx_lead.team_id = False
+        cls.all_leads = cls.std_lead | cls.met_lead | cls.missing_lead | cls.bx_lead
         cls.env["crm.lead.evidence"].create(
             {
                 "lead_id": cls.met_lead.id,
@@ -140,3 +141,37 @@ class TestReviewPdf(SalesProcessCase):
         tree = lxml_html.fromstring(content)
         self.assertEqual(len(tree.xpath("//table/thead")), len(tables))
         self.assertEqual(len(tree.xpath("//h5[contains(@style, 'page-break-before')]")), len(tables) - 1)
+
+    def test_seller_buyer_divergence(self):
+        """Ahead of the customer: our stage's buying step is past the one after his last evidenced step."""
+        contact = self.env["res.partner"].create({"name": "Customer contact"})
+        caught_up = self.env["crm.lead"].create(
+            {"name": "Caught up", "type": "opportunity", "stage_id": self.a1.id, "team_id": self.team.id}
+        )
+        self.env["crm.lead.evidence"].create(
+            {
+                "lead_id": caught_up.id,
+                "milestone_id": self.a1.milestone_ids.id,
+                "kind_id": self.env.ref("sales_process_addon.evidence_kind_customer_email").id,
+                "summary": "Demo confirmed by the customer",
+                "customer_partner_id": contact.id,
+            }
+        )
+        caught_up.stage_id = self.a2
+        self.env.flush_all()
+        Report = self.env["crm.buyer.divergence.report"]
+        rows = Report.search([("lead_id", "in", (self.all_leads | caught_up).ids)])
+        # Missing deal: in A2 (Evaluation, 2nd step) with no customer evidence. Caught up: the customer
+        # evidenced A1 (Need), A2 is the next step. Met deal in A1; the others have no buying stage.
+        self.assertEqual(
+            [(row.lead_id, row.gap, row.supported_buyer_stage_id) for row in rows],
+            [(self.missing_lead, 1, self.env["crm.buyer.stage"])],
+        )
+        self.assertEqual(
+            Report._read_group([("lead_id", "in", self.all_leads.ids)], ["user_id"], ["__count"]),
+            [(self.rep, 1)],
+        )
+        rows = self._rows("sales_process_addon.action_report_pipeline_review_team", self.team.ids)
+        self.assertIn("Ahead of the customer: no customer evidence", rows["Missing deal"]["Buyer Stage"])
+        self.assertNotIn("Ahead", rows["Met deal"]["Buyer Stage"])
+        self.assertNotIn("Ahead", rows["Caught up"]["Buyer Stage"])
