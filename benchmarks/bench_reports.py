@@ -467,6 +467,26 @@ CASES = [
         (["kind", "state"], ["kind"], ["state"], []),
         EXCEPTION_MEASURES,
     ),
+    (
+        "Exit/wins",
+        "crm.stage.exit.report",
+        [],
+        ["stage_id", "exit_basis"],
+        ["__count", "won_rate:avg", "cycle_days:avg"],
+    ),
+    (
+        "Exit/wins",
+        "crm.stage.exit.report",
+        [],
+        (
+            ["pipeline_type_id", "stage_id", "exit_basis"],
+            ["pipeline_type_id", "stage_id"],
+            ["exit_basis"],
+            [],
+        ),
+        ["__count", "won_rate:avg", "cycle_days:avg"],
+    ),
+    ("Divergence", "crm.buyer.divergence.report", [], ["user_id"], ["__count", "expected_revenue:sum"]),
 ]
 
 
