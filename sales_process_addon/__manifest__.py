@@ -44,8 +44,11 @@
         "report/crm_stage_duration_report_views.xml",
         "report/crm_sales_efficiency_report_views.xml",
         "report/crm_stage_exception_report_views.xml",
-        "report/crm_pipeline_review_views.xml",
+        "report/crm_stage_exit_report_views.xml",
+        "report/crm_stage_time_stats_views.xml",
+        "report/crm_buyer_divergence_report_views.xml",
         "report/crm_pipeline_review_templates.xml",
+        "report/crm_pipeline_review_views.xml",
         "report/sales_process_report_menus.xml",
     ],
     "demo": [

@@ -19,6 +19,38 @@ def post_init_hook(env):
     leads = env["crm.lead"].with_context(active_test=False).search([("pipeline_type_id", "=", False)])
     for stage, stage_leads in leads.grouped("stage_id").items():
         stage_leads.write({"pipeline_type_id": stage.pipeline_type_id.id or standard.id})
+    _set_standard_funnel_states(env)
+
+
+def _set_standard_funnel_states(env):
+    """Give the Standard pipeline's stages a funnel state, so funnel reports have no "None" band.
+
+    Only stages without one, in stage order: the first open stage is Search,
+    the last one (of three or more) Best state, those between In funnel; won
+    stages are Best state.
+    """
+    standard = env.ref("sales_process_addon.pipeline_type_standard")
+    stages = (
+        env["crm.stage"]
+        .with_context(active_test=False)
+        .search(
+            [("pipeline_type_id", "=", standard.id), ("funnel_state_id", "=", False)], order="sequence, id"
+        )
+    )
+    search = env.ref("sales_process_addon.funnel_state_search")
+    in_funnel = env.ref("sales_process_addon.funnel_state_in_funnel")
+    best = env.ref("sales_process_addon.funnel_state_best")
+    open_stages = stages.filtered(lambda stage: not stage.is_won)
+    states = dict.fromkeys(open_stages, in_funnel)
+    if open_stages:
+        states[open_stages[0]] = search
+    if len(open_stages) >= 3:
+        states[open_stages[-1]] = best
+    states.update(dict.fromkeys(stages - open_stages, best))
+    for state in (search, in_funnel, best):
+        env["crm.stage"].union(*(stage for stage, value in states.items() if value == state)).write(
+            {"funnel_state_id": state.id}
+        )
 
 
 def uninstall_hook(env):

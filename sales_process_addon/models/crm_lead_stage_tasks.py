@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.tools import SQL, split_every
 
 
 class CrmLeadStageTasks(models.AbstractModel):
@@ -91,16 +92,61 @@ class CrmLeadStageTasks(models.AbstractModel):
             lambda activity: wanted[activity.res_id] in (False, activity.crm_stage_id.id)
         ).unlink()
 
+    # ------------------------------------------------------------
+    # Stale-deal alerts
+    # ------------------------------------------------------------
+
+    _STALE_ALERT_BATCH = 500
+
+    def _stage_alerts_close(self):
+        """Close the open stale-deal alerts of these leads.
+
+        For the stage gate, when a lead leaves its stage, is lost or won: the
+        alert was about being idle in that stage. The daily job closes them too
+        (see ``_stage_alerts_close_outdated``), this only makes it immediate.
+        """
+        # sudo: the alerts belong to the process; the user moving the deal may
+        # not be the one they are assigned to (the team leader's escalation).
+        self.env["mail.activity"].sudo().search(
+            [("res_model", "=", "crm.lead"), ("res_id", "in", self.ids), ("crm_stale_level", "!=", False)]
+        ).unlink()
+
     @api.model
-    def _cron_alert_stale_opportunities(self):
-        """Tell salespeople, then team leaders, about opportunities left idle."""
-        leads = self.search([("type", "=", "opportunity"), ("is_rotting", "=", True)])
+    def _stage_alerts_close_outdated(self):
+        """Close the alerts of deals no longer idle where the alert was raised:
+        moved to another stage, lost, won or archived. One query to find them."""
+        self.env["crm.lead"].flush_model(["stage_id", "won_status", "active"])
+        self.env["mail.activity"].flush_model(["res_model", "res_id", "crm_stale_level", "crm_stage_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT activity.id
+                FROM mail_activity activity
+                JOIN crm_lead lead ON lead.id = activity.res_id
+                WHERE activity.res_model = 'crm.lead'
+                  AND activity.crm_stale_level IS NOT NULL
+                  AND (lead.stage_id IS DISTINCT FROM activity.crm_stage_id
+                       OR lead.won_status != 'pending'
+                       OR NOT lead.active)
+                """
+            )
+        )
+        # sudo: the job closes alerts whoever they are assigned to.
+        self.env["mail.activity"].sudo().browse(row[0] for row in self.env.cr.fetchall()).unlink()
+
+    def _stage_alerts_raise(self):
+        """Raise the alerts these idle leads are due and do not have yet.
+
+        The salesperson's once the lead is rotting, the team leader's once it
+        has been idle for the stage's escalation days; one open alert per lead
+        and level at most (an index enforces it), for the stage it is in.
+        """
         alerted = {
             (activity.res_id, activity.crm_stale_level)
             for activity in self.env["mail.activity"].search(
                 [
                     ("res_model", "=", "crm.lead"),
-                    ("res_id", "in", leads.ids),
+                    ("res_id", "in", self.ids),
                     ("crm_stale_level", "!=", False),
                 ]
             )
@@ -109,7 +155,7 @@ class CrmLeadStageTasks(models.AbstractModel):
         model_id = self.env["ir.model"]._get_id("crm.lead")
         today = fields.Date.context_today(self)
         vals_list = []
-        for lead in leads:
+        for lead in self:
             alerts = []
             if lead.user_id and (lead.id, "salesperson") not in alerted:
                 alerts.append(("salesperson", lead.user_id))
@@ -137,6 +183,39 @@ class CrmLeadStageTasks(models.AbstractModel):
                         "user_id": user.id,
                         "automated": True,
                         "crm_stale_level": level,
+                        "crm_stage_id": lead.stage_id.id,
                     }
                 )
-        return self.env["mail.activity"].create(vals_list)
+        # sudo: only the job sets the alert level (see mail.activity).
+        return self.env["mail.activity"].sudo().create(vals_list)
+
+    def _stage_alerts_lock(self):
+        """The leads of this batch that no other transaction is working on, locked until commit.
+
+        With the lock taken first in the batch's transaction, a second run of
+        the job sees the alerts the first one committed, or skips its leads.
+        """
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM crm_lead WHERE id IN %s ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
+                tuple(self.ids),
+            )
+        )
+        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    @api.model
+    def _cron_alert_stale_opportunities(self):
+        """Tell salespeople, then team leaders, about opportunities left idle.
+
+        First closes the alerts of deals that moved on, then raises the alerts
+        due, in batches committed one by one (the job resumes where it stopped
+        when its time is up: leads already alerted are skipped).
+        """
+        Cron = self.env["ir.cron"]
+        self._stage_alerts_close_outdated()
+        lead_ids = self.search([("type", "=", "opportunity"), ("is_rotting", "=", True)], order="id").ids
+        Cron._commit_progress(remaining=len(lead_ids))
+        for batch_ids in split_every(self._STALE_ALERT_BATCH, lead_ids):
+            self.browse(batch_ids)._stage_alerts_lock()._stage_alerts_raise()
+            if not Cron._commit_progress(len(batch_ids)):
+                break

@@ -1,11 +1,15 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 
 class MailActivity(models.Model):
     """Marks the activities the sales process schedules by itself.
 
-    They are deduplicated and cancelled per stage, and stale-deal alerts are
-    sent once per level.
+    They are deduplicated and cancelled per stage. Stale-deal alerts are
+    raised by the daily job only, for the stage the deal is idle in, at most
+    one open alert per deal and level; users cannot set or change the level
+    (a salesperson could otherwise turn the team leader's escalation into an
+    ordinary to-do).
     """
 
     _inherit = "mail.activity"
@@ -20,4 +24,26 @@ class MailActivity(models.Model):
         [("salesperson", "Salesperson"), ("manager", "Sales manager")],
         "Stale Deal Alert",
         readonly=True,
+        copy=False,
     )
+
+    _crm_stale_alert_uniq = models.UniqueIndex(
+        "(res_id, crm_stale_level) WHERE res_model = 'crm.lead' AND crm_stale_level IS NOT NULL AND active",
+        "An opportunity has at most one open stale-deal alert per level.",
+    )
+
+    def _check_stale_level_write(self, vals):
+        if "crm_stale_level" in vals and not self.env.su:
+            raise AccessError(
+                _("Only the stale-opportunity job sets the alert level of an activity (Stale Deal Alert).")
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_stale_level_write(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_stale_level_write(vals)
+        return super().write(vals)

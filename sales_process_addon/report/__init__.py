@@ -8,3 +8,8 @@ from . import crm_sales_efficiency_report
 from . import crm_pipeline_review_report
 from . import report_pipeline_review_team
 from . import report_pipeline_review_user
+from . import report_pipeline_review_lead
+from . import crm_sales_dashboard
+from . import crm_stage_exit_report
+from . import crm_stage_time_stats
+from . import crm_buyer_divergence_report

@@ -28,3 +28,7 @@ from . import test_security_rpc
 from . import test_ui_rep_journey
 from . import test_ui_helpers
 from . import test_process_designer
+from . import test_review_pdf
+from . import test_stale_alerts
+from . import test_standard_funnel_states
+from . import test_dashboard

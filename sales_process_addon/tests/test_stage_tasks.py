@@ -203,38 +203,6 @@ class TestStaleAlerts(StageGateCase):
         cls.a1.write({"rotting_threshold_days": 5, "escalation_days": 10})
         cls.team.user_id = cls.manager
 
-    def _alerts(self, lead):
-        return self.env["mail.activity"].search(
-            [("res_model", "=", "crm.lead"), ("res_id", "=", lead.id), ("crm_stale_level", "!=", False)]
-        )
-
-    def test_salesperson_then_manager_alerted_once(self):
-        with self.at(datetime(2026, 6, 1, 8, 0)):
-            lead = self._lead(team_id=self.team.id)
-        with self.at(datetime(2026, 6, 4, 8, 0)):
-            self.env["crm.lead"]._cron_alert_stale_opportunities()
-            self.assertFalse(self._alerts(lead))
-        with self.at(datetime(2026, 6, 7, 8, 0)):
-            self.env["crm.lead"]._cron_alert_stale_opportunities()
-            self.env["crm.lead"]._cron_alert_stale_opportunities()
-            alerts = self._alerts(lead)
-            self.assertEqual((alerts.crm_stale_level, alerts.user_id), ("salesperson", self.rep))
-            self.assertIn("Stale opportunity: 6 days in A1", alerts.summary)
-        with self.at(datetime(2026, 6, 12, 8, 0)):
-            self.env["crm.lead"]._cron_alert_stale_opportunities()
-            alerts = self._alerts(lead)
-            self.assertEqual(sorted(alerts.mapped("crm_stale_level")), ["manager", "salesperson"])
-            self.assertEqual(alerts.filtered(lambda a: a.crm_stale_level == "manager").user_id, self.manager)
-
-    def test_moving_on_stops_the_alerts(self):
-        with self.at(datetime(2026, 6, 1, 8, 0)):
-            lead = self._lead(team_id=self.team.id)
-            self._prove_a1(lead)
-        with self.at(datetime(2026, 6, 7, 8, 0)):
-            lead.stage_id = self.a2
-            self.env["crm.lead"]._cron_alert_stale_opportunities()
-            self.assertFalse(self._alerts(lead))
-
     def test_escalation_must_follow_rotting(self):
         with self.assertRefused(ValidationError, "must come after the 5 days"):
             self.a1.escalation_days = 3

@@ -1,0 +1,113 @@
+from odoo import fields, models
+from odoo.tools import SQL
+
+
+class CrmStageExitReport(models.Model):
+    """Do the exit criteria predict wins? One row per stage an opportunity left forward.
+
+    How the stage was left (``exit_basis``): through an approved exception,
+    with its milestones evidenced by the customer (at least one piece of
+    customer-led evidence), with evidence of our own only, or with no
+    evidence recorded (a stage without milestones, a guided process). Per
+    group: ``won_rate``, the share of the closed opportunities that are won
+    (open ones are left out), and ``cycle_days``, the days from creation to
+    signature of the won ones. Compare, per process and stage, the win rate
+    of deals let through by an exception with those that met the criteria.
+
+    The evidence is the one the stage gate recorded on the move
+    (``crm.lead.stage.history.evidence_ids``). The salesperson and team are
+    the opportunity's current ones; the period is the date the stage was left.
+    """
+
+    _name = "crm.stage.exit.report"
+    _inherit = ["crm.sales.report.mixin"]
+    _description = "Stage Exit Analysis"
+    _auto = False
+    _rec_name = "lead_id"
+    _order = "date desc, id desc"
+
+    lead_id = fields.Many2one("crm.lead", "Opportunity", readonly=True)
+    date = fields.Datetime("Left on", readonly=True)
+    pipeline_type_id = fields.Many2one("crm.pipeline.type", "Sales Process", readonly=True)
+    stage_id = fields.Many2one("crm.stage", "Stage Left", readonly=True)
+    user_id = fields.Many2one("res.users", "Salesperson", readonly=True)
+    team_id = fields.Many2one("crm.team", "Sales Team", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    exception_id = fields.Many2one("crm.stage.exception", "Exception Used", readonly=True)
+    exit_basis = fields.Selection(
+        [
+            ("exception", "Approved exception"),
+            ("customer_evidence", "Customer-led evidence"),
+            ("own_evidence", "Our own evidence only"),
+            ("no_evidence", "No evidence recorded"),
+        ],
+        "Left With",
+        readonly=True,
+    )
+    won_status = fields.Selection(
+        [("won", "Won"), ("lost", "Lost"), ("pending", "Open")], "Status", readonly=True
+    )
+    won_rate = fields.Float(
+        "Win Rate (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Share of the closed opportunities that are won; open ones are not counted.",
+    )
+    cycle_days = fields.Float(
+        "Cycle Length (days)",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+        help="Days from creation to signature, of the won opportunities.",
+    )
+
+    def _select(self):
+        return SQL(
+            """
+            SELECT
+                history.id,
+                history.lead_id,
+                history.date,
+                COALESCE(history.from_pipeline_type_id, history.pipeline_type_id) AS pipeline_type_id,
+                history.from_stage_id AS stage_id,
+                lead.user_id,
+                lead.team_id,
+                history.company_id,
+                history.exception_id,
+                CASE
+                    WHEN history.exception_id IS NOT NULL THEN 'exception'
+                    WHEN evidence.customer THEN 'customer_evidence'
+                    WHEN evidence.history_id IS NOT NULL THEN 'own_evidence'
+                    ELSE 'no_evidence'
+                END AS exit_basis,
+                lead.won_status,
+                CASE lead.won_status WHEN 'won' THEN 100.0 WHEN 'lost' THEN 0.0 END AS won_rate,
+                CASE
+                    WHEN lead.won_status = 'won'
+                    THEN EXTRACT(EPOCH FROM lead.date_closed - lead.create_date) / 86400.0
+                END AS cycle_days
+            """
+        )
+
+    def _from(self):
+        return SQL(
+            """
+            FROM crm_lead_stage_history history
+            JOIN crm_lead lead ON lead.id = history.lead_id
+            LEFT JOIN (
+                SELECT rel.history_id, bool_or(evidence.customer_led) AS customer
+                FROM crm_lead_stage_history_evidence_rel rel
+                JOIN crm_lead_evidence evidence ON evidence.id = rel.evidence_id
+                GROUP BY rel.history_id
+            ) evidence ON evidence.history_id = history.id
+            """
+        )
+
+    def _where(self):
+        return SQL(
+            """
+            WHERE history.from_stage_id IS NOT NULL
+              AND history.event IN ('forward', 'won')
+              AND lead.type = 'opportunity'
+            """
+        )

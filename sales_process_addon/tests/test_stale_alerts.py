@@ -1,0 +1,196 @@
+import time
+from datetime import datetime
+from unittest.mock import patch
+
+import psycopg2
+
+from odoo import sql_db
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common_gate import StageGateCase
+
+
+@tagged("post_install", "-at_install")
+class TestStaleAlertLifecycle(StageGateCase):
+    """Stale-deal alerts: raised per stage, closed when the deal moves on, never doubled."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.a1.write({"rotting_threshold_days": 5, "escalation_days": 10})
+        cls.a2.write({"rotting_threshold_days": 3, "escalation_days": 0})
+        cls.team.user_id = cls.manager
+
+    def _alerts(self, leads):
+        return self.env["mail.activity"].search(
+            [("res_model", "=", "crm.lead"), ("res_id", "in", leads.ids), ("crm_stale_level", "!=", False)]
+        )
+
+    def _run(self, **context):
+        """Run the job as the scheduler does: in its own cursor, whose commits are savepoints here."""
+        self.env.flush_all()
+        with (
+            self.enter_registry_test_mode(),
+            self.registry.cursor() as cr,
+            patch.object(cr, "now", self.env.cr.now),
+        ):
+            self.env["crm.lead"].with_env(self.env(cr=cr)).with_context(
+                **context
+            )._cron_alert_stale_opportunities()
+        self.env.invalidate_all()
+
+    def _idle_lead(self):
+        """A lead of the team created 1 June 08:00 in A1, alerted at both levels on 12 June."""
+        with self.at(datetime(2026, 6, 1, 8, 0)):
+            lead = self._lead(team_id=self.team.id)
+            self._prove_a1(lead)
+        with self.at(datetime(2026, 6, 12, 8, 0)):
+            self._run()
+            self.assertEqual(sorted(self._alerts(lead).mapped("crm_stale_level")), ["manager", "salesperson"])
+            self.assertEqual(self._alerts(lead).crm_stage_id, self.a1)
+        return lead
+
+    def test_salesperson_then_manager_alerted_once(self):
+        with self.at(datetime(2026, 6, 1, 8, 0)):
+            lead = self._lead(team_id=self.team.id)
+        with self.at(datetime(2026, 6, 4, 8, 0)):
+            self._run()
+            self.assertFalse(self._alerts(lead))
+        with self.at(datetime(2026, 6, 7, 8, 0)):
+            self._run()
+            self._run()
+            alerts = self._alerts(lead)
+            self.assertEqual((alerts.crm_stale_level, alerts.user_id), ("salesperson", self.rep))
+            self.assertIn("Stale opportunity: 6 days in A1", alerts.summary)
+        with self.at(datetime(2026, 6, 12, 8, 0)):
+            self._run()
+            alerts = self._alerts(lead)
+            self.assertEqual(sorted(alerts.mapped("crm_stale_level")), ["manager", "salesperson"])
+            self.assertEqual(alerts.filtered(lambda a: a.crm_stale_level == "manager").user_id, self.manager)
+
+    def test_new_stage_new_alert(self):
+        """Moved on: the job closes the old alerts by itself; idle again, a new alert for the new stage."""
+        lead = self._idle_lead()
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            lead.stage_id = self.a2
+        with self.at(datetime(2026, 6, 14, 8, 0)):
+            self._run()
+            self.assertFalse(self._alerts(lead))
+        with self.at(datetime(2026, 6, 17, 8, 0)):
+            self._run()
+            self._run()
+            alert = self._alerts(lead)
+            self.assertEqual(
+                (alert.crm_stale_level, alert.crm_stage_id, alert.user_id), ("salesperson", self.a2, self.rep)
+            )
+            self.assertIn("4 days in A2", alert.summary)
+
+    def test_lost_closes_alerts(self):
+        lead = self._idle_lead()
+        other = self._idle_lead()
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            lead.action_set_lost()
+            self._run()
+        self.assertFalse(self._alerts(lead))
+        self.assertEqual(len(self._alerts(other)), 2)
+
+    def test_archived_closes_alerts(self):
+        lead = self._idle_lead()
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            lead.action_archive()
+            self._run()
+        self.assertFalse(self._alerts(lead))
+
+    def test_gate_closes_at_once(self):
+        """What the gate calls on a stage change, a loss or a win: only these leads' alerts close."""
+        lead = self._idle_lead()
+        other = self._idle_lead()
+        lead._stage_alerts_close()
+        self.assertFalse(self._alerts(lead))
+        self.assertEqual(len(self._alerts(other)), 2)
+        # Won: closed by the job even if nobody called the method.
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            self.env.cr.execute("UPDATE crm_lead SET won_status = 'won' WHERE id = %s", [other.id])
+            self.env.invalidate_all()
+            self._run()
+        self.assertFalse(self._alerts(other))
+
+    def test_never_two_open_alerts_per_level(self):
+        lead = self._idle_lead()
+        alert = self._alerts(lead).filtered(lambda a: a.crm_stale_level == "salesperson")
+        with (
+            mute_logger("odoo.sql_db"),
+            self.assertRaises(psycopg2.errors.UniqueViolation),
+            self.cr.savepoint(),
+        ):
+            alert.sudo().copy({"crm_stale_level": "salesperson"})
+        # Once marked done, the level may be raised again.
+        alert.action_feedback("Called the customer")
+        self.assertEqual(self._alerts(lead).mapped("crm_stale_level"), ["manager"])
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            self._run()
+        self.assertEqual(sorted(self._alerts(lead).mapped("crm_stale_level")), ["manager", "salesperson"])
+
+    def test_level_not_writable_by_users(self):
+        lead = self._idle_lead()
+        alerts = self._alerts(lead)
+        escalation = alerts.filtered(lambda a: a.crm_stale_level == "manager")
+        mine = alerts.filtered(lambda a: a.crm_stale_level == "salesperson").with_user(self.rep)
+        for activity, value in ((escalation.with_user(self.rep), False), (mine, "manager")):
+            with self.assertRefused(AccessError, "Only the stale-opportunity job sets the alert level"):
+                activity.write({"crm_stale_level": value})
+        with self.assertRefused(AccessError, "Only the stale-opportunity job sets the alert level"):
+            self.env["mail.activity"].with_user(self.rep).create(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id("crm.lead"),
+                    "res_id": lead.id,
+                    "summary": "Fake escalation",
+                    "crm_stale_level": "manager",
+                }
+            )
+        self.env.invalidate_all()
+        self.assertEqual(sorted(self._alerts(lead).mapped("crm_stale_level")), ["manager", "salesperson"])
+        # The rest of his own alert stays his to edit.
+        mine.write({"summary": "Calling them Monday"})
+        self.assertEqual(mine.summary, "Calling them Monday")
+
+    def test_batches_with_progress(self):
+        """Batches committed with progress; out of time, the job stops and the next run goes on."""
+        with self.at(datetime(2026, 6, 1, 8, 0)):
+            leads = self._create_leads(
+                5, pipeline_type_id=self.type_a.id, stage_id=self.a1.id, user_id=self.rep.id
+            )
+        cron = self.env.ref("sales_process_addon.ir_cron_alert_stale_opportunities")
+        Lead = type(self.env["crm.lead"])
+
+        def run_in_cron(seconds_left):
+            progress = self.env["ir.cron.progress"].create({"cron_id": cron.id, "remaining": 0, "done": 0})
+            self._run(
+                ir_cron_progress_id=progress.id,
+                cron_id=cron.id,
+                cron_end_time=time.monotonic() + seconds_left,
+            )
+            return progress
+
+        with self.at(datetime(2026, 6, 8, 8, 0)), patch.object(Lead, "_STALE_ALERT_BATCH", 2):
+            progress = run_in_cron(0)
+            self.assertEqual((progress.done, progress.remaining), (2, 3))
+            self.assertEqual(len(self._alerts(leads)), 2)
+            progress = run_in_cron(600)
+            self.assertEqual((progress.done, progress.remaining), (5, 0))
+            self.assertEqual(len(self._alerts(leads)), 5)
+
+    def test_second_worker_skips_locked_leads(self):
+        """Leads locked by another transaction (another run of the job) are left to it."""
+        Lead = self.env["crm.lead"]
+        demo = Lead.search([("type", "=", "opportunity")], limit=2, order="id")
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT id FROM crm_lead WHERE id = %s FOR NO KEY UPDATE", [demo[0].id])
+            self.assertEqual(demo._stage_alerts_lock(), demo[1])
+        finally:
+            other.rollback()
+            other.close()
+        self.assertEqual(demo._stage_alerts_lock(), demo)

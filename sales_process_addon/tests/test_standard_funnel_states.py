@@ -1,0 +1,49 @@
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.sales_process_addon.hooks import _set_standard_funnel_states
+
+
+@tagged("post_install", "-at_install")
+class TestStandardFunnelStates(TransactionCase):
+    """The Standard pipeline's stages get funnel states on install."""
+
+    def test_installed_stages_have_states(self):
+        standard = self.env.ref("sales_process_addon.pipeline_type_standard")
+        stages = self.env["crm.stage"].search([("pipeline_type_id", "=", standard.id)])
+        self.assertTrue(stages)
+        self.assertTrue(all(stages.mapped("funnel_state_id")))
+        best = self.env.ref("sales_process_addon.funnel_state_best")
+        self.assertEqual(stages.filtered("is_won").funnel_state_id, best)
+        funnel = self.env["crm.sales.funnel.report"]._read_group(
+            [("pipeline_type_id", "=", standard.id)], ["funnel_state_id"], ["__count"]
+        )
+        self.assertNotIn(self.env["crm.funnel.state"], [state for state, _count in funnel])
+
+    def test_states_by_position(self):
+        standard = self.env.ref("sales_process_addon.pipeline_type_standard")
+        search, in_funnel, best = (
+            self.env.ref(f"sales_process_addon.funnel_state_{code}")
+            for code in ("search", "in_funnel", "best")
+        )
+        Stage = self.env["crm.stage"]
+
+        def stages(*names, sequence, **values):
+            records = Stage
+            for offset, name in enumerate(names):
+                # One by one from a fresh cache: the won-stage-last check reads the process's stages.
+                self.env.invalidate_all()
+                records |= Stage.create(
+                    {"name": name, "sequence": sequence + offset, "pipeline_type_id": standard.id, **values}
+                )
+            return records
+
+        kept = stages("Kept", sequence=-200, funnel_state_id=search.id)
+        new = stages("S1", "S2", "S3", "S4", sequence=-109)
+        _set_standard_funnel_states(self.env)
+        self.assertEqual(kept.funnel_state_id, search)
+        self.assertEqual([stage.funnel_state_id for stage in new], [search, in_funnel, in_funnel, best])
+        # Two open stages: Search then In funnel; nothing left without a state, nothing changes.
+        two = stages("T1", "T2", sequence=-50)
+        _set_standard_funnel_states(self.env)
+        self.assertEqual([stage.funnel_state_id for stage in two], [search, in_funnel])
+        self.assertEqual([stage.funnel_state_id for stage in new], [search, in_funnel, in_funnel, best])
