@@ -19,3 +19,5 @@ from . import test_signals
 from . import test_indicators
 from . import test_fact_milestones
 from . import test_reports
+from . import test_company_default_process
+from . import test_qualification_questions_cache
