@@ -72,11 +72,13 @@ class CrmLeadIndicators(models.AbstractModel):
     )
     def _compute_risk_level(self):
         """See the help of ``risk_level`` for the rule."""
-        first_state = self.env["crm.funnel.state"].search([], limit=1)
+        first_state = None  # looked up once, only when an open opportunity has a funnel state
         for lead in self:
             if lead.type != "opportunity" or not lead.active or lead.won_status != "pending":
                 lead.risk_level = False
                 continue
+            if first_state is None and lead.funnel_state_id:
+                first_state = self.env["crm.funnel.state"].search([], limit=1)
             advanced = bool(lead.funnel_state_id) and lead.funnel_state_id != first_state
             cold = lead.relationship_status == "cold"
             access, commitment = lead.has_decision_maker_access, lead.customer_commitment
