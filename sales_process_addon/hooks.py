@@ -54,7 +54,24 @@ def _set_standard_funnel_states(env):
 
 
 def uninstall_hook(env):
-    """Drop the median aggregate the reports created (see crm_sales_report_mixin)."""
+    """Clear what would block the removal of the addon's data, drop the median aggregate.
+
+    Odoo deletes the addon's records (questions, processes) before it drops the
+    addon's tables and columns. Answers to the questions, and the stages and
+    opportunities that existed before the install, still point to those records
+    then, through foreign keys that refuse the delete: each refusal would be
+    logged as an ERROR. The answers and those columns go away with the addon.
+    """
+    env.flush_all()
+    env.cr.execute(SQL("DELETE FROM crm_lead_qualification"))
+    for table in ("crm_stage", "crm_lead"):
+        env.cr.execute(
+            SQL(
+                "UPDATE %s SET pipeline_type_id = NULL WHERE pipeline_type_id IS NOT NULL",
+                SQL.identifier(table),
+            )
+        )
+    env.invalidate_all()
     env.cr.execute(
         SQL(
             "DROP AGGREGATE IF EXISTS %s(float8); DROP FUNCTION IF EXISTS %s(float8[])",

@@ -403,9 +403,10 @@ class OdooShell:
 
     def __init__(self, odoo_env: OdooEnv) -> None:
         self.odoo_env = odoo_env
+        self.last_log = ""  # Odoo's log (warnings and errors) of the last call
 
     def __call__(self, db: str, code: str, timeout: float = SHELL_TIMEOUT) -> str:
-        """Feed ``code`` on stdin; return what it printed (stdout)."""
+        """Feed ``code`` on stdin; return what it printed (stdout); keep its log in ``last_log``."""
         command = self.odoo_env.odoo_command(
             "-d", db, "--no-http", "--max-cron-threads", "0", "--log-level", "warn", subcommand="shell"
         )
@@ -418,6 +419,7 @@ class OdooShell:
             timeout=timeout,
             check=False,
         )
+        self.last_log = proc.stderr
         if proc.returncode != 0:
             stderr = "\n".join(proc.stderr.splitlines()[-60:])
             raise AssertionError(f"odoo-bin shell on {db} exited with status {proc.returncode}:\n{stderr}")

@@ -67,6 +67,8 @@ def test_uninstall_keeps_crm_usable(scratch_db, odoo_shell, start_odoo_server):
         env.cr.commit()
         """,
     )
+    errors = [line for line in odoo_shell.last_log.splitlines() if " ERROR " in line or " CRITICAL " in line]
+    assert not errors, "the uninstall logged errors:\n" + "\n".join(errors)
 
     after = odoo_shell.json(
         scratch_db,

@@ -147,16 +147,12 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         leads = self.filtered("id")
         if not leads:
             return
-        questions = self.env["crm.qualification.question"].search([])
-        wanted_by_type = {}
+        wanted_by_type = self.env["crm.qualification.question"]._for_pipeline_types(
+            {lead.pipeline_type_id for lead in leads}
+        )
         to_create, to_remove = [], self.env["crm.lead.qualification"]
         for lead in leads:
-            ptype = lead.pipeline_type_id
-            if ptype not in wanted_by_type:
-                wanted_by_type[ptype] = questions.filtered(
-                    lambda q, ptype=ptype: not q.pipeline_type_ids or ptype in q.pipeline_type_ids
-                )
-            wanted = wanted_by_type[ptype]
+            wanted = wanted_by_type[lead.pipeline_type_id]
             lines = lead.qualification_ids
             to_create += [
                 {"lead_id": lead.id, "question_id": question.id} for question in wanted - lines.question_id

@@ -84,7 +84,10 @@ class CrmLeadIndicators(models.AbstractModel):
     )
     def _compute_risk_level(self):
         """See the help of ``risk_level`` for the rule; ``_risk_assessment`` applies it."""
-        first_state = self.env["crm.funnel.state"].search([], limit=1)
+        # Looked up only when an opportunity has a funnel state (none has when created).
+        first_state = self.env["crm.funnel.state"]
+        if any(lead.funnel_state_id and lead.type == "opportunity" for lead in self):
+            first_state = first_state.search([], limit=1)
         for lead in self:
             lead.risk_level = lead._risk_assessment(first_state)[0]
 

@@ -7,12 +7,14 @@ class CrmLeadQualification(models.Model):
     _name = "crm.lead.qualification"
     _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Qualification Answer"
-    _order = "lead_id, sequence, id"
+    _order = "lead_id, question_id, id"
     _rec_name = "question_id"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
     question_id = fields.Many2one("crm.qualification.question", required=True, ondelete="restrict")
-    sequence = fields.Integer(related="question_id.sequence", store=True)
+    # Not stored: the order comes from the question (``_order``), and a new
+    # opportunity's answers are then written in one INSERT, nothing more.
+    sequence = fields.Integer(related="question_id.sequence")
     guidance = fields.Text(related="question_id.guidance")
     deal_breaker = fields.Boolean(related="question_id.deal_breaker")
     answer = fields.Selection(
@@ -21,7 +23,7 @@ class CrmLeadQualification(models.Model):
         default="unknown",
     )
     notes = fields.Text(help="The answer in words, and its source: who told us, or which document.")
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True, precompute=True)
 
     _lead_child_server_fields = frozenset({"company_id", "sequence", "guidance", "deal_breaker"})
 

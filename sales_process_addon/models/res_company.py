@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 # Days an approved stage exception stays usable when the company sets none.
 DEFAULT_EXCEPTION_VALIDITY_DAYS = 14
@@ -10,6 +10,7 @@ class ResCompany(models.Model):
     default_pipeline_type_id = fields.Many2one(
         "crm.pipeline.type",
         string="Default Sales Process",
+        default=lambda self: self._default_sales_process(),
         domain="['|', ('company_id', '=', False), ('company_id', '=', id)]",
         help="Sales process given to new opportunities whose sales team has none.",
     )
@@ -21,8 +22,18 @@ class ResCompany(models.Model):
 
     def _stage_exception_validity(self):
         """Days an approved exception of this company stays usable."""
-        return (
-            self.stage_exception_validity_days
-            if self and self.stage_exception_validity_days > 0
-            else (DEFAULT_EXCEPTION_VALIDITY_DAYS)
-        )
+        days = self.stage_exception_validity_days if self else 0
+        return days if days > 0 else DEFAULT_EXCEPTION_VALIDITY_DAYS
+
+    @api.model
+    def _default_sales_process(self):
+        """A company created after the install starts with the shared Standard pipeline.
+
+        Stages (kanban columns) created in the company then get a process. When the
+        Standard pipeline was archived or deleted, the first active shared process.
+        The existing companies get theirs from the post-init hook.
+        """
+        standard = self.env.ref("sales_process_addon.pipeline_type_standard", raise_if_not_found=False)
+        if standard and standard.active and not standard.company_id:
+            return standard
+        return self.env["crm.pipeline.type"].search([("company_id", "=", False)], limit=1)

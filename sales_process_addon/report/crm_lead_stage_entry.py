@@ -5,8 +5,8 @@ from odoo.tools import SQL
 class CrmLeadStageEntry(models.Model):
     """Each stage an opportunity has entered, once, and whether it went on to the next one.
 
-    Kept up to date by the stage history (``crm.lead.stage.history.create``),
-    in two set-based queries per batch of history rows; read by the stage
+    Kept up to date by the stage history (``crm.lead.stage.history._record``),
+    in one set-based query per batch of history rows; read by the stage
     conversion report. Why a table: the conversion report needs, for each
     opportunity and stage, its first entry and whether it later entered the
     next stage. Computed from the history on each read, that is a grouping of
@@ -60,40 +60,57 @@ class CrmLeadStageEntry(models.Model):
 
     @api.model
     def _record_history(self, history):
-        """Record the stage entries of the new history rows ``history``."""
+        """Record the stage entries of the new history rows ``history``, in one query.
+
+        The entries the rows create are inserted, already marked when a later row
+        of the batch enters the next stage; the entries that existed before are
+        updated. (The UPDATE does not see the rows the INSERT adds: both run on
+        the snapshot taken when the query starts.) One query, not two, because a
+        lead assignment or merge writes the opportunities one at a time.
+        """
         if not history:
             return
         history.flush_recordset(["lead_id", "from_stage_id", "to_stage_id", "date"])
         self.env.cr.execute(
             SQL(
                 """
-                INSERT INTO crm_lead_stage_entry (lead_id, stage_id, date, reached_next)
-                SELECT history.lead_id, history.to_stage_id, MIN(history.date), FALSE
-                FROM crm_lead_stage_history history
-                WHERE history.id IN %(ids)s AND %(entry)s
-                GROUP BY history.lead_id, history.to_stage_id
-                ON CONFLICT (lead_id, stage_id) DO NOTHING
-                """,
-                ids=tuple(history.ids),
-                entry=self._entry_condition("history"),
-            )
-        )
-        self.env.cr.execute(
-            SQL(
-                """
+                WITH entering AS (
+                    SELECT history.lead_id, history.to_stage_id AS stage_id, history.date
+                    FROM crm_lead_stage_history history
+                    WHERE history.id IN %(ids)s AND %(entry)s
+                ),
+                stage_order AS (%(stage_order)s),
+                inserted AS (
+                    INSERT INTO crm_lead_stage_entry (lead_id, stage_id, date, reached_next)
+                    SELECT entered.lead_id, entered.stage_id, entered.date,
+                           EXISTS (
+                               SELECT 1
+                               FROM stage_order
+                               JOIN entering next_entering
+                                 ON next_entering.stage_id = stage_order.next_stage_id
+                               WHERE stage_order.stage_id = entered.stage_id
+                                 AND next_entering.lead_id = entered.lead_id
+                                 AND next_entering.date >= entered.date
+                           )
+                    FROM (
+                        SELECT lead_id, stage_id, MIN(date) AS date
+                        FROM entering
+                        GROUP BY lead_id, stage_id
+                    ) entered
+                    ON CONFLICT (lead_id, stage_id) DO NOTHING
+                )
                 UPDATE crm_lead_stage_entry entry
                 SET reached_next = TRUE
-                FROM crm_lead_stage_history history, (%(stage_order)s) stage_order
-                WHERE history.id IN %(ids)s AND %(entry)s
-                  AND stage_order.next_stage_id = history.to_stage_id
-                  AND entry.lead_id = history.lead_id
+                FROM entering, stage_order
+                WHERE stage_order.next_stage_id = entering.stage_id
+                  AND entry.lead_id = entering.lead_id
                   AND entry.stage_id = stage_order.stage_id
-                  AND entry.date <= history.date
+                  AND entry.date <= entering.date
                   AND NOT entry.reached_next
                 """,
-                stage_order=self._stage_order_sql(),
                 ids=tuple(history.ids),
                 entry=self._entry_condition("history"),
+                stage_order=self._stage_order_sql(),
             )
         )
         self.invalidate_model()

@@ -32,3 +32,5 @@ from . import test_review_pdf
 from . import test_stale_alerts
 from . import test_standard_funnel_states
 from . import test_dashboard
+from . import test_company_default_process
+from . import test_qualification_questions_cache
