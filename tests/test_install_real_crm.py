@@ -53,12 +53,6 @@ def error_lines(log: str) -> list[str]:
     return [line for line in log.splitlines() if " ERROR " in line or " CRITICAL " in line]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for the lead's guided Standard pipeline (issue 11): today the post-init hook puts the "
-    "team's stage after Won into the Standard pipeline and the 'won stages must be last' check refuses it. "
-    "Remove this mark once guided processes accept any stage order.",
-)
 def test_install_with_team_stage_after_won_and_two_companies(crm_db, odoo_env, odoo_shell):
     before = odoo_shell.json(
         crm_db,

@@ -74,7 +74,9 @@ class CrmLeadStageTasks(models.AbstractModel):
         """Cancel open stage tasks of the stage each lead left (of every stage for False).
 
         ``stage_by_lead``: ``{lead id: id of the stage left, or False}``. Only
-        where the stage's process (else the lead's) cancels tasks on exit.
+        where the stage's process (else the lead's) cancels tasks on exit. The
+        stale-deal alerts of these leads close in every process: they were
+        about being idle in the stage left (or in the deal lost or won).
         """
         if not stage_by_lead:
             return
@@ -83,14 +85,20 @@ class CrmLeadStageTasks(models.AbstractModel):
         anywhere = self.browse([lead_id for lead_id, stage_id in stage_by_lead.items() if not stage_id])
         wanted = {lead_id: stage_id for lead_id, stage_id in stage_by_lead.items() if stage_id in cancelling}
         wanted.update(dict.fromkeys(anywhere.filtered("pipeline_type_id.cancel_tasks_on_exit").ids, False))
-        if not wanted:
-            return
         activities = self.env["mail.activity"].search(
-            [("res_model", "=", "crm.lead"), ("res_id", "in", list(wanted)), ("crm_stage_id", "!=", False)]
+            [
+                ("res_model", "=", "crm.lead"),
+                ("res_id", "in", list(stage_by_lead)),
+                "|",
+                ("crm_stage_id", "!=", False),
+                ("crm_stale_level", "!=", False),
+            ]
         )
+        # sudo: the process cancels its own tasks and alerts, whoever they are assigned to
+        # (e.g. the team leader's escalation), when the user moving the deal may not.
         activities.filtered(
-            lambda activity: wanted[activity.res_id] in (False, activity.crm_stage_id.id)
-        ).unlink()
+            lambda activity: activity.crm_stale_level or wanted.get(activity.res_id, -1) in (False, activity.crm_stage_id.id)
+        ).sudo().unlink()
 
     # ------------------------------------------------------------
     # Stale-deal alerts

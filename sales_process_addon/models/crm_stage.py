@@ -179,7 +179,7 @@ class CrmStage(models.Model):
         """
         for ptype in self.pipeline_type_id.filtered(lambda ptype: ptype.gate_mode == "enforced"):
             won_stage = False
-            for stage in ptype.stage_ids:
+            for stage in ptype.stage_ids.sorted(lambda stage: (stage.sequence, stage.id)):
                 if stage.is_won:
                     won_stage = won_stage or stage
                 elif won_stage:

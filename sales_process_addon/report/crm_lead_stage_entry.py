@@ -34,7 +34,8 @@ class CrmLeadStageEntry(models.Model):
 
     @api.model
     def _stage_order_sql(self):
-        """Each stage of a sales process with the stage that follows it (as the gate orders them)."""
+        """Each stage of a sales process with the stage that follows it (as the gate orders them:
+        by sequence, then creation, whatever the language)."""
         return SQL(
             """
             SELECT
@@ -42,7 +43,7 @@ class CrmLeadStageEntry(models.Model):
                 stage.pipeline_type_id,
                 LEAD(stage.id) OVER (
                     PARTITION BY stage.pipeline_type_id
-                    ORDER BY stage.sequence, stage.name->>'en_US', stage.id
+                    ORDER BY stage.sequence, stage.id
                 ) AS next_stage_id
             FROM crm_stage stage
             WHERE stage.pipeline_type_id IS NOT NULL
