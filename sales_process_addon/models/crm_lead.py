@@ -377,6 +377,9 @@ class CrmLead(models.Model):
         so a compute that moves the stage (a process switch, a team change) is
         judged like a stage written directly.
         """
+        # A copy: Odoo's crm write adds the stage entry date to vals in place, and
+        # a call retried after a serialisation failure must get the caller's vals.
+        vals = dict(vals)
         self._stage_gate_check_vals(vals)
         if not self._stage_gate_trigger_fnames() & vals.keys():
             return super().write(vals)

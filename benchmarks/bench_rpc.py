@@ -1,0 +1,305 @@
+"""What a rep waits for, over JSON-RPC: plain CRM against CRM with the addon.
+
+Two databases built in the same run (``crm`` with demo data, and ``crm`` +
+``sales_process_addon`` with demo data), each served by its own ``odoo-bin``
+in the production mode of ``scripts/run.sh`` (2 HTTP workers, proxy mode,
+limits; no cron workers, so that no job runs during the measures). A client
+logged in as the admin (a sales manager) then times, in interleaved rounds
+(plain, addon, addon, plain, ...):
+
+- *kanban*: the pipeline's ``web_read_group`` by stage with up to 80 cards per
+  column, read with the fields of the kanban view as ``get_views`` returns it;
+- *form*: ``web_read`` of one opportunity with the fields of the form view
+  (sub-lists read with their list's fields, as the web client does);
+- *one drag*: ``write`` of the next stage on one opportunity whose milestones
+  of its stage are evidenced (with the addon: an enforced process, so the gate
+  judges it, the history records it and the next stage's tasks are scheduled);
+- *batch*: 300 such opportunities moved in one ``write``.
+
+The opportunities moved are made, untimed, in each round. Prints the median of
+the rounds per measure and the ratio addon / plain.
+
+    PYTHONPATH=$HOME/.local/src/odoo-19.0 .venv/bin/python benchmarks/bench_rpc.py \\
+        -c .local/odoo.conf --odoo-bin $HOME/.local/src/odoo-19.0/odoo-bin
+"""
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lxml import etree
+
+ADMIN = (2, "admin")
+BATCH = 300
+KANBAN_LIMIT = 80
+ADDON_TYPE = "sales_process_addon.pipeline_type_t4"
+# The production settings of scripts/run.sh, without cron workers.
+PRODUCTION_ARGS = [
+    "--workers", "2", "--max-cron-threads", "0", "--proxy-mode",
+    "--limit-time-cpu", "600", "--limit-time-real", "1200", "--db_maxconn", "16",
+]  # fmt: skip
+
+
+def database_exists(name):
+    listing = subprocess.run(
+        ["psql", "-X", "-d", "postgres", "-Atl"], capture_output=True, text=True, check=True
+    )
+    return any(line.split("|")[0] == name for line in listing.stdout.splitlines())
+
+
+def ensure_database(name, modules, odoo_bin, conf):
+    if database_exists(name):
+        return
+    print(f"creating {name} ({modules}, demo data)...", flush=True)
+    command = [sys.executable, odoo_bin, "-c", conf, "-d", name, "-i", modules, "--with-demo"]
+    subprocess.run([*command, "--stop-after-init", "--log-level=warn"], check=True)
+
+
+class Server:
+    """``odoo-bin`` in production mode on one database, and a JSON-RPC client of it."""
+
+    def __init__(self, odoo_bin, conf, db, port, log_dir):
+        self.db, self.port = db, port
+        self.log_path = Path(log_dir) / f"bench-rpc-{db}.log"
+        command = [
+            sys.executable, odoo_bin, "-c", conf, "-d", db, "--db-filter", f"^{db}$",
+            "--http-interface", "127.0.0.1", "--http-port", str(port), "--gevent-port", str(port + 10),
+            *PRODUCTION_ARGS,
+        ]  # fmt: skip
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.ids = itertools.count(1)
+        self.conn = None
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                self.call("common", "version")
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"odoo-bin on {db} did not start, see {self.log_path}") from None
+                time.sleep(1)
+
+    def call(self, service, method, *args):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        payload = {"jsonrpc": "2.0", "method": "call", "id": next(self.ids)}
+        payload["params"] = {"service": service, "method": method, "args": list(args)}
+        try:
+            self.conn.request("POST", "/jsonrpc", json.dumps(payload), {"Content-Type": "application/json"})
+            answer = json.loads(self.conn.getresponse().read())
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            raise
+        if answer.get("error"):
+            error = answer["error"]
+            raise RuntimeError((error.get("data") or {}).get("message") or error.get("message"))
+        return answer["result"]
+
+    def kw(self, model, method, args, kwargs=None):
+        return self.call("object", "execute_kw", self.db, *ADMIN, model, method, args, kwargs or {})
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+# ----------------------------------------------------------------------------
+# What the web client reads: field specifications from the views' archs
+# ----------------------------------------------------------------------------
+
+
+def specification(node, model, models):
+    """``web_read`` specification of the fields under ``node`` (not those of sub-views)."""
+    fields_info = models[model]["fields"]
+    spec = {}
+    for field_node in node.iter("field"):
+        if any(parent.tag == "field" for parent in field_node.iterancestors()):
+            continue  # a field of a sub-view, read by the sub-view's own spec
+        name = field_node.get("name")
+        info = fields_info.get(name)
+        if info is None:
+            continue
+        if info["type"] in ("many2one", "many2many", "one2many"):
+            subviews = [child for child in field_node if child.tag in ("list", "kanban")]
+            if subviews and info["type"] != "many2one":
+                sub = specification(subviews[0], info["relation"], models)
+                spec[name] = {"fields": sub or {"display_name": {}}, "limit": 40}
+            else:
+                spec[name] = {"fields": {"display_name": {}}}
+        else:
+            spec[name] = {}
+    return spec
+
+
+def view_specs(server):
+    views = server.kw("crm.lead", "get_views", [], {"views": [[False, "kanban"], [False, "form"]]})
+    models = views["models"]
+    kanban = etree.fromstring(views["views"]["kanban"]["arch"])
+    form = etree.fromstring(views["views"]["form"]["arch"])
+    return specification(kanban, "crm.lead", models), specification(form, "crm.lead", models)
+
+
+# ----------------------------------------------------------------------------
+# One side: plain CRM or the addon
+# ----------------------------------------------------------------------------
+
+
+class Side:
+    def __init__(self, name, server, with_addon):
+        self.name, self.server, self.with_addon = name, server, with_addon
+        self.kanban_spec, self.form_spec = view_specs(server)
+        self.times = {key: [] for key in ("kanban", "form", "drag", "batch")}
+        if with_addon:
+            ptype = server.kw("ir.model.data", "check_object_reference", ADDON_TYPE.split("."))[1]
+            stages = server.kw(
+                "crm.stage", "search", [[("pipeline_type_id", "=", ptype)]], {"order": "sequence, id"}
+            )
+            self.extra = {"pipeline_type_id": ptype}
+        else:
+            stages = [
+                server.kw("ir.model.data", "check_object_reference", ["crm", xmlid])[1]
+                for xmlid in ("stage_lead1", "stage_lead2")
+            ]
+            self.extra = {}
+        self.first, self.second = stages[:2]
+        self.team = server.kw(
+            "ir.model.data", "check_object_reference", ["sales_team", "team_sales_department"]
+        )[1]
+        self.milestones = []
+        if with_addon:
+            self.milestones = server.kw(
+                "crm.stage.milestone",
+                "search_read",
+                [[("stage_id", "=", self.first), ("required", "=", True)]],
+                {"fields": ["evidence_kind_ids"]},
+            )
+            self.contact = server.kw("res.partner", "create", [{"name": "Benchmark customer contact"}])
+            self.meeting = server.kw(
+                "ir.model.data", "check_object_reference", ["sales_process_addon", "evidence_kind_meeting"]
+            )[1]
+        self.form_lead = self.make_leads(1)[0]
+
+    def make_leads(self, count):
+        """``count`` opportunities in the first stage, their milestones evidenced (untimed)."""
+        vals = {"type": "opportunity", "team_id": self.team, "stage_id": self.first, "user_id": ADMIN[0]}
+        ids = self.server.kw(
+            "crm.lead", "create", [[{"name": f"Bench {i}", **vals, **self.extra} for i in range(count)]]
+        )
+        if self.milestones:
+            evidence = [
+                {
+                    "lead_id": lead_id,
+                    "milestone_id": milestone["id"],
+                    "kind_id": (milestone["evidence_kind_ids"] or [self.meeting])[0],
+                    "summary": "Benchmark proof",
+                    "customer_partner_id": self.contact,
+                    "internal_user_id": ADMIN[0],
+                }
+                for lead_id in ids
+                for milestone in self.milestones
+            ]
+            evidence_ids = self.server.kw("crm.lead.evidence", "create", [evidence])
+            self.server.kw("crm.lead.evidence", "action_verify", [evidence_ids])
+        return ids
+
+    def timed(self, key, operation):
+        start = time.perf_counter()
+        operation()
+        self.times[key].append(time.perf_counter() - start)
+
+    def round(self):
+        kw = self.server.kw
+        domain = [("type", "=", "opportunity")]
+        self.timed(
+            "kanban",
+            lambda: kw(
+                "crm.lead",
+                "web_read_group",
+                [domain, ["stage_id"], ["expected_revenue:sum", "__count"]],
+                {
+                    "auto_unfold": True,
+                    "unfold_read_specification": self.kanban_spec,
+                    "unfold_read_default_limit": KANBAN_LIMIT,
+                },
+            ),
+        )
+        self.timed("form", lambda: kw("crm.lead", "web_read", [[self.form_lead], self.form_spec]))
+        drag = self.make_leads(1)
+        self.timed("drag", lambda: kw("crm.lead", "write", [drag, {"stage_id": self.second}]))
+        batch = self.make_leads(BATCH)
+        self.timed("batch", lambda: kw("crm.lead", "write", [batch, {"stage_id": self.second}]))
+
+
+LABELS = {
+    "kanban": f"pipeline kanban: grouped read + {KANBAN_LIMIT} cards per column",
+    "form": "opening an opportunity: web_read, form fields",
+    "drag": "one drag: write of the next stage",
+    "batch": f"{BATCH} evidenced leads moved in one call",
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
+    parser.add_argument("--odoo-bin", required=True)
+    parser.add_argument("--plain-db", default="spa_bench_rpc_plain")
+    parser.add_argument("--addon-db", default="spa_bench_rpc_addon")
+    parser.add_argument("--port", type=int, default=8671, help="plain on this port, the addon on the next")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--log-dir", default=".local/logs")
+    args = parser.parse_args()
+
+    ensure_database(args.plain_db, "crm", args.odoo_bin, args.config)
+    ensure_database(args.addon_db, "crm,sales_process_addon", args.odoo_bin, args.config)
+    os.makedirs(args.log_dir, exist_ok=True)
+    servers = []
+    try:
+        servers.append(Server(args.odoo_bin, args.config, args.plain_db, args.port, args.log_dir))
+        servers.append(Server(args.odoo_bin, args.config, args.addon_db, args.port + 1, args.log_dir))
+        sides = [Side("plain", servers[0], False), Side("addon", servers[1], True)]
+        for side in sides:  # warm up: registry, caches, PostgreSQL buffers
+            side.round()
+            side.times = {key: [] for key in side.times}
+        for number in range(args.rounds):
+            for side in sides if number % 2 == 0 else reversed(sides):
+                side.round()
+            print(f"round {number + 1}/{args.rounds} done", flush=True)
+    finally:
+        for server in servers:
+            server.stop()
+
+    plain, addon = ({key: statistics.median(values) for key, values in side.times.items()} for side in sides)
+    print(f"\nJSON-RPC as the admin, 2 workers per server, median of {args.rounds} interleaved rounds")
+    print("| what the rep waits for | plain | with addon | ratio |\n|---|---|---|---|")
+    for key, label in LABELS.items():
+        print(
+            f"| {label} | {plain[key] * 1000:.0f} ms | {addon[key] * 1000:.0f} ms | {addon[key] / plain[key]:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""The production command (``scripts/run.sh --workers 2``) under concurrent reps.
+
+Starts the README's production command on a scratch copy of the test
+database: two HTTP worker processes, two cron workers, proxy mode, limits.
+Several JSON-RPC clients (threads released together by a barrier) then move
+the same lead and different leads at once, and two of them race to use one
+approved exception. The addon's daily jobs are made due at start, so the cron
+workers run them while the reps work.
+
+Afterwards, in the database:
+
+* every lead's stage history is a chain: its first row is its creation, each
+  row starts where the previous one ended, the last one ends at its stage;
+* no move is recorded twice, no exception is used twice;
+* PostgreSQL did serialise concurrent moves of one lead (the server log shows
+  Odoo retrying a transaction after a serialisation failure), and every call
+  still answered without error;
+* each daily job ran once, without error, although two cron workers run.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, OdooServer, RpcError, _free_port
+
+ADMIN = (2, "admin")
+DEMO = (5, "demo")
+CRONS = (
+    "sales_process_addon.ir_cron_alert_stale_opportunities",
+    "sales_process_addon.ir_cron_refresh_opportunity_indicators",
+    "sales_process_addon.ir_cron_expire_stage_exceptions",
+)
+RETRY_MARK = "tries left, try again in"
+LOG_RECORD = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ [A-Z]+ )")
+
+# The invariants of the stage history, one count of offending rows each.
+INVARIANTS_SQL = """
+WITH h AS (
+    SELECT h.*, row_number() OVER w AS n, lag(to_stage_id) OVER w AS prev_to
+    FROM crm_lead_stage_history h
+    WINDOW w AS (PARTITION BY lead_id ORDER BY id)
+)
+SELECT 'first row is not a creation', count(*) FROM h WHERE n = 1 AND event <> 'create'
+UNION ALL
+SELECT 'row not starting where the previous one ended', count(*)
+FROM h WHERE n > 1 AND from_stage_id IS DISTINCT FROM prev_to
+UNION ALL
+SELECT 'last row not ending at the lead''s stage', count(*)
+FROM (
+    SELECT DISTINCT ON (lead_id) lead_id, to_stage_id
+    FROM crm_lead_stage_history ORDER BY lead_id, id DESC
+) last JOIN crm_lead lead ON lead.id = last.lead_id
+WHERE lead.stage_id IS DISTINCT FROM last.to_stage_id
+UNION ALL
+SELECT 'one move recorded twice', count(*) FROM (
+    SELECT 1 FROM crm_lead_stage_history
+    GROUP BY lead_id, event, from_stage_id, to_stage_id, date HAVING count(*) > 1
+) dup
+UNION ALL
+SELECT 'exception used twice', count(*) FROM (
+    SELECT 1 FROM crm_lead_stage_history WHERE exception_id IS NOT NULL
+    GROUP BY exception_id HAVING count(*) > 1
+) twice;
+"""
+
+# Run in odoo-bin shell on the scratch database before the server starts:
+# six opportunities of an enforced process (three the demo rep's, three the
+# admin's), the required milestones of each stage, one approved exception to
+# skip a stage, and the addon's daily jobs due now.
+SETUP = """
+from odoo import fields
+ptype = env["crm.pipeline.type"].search([("gate_mode", "=", "enforced")], limit=1)
+team = env.ref("sales_team.team_sales_department")
+sequence = env["crm.lead"]._stage_gate_sequence(ptype.id, team.id)
+won = [sid for sid in sequence if env["crm.stage"].browse(sid).is_won]
+stages = [sid for sid in sequence if sid not in won]
+users = [env.ref("base.user_demo")] * 3 + [env.ref("base.user_admin")] * 3
+leads = env["crm.lead"].create([
+    {"name": f"Concurrency test {i}", "type": "opportunity", "pipeline_type_id": ptype.id,
+     "team_id": team.id, "user_id": user.id, "stage_id": stages[0]}
+    for i, user in enumerate(users)
+])
+contact = env["res.partner"].create({"name": "Concurrency test contact"})
+meeting = env.ref("sales_process_addon.evidence_kind_meeting")
+milestones = {
+    sid: [(m.id, (m.evidence_kind_ids[:1] or meeting).id)
+          for m in env["crm.stage"].browse(sid).milestone_ids.filtered("required")]
+    for sid in stages
+}
+exception = env["crm.stage.exception"].create({
+    "lead_id": leads[5].id, "to_stage_id": stages[2], "reason": "Concurrency test: skip a stage",
+})
+exception.with_user(env.ref("base.user_admin")).action_approve("Approved for the test")
+crons = env["ir.cron"].browse([env.ref(xmlid).id for xmlid in %(crons)r])
+crons.write({"nextcall": fields.Datetime.now(), "active": True})
+env.cr.commit()
+result = {"leads": leads.ids, "stages": stages, "exception": exception.id, "crons": crons.ids,
+          "milestones": {str(sid): ms for sid, ms in milestones.items()}, "contact": contact.id}
+"""
+
+
+def _start_production_server(odoo_env, db: str, log_path: Path) -> OdooServer:
+    """``scripts/run.sh --workers 2 --no-update`` on ``db``, as the README says."""
+    port = _free_port()
+    env = dict(
+        odoo_env.pg_env,
+        SPA_DB=db,
+        SPA_HTTP_PORT=str(port),
+        SPA_GEVENT_PORT=str(_free_port()),
+        SPA_CRON_WORKERS="2",
+    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(REPO_ROOT / "scripts/run.sh"), "--workers", "2", "--no-update"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
+    server = OdooServer(db=db, port=port, log_path=log_path, process=process)
+    try:
+        server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _sql(odoo_env, db: str, query: str) -> list[str]:
+    """Rows of ``query`` (fixed text, no parameters) on ``db``, as ``a|b`` lines."""
+    out = odoo_env.pg("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, stdin=query)
+    return [line for line in out.splitlines() if line]
+
+
+def _together(calls) -> list:
+    """Run the calls in threads released at once; return each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        try:
+            results[index] = call()
+        except Exception as err:  # noqa: BLE001 - reported by the test
+            results[index] = err
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+@pytest.fixture
+def production_server(odoo_env, odoo_shell, scratch_db, tmp_path):
+    data = odoo_shell.json(scratch_db, SETUP % {"crons": CRONS})
+    server = _start_production_server(odoo_env, scratch_db, tmp_path / "odoo-production.log")
+    try:
+        yield server, data
+    finally:
+        server.stop()
+
+
+def _prove(server, data, lead_ids, stage_id):
+    """A manager records (and verifies) the evidence of every required milestone of ``stage_id``."""
+    vals_list = [
+        {
+            "lead_id": lead_id,
+            "milestone_id": milestone_id,
+            "kind_id": kind_id,
+            "summary": "Concurrency test proof",
+            "customer_partner_id": data["contact"],
+            "internal_user_id": ADMIN[0],
+        }
+        for lead_id in lead_ids
+        for milestone_id, kind_id in data["milestones"][str(stage_id)]
+    ]
+    if vals_list:
+        ids = server.execute_kw(*ADMIN, "crm.lead.evidence", "create", [vals_list])
+        server.execute_kw(*ADMIN, "crm.lead.evidence", "action_verify", [ids])
+
+
+def _move(server, user, lead_id, stage_id):
+    return lambda: server.execute_kw(*user, "crm.lead", "write", [[lead_id], {"stage_id": stage_id}])
+
+
+def test_concurrent_moves_on_two_workers(odoo_env, production_server):
+    server, data = production_server
+    leads, stages = data["leads"], data["stages"]
+    log = server.log_path.read_text(errors="replace")
+    assert "production mode: 2 workers, 2 cron workers" in log, log[-2000:]
+    # Two worker processes (and the cron and gevent ones) under the master.
+    children = subprocess.run(
+        ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert len(children) >= 3, f"expected HTTP, cron and gevent workers, got {children}"
+
+    # A refused move is answered with the gate's message by a worker; nothing is saved.
+    with pytest.raises(RpcError, match="stages are passed one at a time"):
+        server.execute_kw(*DEMO, "crm.lead", "write", [[leads[0]], {"stage_id": stages[2]}])
+
+    errors = []
+    steps = min(3, len(stages) - 1)
+    for step in range(1, steps + 1):
+        target = stages[step]
+        _prove(server, data, leads[:5], stages[step - 1])
+        calls = [
+            # The same move of one lead, by its rep and by a manager, four times at once.
+            _move(server, DEMO, leads[0], target),
+            _move(server, DEMO, leads[0], target),
+            _move(server, ADMIN, leads[0], target),
+            _move(server, ADMIN, leads[0], target),
+            # Different leads moved at the same time.
+            _move(server, DEMO, leads[1], target),
+            _move(server, DEMO, leads[2], target),
+            _move(server, ADMIN, leads[3], target),
+            _move(server, ADMIN, leads[4], target),
+        ]
+        if step == 2:
+            # Two managers race to use the one exception that lets lead 6 skip a stage.
+            calls += [_move(server, ADMIN, leads[5], target), _move(server, ADMIN, leads[5], target)]
+        errors += [(step, result) for result in _together(calls) if isinstance(result, Exception)]
+    assert not errors, f"calls failed: {errors}"
+
+    # Each lead is where the last round put it; the exception was used, once.
+    read = server.execute_kw(*ADMIN, "crm.lead", "read", [leads, ["stage_id"]])
+    assert {row["id"]: row["stage_id"][0] for row in read} == {
+        **dict.fromkeys(leads[:5], stages[steps]),
+        leads[5]: stages[2],
+    }
+    exception = server.execute_kw(*ADMIN, "crm.stage.exception", "read", [[data["exception"]], ["state"]])
+    assert exception[0]["state"] == "used"
+
+    # The daily jobs were due at start: wait until the cron workers ran each of them.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        crons = server.execute_kw(*ADMIN, "ir.cron", "read", [data["crons"], ["lastcall", "failure_count"]])
+        if all(cron["lastcall"] for cron in crons):
+            break
+        time.sleep(2)
+    assert all(cron["lastcall"] for cron in crons), f"daily jobs not run by the cron workers: {crons}"
+    assert not any(cron["failure_count"] for cron in crons), crons
+    server.stop()
+
+    log = server.log_path.read_text(errors="replace")
+    assert RETRY_MARK in log, "no concurrent move was serialised and retried: the scenario did not race"
+    # Odoo logs the failed statement of each retried transaction as an ERROR; nothing else may be one.
+    errors = [
+        record
+        for record in LOG_RECORD.split(log)
+        if " ERROR " in record.split("\n", 1)[0] and "could not serialize access" not in record
+    ]
+    assert not errors, errors
+    for cron_id in data["crons"]:
+        runs = [line for line in log.splitlines() if f"({cron_id}) starting" in line]
+        assert len(runs) == 1, f"daily job {cron_id} ran {len(runs)} times"
+
+    rows = _sql(odoo_env, server.db, INVARIANTS_SQL)
+    assert len(rows) == 5 and all(row.endswith("|0") for row in rows), rows
+    history = _sql(
+        odoo_env,
+        server.db,
+        "SELECT lead_id, count(*) FROM crm_lead_stage_history "
+        f"WHERE lead_id IN ({','.join(map(str, leads))}) GROUP BY lead_id ORDER BY lead_id",
+    )
+    # Creation plus one row per step; the exception's lead: creation, then one skip.
+    assert history == [f"{lead}|{1 + steps}" for lead in leads[:5]] + [f"{leads[5]}|2"]
