@@ -10,9 +10,9 @@ def post_init_hook(env):
     join the "Standard pipeline" process, and every lead follows its stage.
     """
     standard = env.ref("sales_process_addon.pipeline_type_standard")
-    env["crm.stage"].with_context(active_test=False).search([("pipeline_type_id", "=", False)]).write(
-        {"pipeline_type_id": standard.id}
-    )
+    existing = env["crm.stage"].with_context(active_test=False).search([("pipeline_type_id", "=", False)])
+    _order_shipped_stages_after(env, existing)
+    existing.write({"pipeline_type_id": standard.id})
     env["res.company"].search([("default_pipeline_type_id", "=", False)]).write(
         {"default_pipeline_type_id": standard.id}
     )
@@ -20,6 +20,21 @@ def post_init_hook(env):
     for stage, stage_leads in leads.grouped("stage_id").items():
         stage_leads.write({"pipeline_type_id": stage.pipeline_type_id.id or standard.id})
     _set_standard_funnel_states(env)
+
+
+def _order_shipped_stages_after(env, existing):
+    """The shipped processes' stages come after the stages that existed before, in the stage order.
+
+    So what Odoo and its users pick as "the first stage" or "the first won
+    stage" of the whole pipeline stays one of the company's own. The relative
+    order within each shipped process is kept.
+    """
+    if not existing:
+        return
+    offset = max(existing.mapped("sequence"))
+    shipped = env["crm.stage"].search([("pipeline_type_id", "!=", False)])
+    for sequence, stages in shipped.grouped("sequence").items():
+        stages.write({"sequence": sequence + offset})
 
 
 def _set_standard_funnel_states(env):

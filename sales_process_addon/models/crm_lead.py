@@ -28,7 +28,6 @@ class CrmLead(models.Model):
         readonly=False,
         precompute=True,
         index=True,
-        tracking=True,
         check_company=True,
         ondelete="restrict",
     )
@@ -78,6 +77,7 @@ class CrmLead(models.Model):
         "Interactions (30 days)",
         compute="_compute_relationship_status",
         store=True,
+        precompute=True,  # a new opportunity has no interaction yet: cold, without a query
         help="Emails and messages exchanged (not internal notes), activities done, and meetings "
         "held or booked, over the last 30 days.",
     )
@@ -85,6 +85,7 @@ class CrmLead(models.Model):
         [("cold", "Cold"), ("warm", "Warm"), ("active", "Active")],
         compute="_compute_relationship_status",
         store=True,
+        precompute=True,
         index=True,
         help="How much the two sides interact, over the last 30 days: Cold, no interaction; "
         "Warm, 1 to 3; Active, 4 or more. Refreshed daily and when a message is posted.",
@@ -366,7 +367,6 @@ class CrmLead(models.Model):
         leads = super().create(vals_list)
         leads._stage_gate_enforce({}, created=True)
         leads._qualification_fill()
-        leads._indicators_refresh()  # relationship indicators have no dependencies to trigger them
         return leads
 
     def write(self, vals):

@@ -597,8 +597,12 @@ class CrmLeadStageGate(models.AbstractModel):
                 "evidence_ids": list(t.evidence_ids),
                 "note": t.note,
                 "facts_used": None,
+                "salesperson_id": lead.user_id.id or None,
+                "team_id": t.new.team_id,
+                "company_id": lead.company_id.id or None,
+                "pipeline_type_id": t.new.pipeline_type_id,
             }
-            for t in transitions
+            for t, lead in zip(transitions, self.browse([t.lead_id for t in transitions]), strict=True)
         ]
         self._stage_history_complete(rows)
         # sudo: history is written by the server only; users may only read it.

@@ -78,20 +78,17 @@ class CrmLeadStageHistory(models.Model):
     def _record(self, rows):
         """Write stage changes in one query; return the new history rows.
 
-        Each row (see ``crm.lead.stage.gate._stage_history_record``) gives what
-        only the gate knows: the lead, the event, where it came from and since
-        when, the stage it is in, the exception used. The rest is read from the
-        opportunity and its stages as stored: who moves it, its salesperson,
-        team, company and process, and the buyer stages and funnel states.
-        Written in SQL rather than through ``create``: a batch move of
-        thousands of leads would otherwise spend most of its time here.
+        Each row (see ``crm.lead.stage.gate._stage_history_record``) gives the
+        lead as the gate judged it: the event, where it came from and since
+        when, the stage it is in, its process, team, salesperson and company,
+        what opened the gate. The buyer stages and funnel states are read from
+        the stages. Written in SQL rather than through ``create``: a batch move
+        of thousands of leads would otherwise spend most of its time here; and
+        without reading the lead back, so nothing of it is flushed early.
         """
         if not rows:
             return self
         lead_ids = [row["lead_id"] for row in rows]
-        self.env["crm.lead"].browse(lead_ids).flush_recordset(
-            ["user_id", "team_id", "company_id", "pipeline_type_id"]
-        )
         self.env["crm.stage"].flush_model(["buyer_stage_id", "funnel_state_id"])
         now = self.env.cr.now()
         self.env.cr.execute(
@@ -104,7 +101,7 @@ class CrmLeadStageHistory(models.Model):
                     days_in_previous_stage, exception_id, proof, note, facts_used
                 )
                 SELECT change.lead_id, change.event, %(now)s, %(uid)s,
-                       lead.user_id, lead.team_id, lead.company_id, lead.pipeline_type_id,
+                       change.salesperson_id, change.team_id, change.company_id, change.pipeline_type_id,
                        change.from_pipeline_type_id, change.from_stage_id, change.to_stage_id,
                        from_stage.buyer_stage_id, to_stage.buyer_stage_id,
                        from_stage.funnel_state_id, to_stage.funnel_state_id,
@@ -113,12 +110,13 @@ class CrmLeadStageHistory(models.Model):
                 FROM unnest(
                     %(lead_ids)s::int4[], %(events)s::varchar[], %(from_types)s::int4[],
                     %(from_stages)s::int4[], %(to_stages)s::int4[], %(entered)s::timestamp[],
-                    %(exceptions)s::int4[], %(proofs)s::varchar[], %(notes)s::varchar[], %(facts)s::text[]
+                    %(exceptions)s::int4[], %(proofs)s::varchar[], %(notes)s::varchar[], %(facts)s::text[],
+                    %(salespeople)s::int4[], %(teams)s::int4[], %(companies)s::int4[], %(types)s::int4[]
                 ) WITH ORDINALITY AS change(
                     lead_id, event, from_pipeline_type_id, from_stage_id, to_stage_id, entered,
-                    exception_id, proof, note, facts_used, position
+                    exception_id, proof, note, facts_used, salesperson_id, team_id, company_id,
+                    pipeline_type_id, position
                 )
-                JOIN crm_lead lead ON lead.id = change.lead_id
                 LEFT JOIN crm_stage from_stage ON from_stage.id = change.from_stage_id
                 LEFT JOIN crm_stage to_stage ON to_stage.id = change.to_stage_id
                 ORDER BY change.position
@@ -136,6 +134,10 @@ class CrmLeadStageHistory(models.Model):
                 proofs=[row.get("proof") for row in rows],
                 notes=[row["note"] for row in rows],
                 facts=[row["facts_used"] for row in rows],
+                salespeople=[row["salesperson_id"] for row in rows],
+                teams=[row["team_id"] for row in rows],
+                companies=[row["company_id"] for row in rows],
+                types=[row["pipeline_type_id"] for row in rows],
             )
         )
         history_of_lead = {lead_id: history_id for history_id, lead_id in self.env.cr.fetchall()}

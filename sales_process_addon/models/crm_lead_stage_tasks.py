@@ -97,7 +97,8 @@ class CrmLeadStageTasks(models.AbstractModel):
         # sudo: the process cancels its own tasks and alerts, whoever they are assigned to
         # (e.g. the team leader's escalation), when the user moving the deal may not.
         activities.filtered(
-            lambda activity: activity.crm_stale_level or wanted.get(activity.res_id, -1) in (False, activity.crm_stage_id.id)
+            lambda activity: activity.crm_stale_level
+            or wanted.get(activity.res_id, -1) in (False, activity.crm_stage_id.id)
         ).sudo().unlink()
 
     # ------------------------------------------------------------
