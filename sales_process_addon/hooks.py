@@ -33,8 +33,14 @@ def _order_shipped_stages_after(env, existing):
         return
     offset = max(existing.mapped("sequence"))
     shipped = env["crm.stage"].search([("pipeline_type_id", "!=", False)])
-    for sequence, stages in shipped.grouped("sequence").items():
-        stages.write({"sequence": sequence + offset})
+    # One UPDATE shifting them all: stage by stage, a process would pass through
+    # orders its constraint refuses (a stage after its won stage).
+    shipped.flush_recordset(["sequence"])
+    env.cr.execute(
+        SQL("UPDATE crm_stage SET sequence = sequence + %s WHERE id = ANY(%s)", offset, shipped.ids)
+    )
+    shipped.invalidate_recordset(["sequence"])
+    env.registry.clear_cache()
 
 
 def _set_standard_funnel_states(env):

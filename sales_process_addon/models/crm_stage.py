@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 class CrmStage(models.Model):
     """A seller stage belongs to one sales process and mirrors a buyer stage."""
 
+    _name = "crm.stage"
     _inherit = ["crm.stage", "crm.stage.gate.config.mixin"]
     # One order for the gate, the kanban and the reports, whatever the user's
     # language: Odoo's own ("sequence, name, id") sorts ties by translated name.
