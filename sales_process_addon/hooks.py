@@ -92,6 +92,13 @@ def uninstall_hook(env):
                 SQL.identifier(table),
             )
         )
+    # The funnel states and buyer stages given to the stages that existed before.
+    env.cr.execute(
+        SQL(
+            "UPDATE crm_stage SET funnel_state_id = NULL, buyer_stage_id = NULL "
+            "WHERE funnel_state_id IS NOT NULL OR buyer_stage_id IS NOT NULL"
+        )
+    )
     env.invalidate_all()
     env.cr.execute(
         SQL(

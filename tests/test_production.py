@@ -81,12 +81,12 @@ sequence = env["crm.lead"]._stage_gate_sequence(ptype.id, team.id)
 won = [sid for sid in sequence if env["crm.stage"].browse(sid).is_won]
 stages = [sid for sid in sequence if sid not in won]
 users = [env.ref("base.user_demo")] * 3 + [env.ref("base.user_admin")] * 3
+contact = env["res.partner"].create({"name": "Concurrency test contact"})
 leads = env["crm.lead"].create([
     {"name": f"Concurrency test {i}", "type": "opportunity", "pipeline_type_id": ptype.id,
-     "team_id": team.id, "user_id": user.id, "stage_id": stages[0]}
+     "team_id": team.id, "user_id": user.id, "stage_id": stages[0], "partner_id": contact.id}
     for i, user in enumerate(users)
 ])
-contact = env["res.partner"].create({"name": "Concurrency test contact"})
 meeting = env.ref("sales_process_addon.evidence_kind_meeting")
 milestones = {
     sid: [(m.id, (m.evidence_kind_ids[:1] or meeting).id)

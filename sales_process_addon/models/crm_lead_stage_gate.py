@@ -254,7 +254,12 @@ class CrmLeadStageGate(models.AbstractModel):
             old = empty if created else before.get(lead_id, empty)
             if not created and old[:3] == new[:3]:
                 continue
-            if new.pipeline_type_id and not new.stage_id:
+            if (
+                new.pipeline_type_id
+                and not new.stage_id
+                and types[new.pipeline_type_id]["mode"] == "enforced"
+            ):
+                # Guided processes keep Odoo's freedom of a lead without a stage.
                 problems.append(self._stage_gate_structural_message(lead_id, "no_stage", old, new))
             elif old.pipeline_type_id and not new.pipeline_type_id:
                 problems.append(self._stage_gate_structural_message(lead_id, "no_type", old, new))
@@ -324,12 +329,17 @@ class CrmLeadStageGate(models.AbstractModel):
         if old.pipeline_type_id != new.pipeline_type_id:
             return "type_switch"
         if old.stage_id != new.stage_id:
-            if stage_info[new.stage_id]["won"] and not stage_info[old.stage_id]["won"]:
+            if stage_info.get(new.stage_id, {}).get("won") and not stage_info.get(old.stage_id, {}).get(
+                "won"
+            ):
                 return "won"
+            # No stage (a guided process allows it) counts as before the first one.
             sequence = self._stage_gate_sequence(
                 new.pipeline_type_id, new.team_id, old.stage_id, new.stage_id
             )
-            return "backward" if sequence.index(new.stage_id) < sequence.index(old.stage_id) else "forward"
+            src = sequence.index(old.stage_id) if old.stage_id in sequence else -1
+            dst = sequence.index(new.stage_id) if new.stage_id in sequence else -1
+            return "backward" if dst < src else "forward"
         if new.won_status == "lost":
             return "lost"
         if old.won_status == "lost":
@@ -350,27 +360,32 @@ class CrmLeadStageGate(models.AbstractModel):
         enforced = ptype.get("mode") == "enforced"
         need = {"prove": [], "problem": None, "enforced": enforced, "moves": event in ("forward", "won")}
         if event == "type_switch":
-            if old.won_status == "won" or stage_info[old.stage_id]["won"] or stage_info[new.stage_id]["won"]:
+            won_stage = stage_info.get(old.stage_id, {}).get("won") or stage_info.get(new.stage_id, {}).get(
+                "won"
+            )
+            if old.won_status == "won" or won_stage:
                 # A won deal keeps its process, and no switch wins a deal: in every mode.
                 need.update(problem="won_switch", enforced=True)
-            elif enforced:
+            elif enforced and new.stage_id:
                 # Landing in the new process needs what its earlier stages require.
                 sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id, new.stage_id)
                 earlier = sequence[: sequence.index(new.stage_id)]
                 need["prove"] = [mid for stage_id in earlier for mid in stage_info[stage_id]["required"]]
             return need
-        if event not in ("forward", "backward", "won") or old.stage_id is None:
+        if event not in ("forward", "backward", "won"):
             return need
         if old.stage_id == new.stage_id:  # won by the probability, in a won stage
             need["prove"] = list(stage_info[new.stage_id]["required"])
             return need
+        # No stage (a guided process allows it) counts as before the first one.
         sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id, old.stage_id, new.stage_id)
-        src, dst = sequence.index(old.stage_id), sequence.index(new.stage_id)
+        src = sequence.index(old.stage_id) if old.stage_id in sequence else -1
+        dst = sequence.index(new.stage_id) if new.stage_id in sequence else -1
         if dst < src:
             if not ptype.get("allow_backward", True):
                 need["problem"] = "backward"
             return need
-        passed = sequence[src:dst]
+        passed = sequence[max(src, 0) : dst]
         need["prove"] = [mid for stage_id in passed for mid in stage_info[stage_id]["required"]]
         if event == "won":
             need["prove"] += list(stage_info[new.stage_id]["required"])

@@ -123,6 +123,7 @@ class TestDashboard(SalesProcessCase):
         )
         kind = self.env.ref("sales_process_addon.evidence_kind_customer_email")
         customer = self.env["res.partner"].create({"name": "Buyer contact"})
+        self.l1.partner_id = customer  # customer evidence is produced by the opportunity's customer
         Evidence = self.env["crm.lead.evidence"]
         by_customer, ours = Evidence.create(
             [

@@ -146,7 +146,13 @@ class TestReviewPdf(SalesProcessCase):
         """Ahead of the customer: our stage's buying step is past the one after his last evidenced step."""
         contact = self.env["res.partner"].create({"name": "Customer contact"})
         caught_up = self.env["crm.lead"].create(
-            {"name": "Caught up", "type": "opportunity", "stage_id": self.a1.id, "team_id": self.team.id}
+            {
+                "name": "Caught up",
+                "type": "opportunity",
+                "stage_id": self.a1.id,
+                "team_id": self.team.id,
+                "partner_id": contact.id,
+            }
         )
         self.env["crm.lead.evidence"].create(
             {
