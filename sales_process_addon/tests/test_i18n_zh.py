@@ -12,8 +12,8 @@ I18N = Path(__file__).parent.parent / "i18n"
 LANGS = ("zh_CN", "zh_TW")
 HAN = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
 # What is not Chinese prose: placeholders, markup, entities, code.
-NOT_PROSE = re.compile(r"%\([a-z_]+\)[sdf]|%[sd]|<[^>]*>|&[a-z]+;|\$\{[^}]*\}|'[^']*' % object\.\w+")
-PLACEHOLDER = r"(?:%\([a-z_]+\)[sdf]|%[sd])"
+NOT_PROSE = re.compile(r"%\([a-z_][a-z0-9_]*\)[sdf]|%[sd]|<[^>]*>|&[a-z]+;|\$\{[^}]*\}|'[^']*' % object\.\w+")
+PLACEHOLDER = r"(?:%\([a-z_][a-z0-9_]*\)[sdf]|%[sd])"
 
 
 def _catalog(lang):
@@ -43,10 +43,28 @@ class TestChineseCatalogs(TransactionCase):
                     f"[{HAN}][^{HAN}\\s]*[;():,!?]|[;():,!?][^{HAN}\\s]*[{HAN}]", prose.replace("\x00", "")
                 ):
                     problems.append(("half-width punctuation", text))
-                if re.search(f"[{HAN}]\\s+[{HAN}]", text):
+                # A bare line break between sentences is wanted in plain text (a prefilled reason).
+                if re.search(f"[{HAN}](?!\\n[{HAN}])\\s+[{HAN}]", text):
                     problems.append(("space inside Chinese", text))
                 if re.search(f"[{HAN}] +{PLACEHOLDER}|{PLACEHOLDER} +[{HAN}]", text):
                     problems.append(("space around a placeholder", text))
+            with self.subTest(lang=lang):
+                self.assertFalse(problems[:10])
+
+    def test_placeholders_and_markup_kept(self):
+        """A translation keeps the placeholders, tags and QWeb attributes of its source."""
+
+        def skeleton(text):
+            return (
+                sorted(re.findall(PLACEHOLDER + r"|\{\w+\}", text)),
+                sorted(re.findall(r"</?([a-zA-Z][\w.-]*)", text)),
+                sorted(re.findall(r'\b(?:t-[\w-]+|name|invisible)="[^"]*"', text)),
+            )
+
+        for lang in LANGS:
+            problems = [
+                entry.msgid for entry in _catalog(lang) if skeleton(entry.msgid) != skeleton(entry.msgstr)
+            ]
             with self.subTest(lang=lang):
                 self.assertFalse(problems[:10])
 

@@ -1,6 +1,7 @@
 import { Component, onWillStart, useState } from "@odoo/owl";
 import { Dialog } from "@web/core/dialog/dialog";
 import { _t } from "@web/core/l10n/translation";
+import { formatList } from "@web/core/l10n/utils";
 import { useService } from "@web/core/utils/hooks";
 import { FormViewDialog } from "@web/views/view_dialogs/form_view_dialog";
 
@@ -61,7 +62,8 @@ export class StageMoveDialog extends Component {
     }
 
     kindsOf(milestone) {
-        return milestone.evidence_kind_ids.map((id) => this.kindNames[id]).filter(Boolean).join(", ");
+        const names = milestone.evidence_kind_ids.map((id) => this.kindNames[id]).filter(Boolean);
+        return formatList(names, { style: "or" });
     }
 
     async refresh() {
@@ -88,7 +90,7 @@ export class StageMoveDialog extends Component {
     requestException() {
         const waived = this.state.check.missing.map((m) => m.name);
         const reason = waived.length
-            ? _t("Milestones waived: %(milestones)s.\nWhy: ", { milestones: waived.join("; ") })
+            ? _t("Milestones waived: %(milestones)s.\nWhy: ", { milestones: formatList(waived) })
             : "";
         this.action.doAction("sales_process_addon.crm_stage_exception_action_request", {
             additionalContext: {

@@ -150,6 +150,10 @@ registry.category("web_tour.tours").add("sales_process_zh_move_tour", {
             trigger: ".o_sales_process_move_dialog .o_sales_process_move_milestone:contains('Tour budget confirmed')",
         },
         {
+            content: "The dialog speaks Chinese: its header, badges and buttons come from the zh_CN catalog",
+            trigger: ".o_sales_process_move_dialog:contains('未达成的里程碑') .modal-footer:contains('申请例外')",
+        },
+        {
             content: "Cancel",
             trigger: ".o_sales_process_move_dialog .modal-footer .btn-link",
             run: "click",
