@@ -28,7 +28,6 @@ class CrmLead(models.Model):
         readonly=False,
         precompute=True,
         index=True,
-        check_company=True,
         ondelete="restrict",
     )
     # Stored: reports group opportunities by buyer stage and funnel state.
@@ -179,13 +178,14 @@ class CrmLead(models.Model):
         otherwise Odoo's team-aware choice applies, within the process (see
         ``_stage_find``).
         """
+        stage_info = self._stage_gate_structure()["stages"]
         typed = self.filtered("pipeline_type_id")
         switched = typed.filtered(
-            lambda lead: lead.stage_id and lead.stage_id.pipeline_type_id != lead.pipeline_type_id
+            lambda lead: lead.stage_id
+            and stage_info.get(lead.stage_id.id, {}).get("type") != lead.pipeline_type_id.id
         )
         for lead, stage in switched._stage_gate_map_stages().items():
             lead.stage_id = stage
-        stage_info = self._stage_gate_structure()["stages"]
         for lead in typed - switched:
             # Odoo's team-aware choice (a first stage, or a reset when the team
             # changes), within the process and without a query per lead.
@@ -313,12 +313,27 @@ class CrmLead(models.Model):
     # CONSTRAINTS
     # ------------------------------------------------------------
 
-    @api.constrains("stage_id", "pipeline_type_id")
+    @api.constrains("stage_id", "pipeline_type_id", "company_id")
     def _check_stage_in_pipeline_type(self):
+        structure = self._stage_gate_structure()
+        stage_info = structure["stages"]
         problems = []
         for lead in self:
             ptype = lead.pipeline_type_id
-            if ptype and not ptype.stage_ids:
+            stage_type = stage_info.get(lead.stage_id.id, {}).get("type")
+            type_company = structure["types"].get(ptype.id, {}).get("company")
+            if type_company and lead.company_id and type_company != lead.company_id.id:
+                # What check_company would say, from the cache (a lead's creation reads no process).
+                problems.append(
+                    _(
+                        '"%(lead)s": the sales process "%(type)s" belongs to another company.',
+                        lead=lead.name,
+                        type=ptype.name,
+                    )
+                )
+            elif ptype and stage_type == ptype.id:
+                continue  # the common case, answered from the cache without a query
+            if ptype and not structure["types"].get(ptype.id, {}).get("stages"):
                 problems.append(
                     _(
                         '"%(lead)s": the sales process "%(type)s" has no stages yet; '

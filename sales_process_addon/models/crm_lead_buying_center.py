@@ -163,7 +163,9 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 and not line.notes
             )
         to_remove.unlink()
-        self.env["crm.lead.qualification"].create(to_create)
+        # sudo: the server gives a lead the questions of its process; the user who created or
+        # switched the lead was checked on the lead itself.
+        self.env["crm.lead.qualification"].sudo().create(to_create)
 
     def _merge_buying_center(self, opportunities):
         """Keep what the team learned on merged ``opportunities``: move it to ``self``.

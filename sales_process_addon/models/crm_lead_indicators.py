@@ -197,7 +197,8 @@ class CrmLeadIndicators(models.AbstractModel):
         the decision maker was reached, as the buying center would.
         """
         found = defaultdict(set)
-        ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
+        # Leads without evidence (e.g. new ones) prove nothing: no query for them.
+        ids = [lead.id for lead in self if isinstance(lead.id, int) and lead.evidence_ids]
         if not ids:
             return found
         # sudo: what is proven must not depend on who reads the lead.

@@ -37,8 +37,22 @@ class CrmLeadProbability(models.AbstractModel):
         "qualification_status",
     )
     def _compute_evidence_probability(self):
-        """Three queries for any number of leads: stages, milestones and what is proven."""
-        stages = self.stage_id
+        """Three queries for any number of leads: stages, milestones and what is proven.
+
+        None for leads that have proven nothing yet (e.g. new ones): the stage's
+        default probability.
+        """
+        blank = self.filtered(
+            lambda lead: not lead.evidence_ids
+            and not lead.stakeholder_ids
+            and lead.qualification_status != "pursue"
+        )
+        for lead in blank:
+            lead.evidence_probability = 100.0 if lead.stage_id.is_won else lead.stage_id.default_probability
+        leads = self - blank
+        if not leads:
+            return
+        stages = leads.stage_id
         process_stages = self.env["crm.stage"].search(
             [("pipeline_type_id", "in", stages.pipeline_type_id.ids)], order="sequence, id"
         )
@@ -46,8 +60,8 @@ class CrmLeadProbability(models.AbstractModel):
             [("stage_id", "in", stages.ids), ("required", "=", True)]
         )
         milestones_of = milestones.grouped("stage_id")
-        met = self.filtered("id")._stage_gate_milestones_met(milestones)
-        for lead in self:
+        met = leads.filtered("id")._stage_gate_milestones_met(milestones)
+        for lead in leads:
             stage = lead.stage_id
             if stage.is_won:
                 lead.evidence_probability = 100.0
@@ -64,13 +78,18 @@ class CrmLeadProbability(models.AbstractModel):
             lead.evidence_probability = round(stage.default_probability + step * share, 2)
 
     # Predictive scoring gives way to the evidence in the processes that say so.
-    @api.depends("evidence_probability", "pipeline_type_id.probability_mode")
+    # On what the evidence probability follows, not on its value: a new lead's scoring runs once.
+    @api.depends("evidence_ids.is_valid", "evidence_ids.milestone_id", "pipeline_type_id.probability_mode")
     def _compute_probabilities(self):
         return super()._compute_probabilities()
 
     def _pls_get_naive_bayes_probabilities(self, batch_mode=False, is_tooltip=False):
         result = super()._pls_get_naive_bayes_probabilities(batch_mode=batch_mode, is_tooltip=is_tooltip)
-        evidence_based = self.filtered(lambda lead: lead.pipeline_type_id.probability_mode == "evidence")
+        # The processes' modes come from the gate's registry cache: scoring a lead reads no process.
+        types = self._stage_gate_structure()["types"]
+        evidence_based = self.filtered(
+            lambda lead: types.get(lead.pipeline_type_id.id, {}).get("probability_mode") == "evidence"
+        )
         if batch_mode:
             evidence_based = evidence_based.filtered(
                 lambda lead: lead.active and lead.won_status == "pending"

@@ -81,7 +81,8 @@ class CrmLeadStageGate(models.AbstractModel):
     def _stage_gate_structure(self):
         """The processes' stages as plain data, cached until a process, stage or milestone changes.
 
-        ``{"types": {id: {"mode", "allow_backward", "stages": (stage ids in gate order)}},
+        ``{"types": {id: {"mode", "allow_backward", "company", "probability_mode",
+        "stages": (stage ids in gate order)}},
         "stages": {id: {"type", "teams": frozenset, "won", "fold", "required": (milestone ids), "plan"}}}``
         """
         # sudo: the gate's structure is the same for every user.
@@ -89,7 +90,7 @@ class CrmLeadStageGate(models.AbstractModel):
             self.env["crm.pipeline.type"]
             .sudo()
             .with_context(active_test=False)
-            .search_fetch([], ["gate_mode", "allow_backward"])
+            .search_fetch([], ["gate_mode", "allow_backward", "company_id", "probability_mode"])
         )
         stages = (
             self.env["crm.stage"]
@@ -116,6 +117,8 @@ class CrmLeadStageGate(models.AbstractModel):
                 ptype.id: {
                     "mode": ptype.gate_mode,
                     "allow_backward": ptype.allow_backward,
+                    "company": ptype.company_id.id,
+                    "probability_mode": ptype.probability_mode,
                     "stages": tuple(stage_ids_of[ptype.id]),
                 }
                 for ptype in types
