@@ -30,7 +30,9 @@ patch(SearchModel.prototype, {
             this.resModel === "crm.lead" &&
             processId &&
             !("pipeline_type_id" in defaults.searchPanelDefaults) &&
-            !this.globalContext.default_pipeline_type_id
+            !this.globalContext.default_pipeline_type_id &&
+            // The pipeline, not the forecast: it spans every process, by closing date.
+            !this.globalContext.forecast_field
         ) {
             defaults.searchPanelDefaults.pipeline_type_id = processId;
         }
