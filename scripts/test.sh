@@ -182,6 +182,7 @@ integration_tests() {
 
 PEER_MODULES=(crm sale_crm test_crm_full)
 PEER_BASELINE="$REPO_ROOT/tests/odoo_peer_suite_baseline.txt"
+PEER_OPEN="$REPO_ROOT/tests/odoo_peer_suite_open_defects.txt"
 
 # install_peer_db DB MODULES...: a fresh database without demo data (as
 # Odoo's test databases are), modules installed without running tests.
@@ -227,7 +228,8 @@ run_peer_tests() {
 }
 
 peer_suite() {
-    run_peer_tests "$PEER_DB" "$RESULTS_DIR/odoo-crm-tests.xml" --peer-baseline="$PEER_BASELINE"
+    run_peer_tests "$PEER_DB" "$RESULTS_DIR/odoo-crm-tests.xml" --peer-baseline="$PEER_BASELINE" \
+        --peer-open="$PEER_OPEN"
 }
 
 # SPA_PEER_BASELINE=1: the same tests on a database without the addon; their

@@ -40,6 +40,10 @@ def pytest_addoption(parser):
         help="Odoo test tags selecting the tests to run (default: %(default)s)",
     )
     group.addoption("--peer-baseline", help="file of the tests expected to fail (id, then a reason)")
+    group.addoption(
+        "--peer-open",
+        help="file of the tests that fail WITH the addon only: open defects, reported apart (same format)",
+    )
     group.addoption("--peer-failures-out", help="write the ids of the failed tests to this file")
 
 
@@ -65,6 +69,7 @@ def odoo_test(item):
 
 COUNTS_KEY = pytest.StashKey[dict]()
 BASELINE_KEY = pytest.StashKey[dict]()
+OPEN_KEY = pytest.StashKey[dict]()
 
 
 @pytest.hookimpl(trylast=True)
@@ -75,6 +80,8 @@ def pytest_collection_modifyitems(config, items):
     position_selectors = {position: TagsSelector(position) for position in POSITIONS}
     baseline_path = config.getoption("--peer-baseline")
     baseline = read_baseline(baseline_path) if baseline_path else {}
+    open_path = config.getoption("--peer-open")
+    open_defects = read_baseline(open_path) if open_path else {}
     kept, dropped = [], []
     counts = dict.fromkeys(POSITIONS, 0)
     for item in items:
@@ -87,12 +94,19 @@ def pytest_collection_modifyitems(config, items):
         item.user_properties.append(("odoo_position", position))
         if item.nodeid in baseline:
             item.add_marker(pytest.mark.xfail(reason=f"baseline: {baseline[item.nodeid]}", strict=False))
+        elif item.nodeid in open_defects:
+            item.add_marker(
+                pytest.mark.xfail(
+                    reason=f"OPEN DEFECT of the addon: {open_defects[item.nodeid]}", strict=False
+                )
+            )
         kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     config.stash[COUNTS_KEY] = counts
     config.stash[BASELINE_KEY] = baseline
+    config.stash[OPEN_KEY] = open_defects
 
 
 def pytest_collection_finish(session):
@@ -123,7 +137,12 @@ def pytest_terminal_summary(terminalreporter, config):
         write(f"baseline test now passes (remove it from the baseline): {test_id}", yellow=True)
     for test_id in sorted(set(baseline) - ran):
         write(f"baseline test did not run (renamed or deselected?): {test_id}", yellow=True)
-    for test_id in sorted(failed - set(baseline)):
+    open_defects = config.stash.get(OPEN_KEY, {})
+    for test_id in sorted(failed & set(open_defects)):
+        write(f"OPEN DEFECT of the addon (listed, to be fixed): {test_id}: {open_defects[test_id]}", red=True)
+    for test_id in sorted(set(open_defects) & ran - failed):
+        write(f"open defect now passes (remove it from the list): {test_id}", yellow=True)
+    for test_id in sorted(failed - set(baseline) - set(open_defects)):
         write(f"NEW FAILURE (not in the baseline): {test_id}", red=True)
     out = config.getoption("--peer-failures-out")
     if out:
