@@ -31,6 +31,7 @@ import sys
 import time
 
 import odoo
+from odoo import fields
 from odoo.modules.registry import Registry
 from odoo.tools import config
 
@@ -55,6 +56,8 @@ def ensure_database(name, modules, odoo_bin, conf):
 def prove_milestones(env, leads, stage):
     """Evidence for every required milestone of ``stage``, for every lead."""
     contact = env["res.partner"].create({"name": "Benchmark customer contact"})
+    # Customer evidence comes from a contact of the opportunity's customer.
+    leads.write({"partner_id": contact.id})
     vals_list = []
     for milestone in stage.milestone_ids.filtered("required"):
         kind = milestone.evidence_kind_ids[:1] or env.ref("sales_process_addon.evidence_kind_meeting")
@@ -70,8 +73,10 @@ def prove_milestones(env, leads, stage):
             for lead in leads
         ]
     evidence = env["crm.lead.evidence"].create(vals_list)
-    # Milestones a manager must verify: verified here, as a manager would.
-    evidence.filtered("needs_verification").action_verify()
+    # Milestones a manager must verify: verified here, as another manager would.
+    evidence.filtered("needs_verification").write(
+        {"verified_by_id": env.ref("base.user_admin").id, "verified_date": fields.Datetime.now()}
+    )
     env.flush_all()
 
 

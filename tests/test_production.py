@@ -82,6 +82,11 @@ won = [sid for sid in sequence if env["crm.stage"].browse(sid).is_won]
 stages = [sid for sid in sequence if sid not in won]
 users = [env.ref("base.user_demo")] * 3 + [env.ref("base.user_admin")] * 3
 contact = env["res.partner"].create({"name": "Concurrency test contact"})
+# A second sales manager verifies the evidence the first one records (four eyes).
+env["res.users"].create({
+    "name": "Concurrency test verifier", "login": "concurrency_verifier", "password": "concurrency_verifier",
+    "group_ids": [(6, 0, env.ref("sales_team.group_sale_manager").ids)],
+})
 leads = env["crm.lead"].create([
     {"name": f"Concurrency test {i}", "type": "opportunity", "pipeline_type_id": ptype.id,
      "team_id": team.id, "user_id": user.id, "stage_id": stages[0], "partner_id": contact.id}
@@ -186,7 +191,8 @@ def _prove(server, data, lead_ids, stage_id):
     ]
     if vals_list:
         ids = server.execute_kw(*ADMIN, "crm.lead.evidence", "create", [vals_list])
-        server.execute_kw(*ADMIN, "crm.lead.evidence", "action_verify", [ids])
+        uid = server.jsonrpc("common", "login", server.db, "concurrency_verifier", "concurrency_verifier")
+        server.execute_kw(uid, "concurrency_verifier", "crm.lead.evidence", "action_verify", [ids])
 
 
 def _move(server, user, lead_id, stage_id):

@@ -86,8 +86,10 @@ class TestEvidenceProbability(StageGateCase):
             return self.cr.sql_log_count - before
 
         values = {"pipeline_type_id": self.type_a.id, "stage_id": self.a1.id, "partner_id": self.customer.id}
-        one = self._create_leads(1, **values)
+        one = self._create_leads(2, **values)
         many = self._create_leads(20, **values)
+        # The same mix (leads that proved something and leads that proved nothing), 2 and 20 of them.
+        self._evidence(one[0], self.m_summary)
         for lead in many[:10]:
             self._evidence(lead, self.m_summary)
         self.assertEqual(cost(one), cost(many))
