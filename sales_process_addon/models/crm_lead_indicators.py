@@ -91,11 +91,6 @@ class CrmLeadIndicators(models.AbstractModel):
         for lead in self:
             lead.risk_level = lead._risk_assessment(first_state)[0]
 
-    def _risk_reasons(self):
-        """Why the risk of this lead is what it is, as short sentences."""
-        self.ensure_one()
-        return self._risk_assessment(self.env["crm.funnel.state"].search([], limit=1))[1]
-
     def _risk_assessment(self, first_state):
         """``(risk level, [reasons])`` of this lead; ``first_state``: the first funnel state."""
         if self.type != "opportunity" or not self.active or self.won_status != "pending":

@@ -29,8 +29,10 @@ class CrmLeadUi(models.AbstractModel):
 
     @api.depends("risk_level")
     def _compute_risk_reasons(self):
+        """One funnel-state lookup for the whole kanban page, not one per card."""
+        first_state = self.env["crm.funnel.state"].search([], limit=1)
         for lead in self:
-            lead.risk_reasons = "\n".join(lead._risk_reasons()) if lead.risk_level else False
+            lead.risk_reasons = "\n".join(lead._risk_assessment(first_state)[1]) if lead.risk_level else False
 
     @api.depends("pipeline_type_id", "stage_id")
     def _compute_stage_unreachable_ids(self):
