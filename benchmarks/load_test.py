@@ -272,21 +272,11 @@ def run_side(args, name, db, port, with_addon):
                 [
                     args.locust_python,
                     str(REPO_ROOT / "benchmarks/locustfile.py"),
-                    "--config",
-                    str(config_path),
-                    "--host",
-                    f"http://127.0.0.1:{port}",
-                    "--users",
-                    str(args.users),
-                    "--managers",
-                    str(args.managers),
-                    "--warmup",
-                    str(args.warmup),
-                    "--run-time",
-                    str(args.run_time),
-                    "--out",
-                    str(out_path),
-                ],  # fmt: skip
+                    *("--config", str(config_path), "--host", f"http://127.0.0.1:{port}"),
+                    *("--users", str(args.users), "--managers", str(args.managers)),
+                    *("--warmup", str(args.warmup), "--run-time", str(args.run_time)),
+                    *("--think", str(args.think), "--out", str(out_path)),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 check=True,
@@ -308,7 +298,8 @@ def print_table(figures, counts, args):
     plain, addon = figures["plain"]["actions"], figures["addon"]["actions"]
     print(
         f"\n{args.users} simulated users ({args.managers} managers), {args.run_time:.0f} s measured "
-        f"after {args.warmup:.0f} s of warm-up, one server at a time, 2 HTTP workers"
+        f"after {args.warmup:.0f} s of warm-up, pauses up to {args.think:g} s between clicks, "
+        "one server at a time, 2 HTTP workers"
     )
     for side in ("plain", "addon"):
         print(f"  {side}: " + ", ".join(f"{count:,} {what}" for what, count in counts[side].items()))
@@ -359,6 +350,12 @@ def main():
     parser.add_argument("--managers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=20)
     parser.add_argument("--run-time", type=float, default=90, help="seconds measured per server")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="pause of a user between clicks, up to this many seconds (and 0.5-2x it between visits)",
+    )
     parser.add_argument("--locust-python", default=str(REPO_ROOT / ".local/locust-venv/bin/python"))
     parser.add_argument("--log-dir", default=".local/logs")
     args = parser.parse_args()

@@ -30,7 +30,7 @@ import json
 import random
 
 import gevent
-from locust import HttpUser, between, events, task
+from locust import HttpUser, events, task
 from locust.env import Environment
 
 # Filled by main() before the users start.
@@ -45,7 +45,11 @@ class RpcError(Exception):
 
 class OdooUser(HttpUser):
     abstract = True
-    wait_time = between(0.5, 2.0)
+
+    def wait_time(self):
+        """Between two visits (a rep) or two reports (a manager)."""
+        return random.uniform(CONFIG["think"] / 2, 2 * CONFIG["think"])
+
     logins = None  # an iterator over this class's logins, set in main()
 
     def on_start(self):
@@ -137,7 +141,8 @@ class Rep(OdooUser):
             pass  # counted by rpc(); the rep goes on with another visit
 
     def think(self):
-        gevent.sleep(random.uniform(0.2, 1.0))
+        """A rep reads the screen before the next click."""
+        gevent.sleep(random.uniform(CONFIG["think"] / 5, CONFIG["think"]))
 
     def open_pipeline(self):
         """The rep's kanban (as the web client loads it); return one open opportunity of it."""
@@ -207,7 +212,9 @@ class Rep(OdooUser):
             "crm.lead.qualification", "search", [domain], {"limit": 1}, name="qualification: open"
         )
         if not lines:
-            self.call("crm.lead", "action_load_qualification_questions", [[form["id"]]], name="qualification")
+            self.call(
+                "crm.lead", "action_load_qualification_questions", [[form["id"]]], name="qualification: load"
+            )
             lines = self.call(
                 "crm.lead.qualification", "search", [domain], {"limit": 1}, name="qualification: open"
             )
@@ -289,11 +296,15 @@ def main():
     parser.add_argument("--managers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=20, help="seconds before the measure starts")
     parser.add_argument("--run-time", type=float, default=90, help="seconds measured")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="a user's pause between clicks: up to this many seconds"
+    )
     parser.add_argument("--out", required=True, help="JSON file of the figures")
     args = parser.parse_args()
 
     with open(args.config) as file:
         CONFIG.update(json.load(file))
+    CONFIG["think"] = args.think
     Rep.logins = itertools.cycle(CONFIG["reps"])
     Manager.logins = itertools.cycle(CONFIG["managers"])
     Manager.fixed_count = args.managers
