@@ -18,7 +18,8 @@ Then, one server at a time, each in the production settings of
 ``bench_rpc.py`` (2 HTTP workers, proxy mode, limits, no cron worker), it runs
 ``benchmarks/locustfile.py`` with Locust (in its own venv, see
 ``benchmarks/requirements.txt``): ``--users`` simulated users, of which
-``--managers`` managers, a warm-up, then ``--run-time`` seconds measured. It
+``--managers`` managers, each pausing up to ``--think`` seconds between two
+clicks, a warm-up, then ``--run-time`` seconds measured. It
 prints, side by side, each action's requests per second, median and p95
 latency, the errors, and the moves the stage gate refused (expected: the
 rep's evidence does not always meet the milestones), apart from the errors.
@@ -32,8 +33,11 @@ creation to its stage, no move is recorded twice, no exception used twice.
 """
 
 import argparse
+import datetime
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import time
@@ -54,6 +58,10 @@ FILLED_PARAM = "load_test.filled_leads"
 REP_PASSWORD = "bench"
 CUSTOMERS = 200
 REPORTS = ("Funnel", "Conversion", "Time in stage")
+# Odoo's access log line of a call: the method, then queries, SQL time and the rest of the time (s).
+CALL_LOG = re.compile(
+    r"^(\S+ \S+),\d+ .*\"POST /web/dataset/call_kw/\S+#(\S+) HTTP/[\d.]+\" 200 - (\d+) ([\d.]+) ([\d.]+)$"
+)
 SHARED = ("kanban", "kanban: next cards", "form", "move", "note", "pipeline analysis")
 ORDER = (
     *SHARED,
@@ -262,6 +270,7 @@ def run_side(args, name, db, port, with_addon):
         config_path = Path(args.log_dir) / f"load-{name}-config.json"
         out_path = Path(args.log_dir) / f"load-{name}-figures.json"
         config_path.write_text(json.dumps(config_))
+        measured_from = datetime.datetime.now() + datetime.timedelta(seconds=args.warmup)
         load = os.getloadavg()[0]
         print(
             f"{name}: {args.users} users for {args.warmup:.0f} + {args.run_time:.0f} s (load {load:.1f})...",
@@ -284,7 +293,22 @@ def run_side(args, name, db, port, with_addon):
             )
     finally:
         server.stop()
-    return json.loads(out_path.read_text())
+    figures = json.loads(out_path.read_text())
+    figures["server"] = server_times(server.log_path, measured_from)
+    return figures
+
+
+def server_times(log_path, since):
+    """Per ``model.method``: calls, and median queries, SQL ms and other ms in the server (Odoo's log)."""
+    calls = {}
+    for line in Path(log_path).read_text(errors="replace").splitlines():
+        match = CALL_LOG.match(line)
+        if match and datetime.datetime.fromisoformat(match[1]) >= since:
+            calls.setdefault(match[2], []).append((int(match[3]), float(match[4]), float(match[5])))
+    return {
+        method: [len(rows), *(statistics.median(row[i] for row in rows) for i in range(3))]
+        for method, rows in calls.items()
+    }
 
 
 def check_history(db):
@@ -336,6 +360,23 @@ def print_table(figures, counts, args):
             print(f"  {side} {error['name']} x{error['count']}: {error['error'][:200]}")
 
 
+def print_server_times(figures):
+    plain, addon = figures["plain"]["server"], figures["addon"]["server"]
+    print(
+        "\nWhere the time goes, in the server (Odoo's log, measured period; medians per call):\n"
+        "| call | plain calls | plain queries | plain SQL | plain other | addon calls | addon queries "
+        "| addon SQL | addon other |\n|---|---|---|---|---|---|---|---|---|"
+    )
+
+    def cells(row):
+        if not row:
+            return ["", "", "", ""]
+        return [str(row[0]), f"{row[1]:.0f}", f"{row[2] * 1000:.0f} ms", f"{row[3] * 1000:.0f} ms"]
+
+    for method in sorted({*plain, *addon}):
+        print(f"| {method} | " + " | ".join([*cells(plain.get(method)), *cells(addon.get(method))]) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -353,7 +394,7 @@ def main():
     parser.add_argument(
         "--think",
         type=float,
-        default=1.0,
+        default=3.0,
         help="pause of a user between clicks, up to this many seconds (and 0.5-2x it between visits)",
     )
     parser.add_argument("--locust-python", default=str(REPO_ROOT / ".local/locust-venv/bin/python"))
@@ -371,6 +412,7 @@ def main():
     counts = {name: database_counts(db) for name, (db, _port, _addon) in sides.items()}
     figures = {name: run_side(args, name, *side) for name, side in sides.items()}
     print_table(figures, counts, args)
+    print_server_times(figures)
 
     problems = check_history(args.addon_db)
     print(f"\nstage history of {args.addon_db} after the run:")

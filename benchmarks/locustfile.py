@@ -297,7 +297,7 @@ def main():
     parser.add_argument("--warmup", type=float, default=20, help="seconds before the measure starts")
     parser.add_argument("--run-time", type=float, default=90, help="seconds measured")
     parser.add_argument(
-        "--think", type=float, default=1.0, help="a user's pause between clicks: up to this many seconds"
+        "--think", type=float, default=3.0, help="a user's pause between clicks: up to this many seconds"
     )
     parser.add_argument("--out", required=True, help="JSON file of the figures")
     args = parser.parse_args()
