@@ -1,0 +1,425 @@
+"""Many reps and managers at once: plain CRM against CRM with the addon, with Locust.
+
+Builds (on first use) two databases of the same size, each with demo data:
+
+- ``spa_load_plain``: ``crm``, filled with ``--leads`` opportunities (200,000
+  by default) over 10 teams and 50 salespersons, in the CRM's stages, about
+  55% open, 25% won, 20% lost;
+- ``spa_load_addon``: ``crm`` + ``sales_process_addon``, filled by the report
+  benchmark's generator (``bench_reports.fill``) at the same size: the same
+  opportunities spread over the shipped sales processes, 5 stage history rows
+  per opportunity (1,000,000 for 200,000), one stage exception per 10.
+
+Both get the same 200 customers (each opportunity one of their contacts) and
+the salespersons a password. A database already filled is reused (the addon
+is updated first); drop it to build it again.
+
+Then, one server at a time, each in the production settings of
+``bench_rpc.py`` (2 HTTP workers, proxy mode, limits, no cron worker), it runs
+``benchmarks/locustfile.py`` with Locust (in its own venv, see
+``benchmarks/requirements.txt``): ``--users`` simulated users, of which
+``--managers`` managers, each pausing up to ``--think`` seconds between two
+clicks, a warm-up, then ``--run-time`` seconds measured. It
+prints, side by side, each action's requests per second, median and p95
+latency, the errors, and the moves the stage gate refused (expected: the
+rep's evidence does not always meet the milestones), apart from the errors.
+Last, it checks the addon database's stage history with the invariants of
+``tests/test_production.py``: each opportunity's history is a chain from its
+creation to its stage, no move is recorded twice, no exception used twice.
+
+    python3 -m venv .local/locust-venv && .local/locust-venv/bin/pip install -r benchmarks/requirements.txt
+    PYTHONPATH=$HOME/.local/src/odoo-19.0 .venv/bin/python benchmarks/load_test.py \\
+        -c .local/odoo.conf --odoo-bin $HOME/.local/src/odoo-19.0/odoo-bin
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bench_reports
+import bench_rpc
+
+import odoo
+from odoo.modules.registry import Registry
+from odoo.tools import SQL, config
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+from test_production import INVARIANTS_SQL  # noqa: E402
+
+FILLED_PARAM = "load_test.filled_leads"
+REP_PASSWORD = "bench"
+CUSTOMERS = 200
+REPORTS = ("Funnel", "Conversion", "Time in stage")
+# Odoo's access log line of a call: the method, then queries, SQL time and the rest of the time (s).
+CALL_LOG = re.compile(
+    r"^(\S+ \S+),\d+ .*\"POST /web/dataset/call_kw/\S+#(\S+) HTTP/[\d.]+\" 200 - (\d+) ([\d.]+) ([\d.]+)$"
+)
+SHARED = ("kanban", "kanban: next cards", "form", "move", "note", "pipeline analysis")
+ORDER = (
+    *SHARED,
+    "move refused",
+    "evidence",
+    "qualification: open",
+    "qualification: load",
+    "qualification: answer",
+)
+
+
+# ----------------------------------------------------------------------------
+# Databases
+# ----------------------------------------------------------------------------
+
+
+def ensure_database(name, modules, odoo_bin, conf):
+    """The database with ``modules`` and demo data; an existing one gets the addon updated."""
+    if not bench_rpc.database_exists(name):
+        bench_rpc.ensure_database(name, modules, odoo_bin, conf)
+    elif "sales_process_addon" in modules:
+        command = [sys.executable, odoo_bin, "-c", conf, "-d", name, "-u", "sales_process_addon"]
+        subprocess.run([*command, "--stop-after-init", "--log-level=warn"], check=True)
+
+
+def fill_plain(env, leads):
+    """``leads`` opportunities in the CRM's stages, set-based (the shape of the addon's generator)."""
+    users, teams = bench_reports.create_people(env)
+    per_team = bench_reports.SALESPERSONS // bench_reports.TEAMS
+    stages = env["crm.stage"].search([]).sorted(lambda stage: (stage.sequence, stage.id))
+    won = stages.filtered("is_won")[:1]
+    open_stages = stages - stages.filtered("is_won")
+    env.cr.execute(SQL("SELECT setseed(0.42)"))
+    env.cr.execute(
+        SQL(
+            """
+            INSERT INTO crm_lead (
+                name, type, active, user_id, team_id, company_id, stage_id, won_status, probability,
+                expected_revenue, prorated_revenue, create_date, write_date, date_open,
+                date_last_stage_update, date_closed, priority, create_uid, write_uid)
+            SELECT 'Bench opportunity ' || b.g, 'opportunity', o.status != 'lost',
+                   (%(users)s::int[])[1 + b.g %% %(nb_users)s], (%(teams)s::int[])[1 + b.g %% %(nb_users)s],
+                   %(company)s,
+                   CASE WHEN o.status = 'won' THEN %(won)s
+                        ELSE (%(open)s::int[])[1 + floor(b.r_pos * %(nb_open)s)::int] END,
+                   o.status, o.prob, b.revenue, round(b.revenue * o.prob / 100, 2),
+                   b.created, b.created, b.created, b.created + interval '10 days',
+                   CASE WHEN o.status != 'pending' THEN b.created + interval '20 days' END,
+                   '0', %(uid)s, %(uid)s
+            FROM (
+                SELECT g, random() AS r_outcome, random() AS r_pos,
+                       round((1000 + random() * 99000)::numeric, 2) AS revenue,
+                       now() - interval '1 day' * (300 + random() * 430) AS created
+                FROM generate_series(1, %(leads)s) g
+            ) b
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN b.r_outcome < 0.25 THEN 'won' WHEN b.r_outcome < 0.45 THEN 'lost'
+                            ELSE 'pending' END AS status,
+                       CASE WHEN b.r_outcome < 0.25 THEN 100 WHEN b.r_outcome < 0.45 THEN 0
+                            ELSE 50 END AS prob
+            ) o
+            """,
+            users=users.ids,
+            teams=[teams[index // per_team].id for index in range(len(users))],
+            nb_users=len(users),
+            company=env.company.id,
+            won=won.id,
+            open=open_stages.ids,
+            nb_open=len(open_stages),
+            uid=env.uid,
+            leads=leads,
+        )
+    )
+
+
+def fill_addon(env, leads):
+    """The report benchmark's generator, at ``leads`` opportunities."""
+    bench_reports.LEADS = leads
+    bench_reports.HISTORY = 5 * leads
+    bench_reports.EXCEPTIONS = leads // 10
+    bench_reports.fill(env)
+
+
+def ensure_filled(db, leads, with_addon):
+    with Registry(db).cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        filled = env["ir.config_parameter"].get_param(FILLED_PARAM)
+        if filled:
+            if int(filled) != leads:
+                sys.exit(
+                    f"{db} holds {filled} opportunities, not {leads}: drop it (dropdb {db}) or use --leads {filled}"
+                )
+            return
+        print(f"filling {db} with {leads:,} opportunities...", flush=True)
+        start = time.perf_counter()
+        (fill_addon if with_addon else fill_plain)(env, leads)
+        # Customers: each opportunity one of 200 companies' contacts (evidence needs one).
+        companies = env["res.partner"].create(
+            [{"name": f"Load customer {i:03d}", "is_company": True} for i in range(CUSTOMERS)]
+        )
+        contacts = env["res.partner"].create(
+            [{"name": f"Buyer {i:03d}", "parent_id": company.id} for i, company in enumerate(companies)]
+        )
+        cr.execute(
+            SQL(
+                "UPDATE crm_lead SET partner_id = (%s::int[])[1 + id %% %s] "
+                "WHERE partner_id IS NULL AND name LIKE 'Bench opportunity %%'",
+                contacts.ids,
+                len(contacts),
+            )
+        )
+        env["res.users"].search([("login", "=like", "bench_rep_%")]).write({"password": REP_PASSWORD})
+        env["ir.config_parameter"].set_param(FILLED_PARAM, str(leads))
+        cr.commit()
+        print(f"filled {db} in {time.perf_counter() - start:.0f} s", flush=True)
+    tables = "crm_lead, res_partner"
+    if with_addon:
+        tables += ", crm_lead_stage_history, crm_lead_stage_entry, crm_stage_exception"
+    subprocess.run(["psql", "-X", "-q", "-d", db, "-c", f"VACUUM ANALYZE {tables}"], check=True)
+
+
+def database_counts(db):
+    with Registry(db).cursor() as cr:
+        cr.execute(SQL("SELECT to_regclass('crm_lead_stage_history') IS NOT NULL"))
+        history = cr.fetchone()[0]
+        cr.execute(SQL("SELECT count(*) FROM crm_lead WHERE type = 'opportunity'"))
+        counts = {"opportunities": cr.fetchone()[0]}
+        if history:
+            cr.execute(SQL("SELECT count(*) FROM crm_lead_stage_history"))
+            counts["history rows"] = cr.fetchone()[0]
+    return counts
+
+
+# ----------------------------------------------------------------------------
+# What the simulated users need to know
+# ----------------------------------------------------------------------------
+
+
+class AsUser:
+    """``bench_rpc.Server.kw`` as another user, for ``bench_rpc.view_specs``."""
+
+    def __init__(self, server, uid, password):
+        self.server, self.uid, self.password = server, uid, password
+
+    def kw(self, model, method, args, kwargs=None):
+        return self.server.call(
+            "object", "execute_kw", self.server.db, self.uid, self.password, model, method, args, kwargs or {}
+        )
+
+
+def side_config(db, with_addon):
+    """The users' logins and each process's stages and milestones, read from the database."""
+    with Registry(db).cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        reps = env["res.users"].search([("login", "=like", "bench_rep_%")], order="login")
+        stages = env["crm.stage"].search([])
+        config_ = {
+            "db": db,
+            "addon": with_addon,
+            "reps": [{"login": login, "password": REP_PASSWORD} for login in reps.mapped("login")],
+            "rep_uid": reps[0].id,
+            "managers": [{"login": "admin", "password": "admin"}],
+            "won_stages": stages.filtered("is_won").ids,
+            "sequence": stages.sorted(lambda stage: (stage.sequence, stage.id)).ids,
+        }
+        if not with_addon:
+            return config_
+        Lead = env["crm.lead"]
+        teams = env["crm.team"].search([]).ids
+        config_["sequences"] = {
+            f"{ptype}-{team}": Lead._stage_gate_sequence(ptype, team)
+            for ptype in env["crm.pipeline.type"].search([]).ids
+            for team in teams
+        }
+        meeting = env.ref("sales_process_addon.evidence_kind_meeting")
+        milestones = {}
+        for milestone in env["crm.stage.milestone"].search([("required", "=", True)]):
+            milestones.setdefault(str(milestone.stage_id.id), []).append(
+                [milestone.id, (milestone.evidence_kind_ids[:1] or meeting).id, milestone.customer_led]
+            )
+        config_["milestones"] = milestones
+        config_["pending_exceptions"] = (
+            env["crm.stage.exception"]
+            .search([("state", "=", "pending"), ("requested_by_id", "!=", env.ref("base.user_admin").id)])
+            .ids
+        )
+        reports = {}
+        for label, model, domain, groupby, aggregates in bench_reports.CASES:
+            if label in REPORTS and isinstance(groupby, list):
+                reports.setdefault(label, [label.lower(), model, domain, groupby, aggregates])
+        config_["reports"] = list(reports.values())
+        return config_
+
+
+# ----------------------------------------------------------------------------
+# Runs
+# ----------------------------------------------------------------------------
+
+
+def run_side(args, name, db, port, with_addon):
+    config_ = side_config(db, with_addon)
+    server = bench_rpc.Server(args.odoo_bin, args.config, db, port, args.log_dir)
+    try:
+        rep = AsUser(server, config_["rep_uid"], REP_PASSWORD)
+        config_["kanban_spec"], config_["form_spec"] = bench_rpc.view_specs(rep)
+        config_path = Path(args.log_dir) / f"load-{name}-config.json"
+        out_path = Path(args.log_dir) / f"load-{name}-figures.json"
+        config_path.write_text(json.dumps(config_))
+        measured_from = datetime.datetime.now() + datetime.timedelta(seconds=args.warmup)
+        load = os.getloadavg()[0]
+        print(
+            f"{name}: {args.users} users for {args.warmup:.0f} + {args.run_time:.0f} s (load {load:.1f})...",
+            flush=True,
+        )
+        with open(Path(args.log_dir) / f"load-{name}-locust.log", "wb") as log:
+            subprocess.run(
+                [
+                    args.locust_python,
+                    str(REPO_ROOT / "benchmarks/locustfile.py"),
+                    *("--config", str(config_path), "--host", f"http://127.0.0.1:{port}"),
+                    *("--users", str(args.users), "--managers", str(args.managers)),
+                    *("--warmup", str(args.warmup), "--run-time", str(args.run_time)),
+                    *("--think", str(args.think), "--out", str(out_path)),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=args.warmup + args.run_time + 600,
+            )
+    finally:
+        server.stop()
+    figures = json.loads(out_path.read_text())
+    figures["server"] = server_times(server.log_path, measured_from)
+    return figures
+
+
+def server_times(log_path, since):
+    """Per ``model.method``: calls, and median queries, SQL ms and other ms in the server (Odoo's log)."""
+    calls = {}
+    for line in Path(log_path).read_text(errors="replace").splitlines():
+        match = CALL_LOG.match(line)
+        if match and datetime.datetime.fromisoformat(match[1]) >= since:
+            calls.setdefault(match[2], []).append((int(match[3]), float(match[4]), float(match[5])))
+    return {
+        method: [len(rows), *(statistics.median(row[i] for row in rows) for i in range(3))]
+        for method, rows in calls.items()
+    }
+
+
+def check_history(db):
+    """Offending rows per invariant of ``tests/test_production.py`` (all 0 when sound)."""
+    with Registry(db).cursor() as cr:
+        cr.execute(SQL(INVARIANTS_SQL))
+        return cr.fetchall()
+
+
+def print_table(figures, counts, args):
+    plain, addon = figures["plain"]["actions"], figures["addon"]["actions"]
+    print(
+        f"\n{args.users} simulated users ({args.managers} managers), {args.run_time:.0f} s measured "
+        f"after {args.warmup:.0f} s of warm-up, pauses up to {args.think:g} s between clicks, "
+        "one server at a time, 2 HTTP workers"
+    )
+    for side in ("plain", "addon"):
+        print(f"  {side}: " + ", ".join(f"{count:,} {what}" for what, count in counts[side].items()))
+    print(
+        "\n| action | plain req/s | plain median | plain p95 | addon req/s | addon median | addon p95 "
+        "| p95 addon/plain |\n|---|---|---|---|---|---|---|---|"
+    )
+    names = [name for name in ORDER if name in plain or name in addon]
+    names += sorted(name for name in {*plain, *addon} if name not in ORDER)
+
+    def cells(row):
+        if not row:
+            return ["", "", ""]
+        return [f"{row['rps']:.2f}", f"{row['median_ms']:.0f} ms", f"{row['p95_ms']:.0f} ms"]
+
+    for name in names:
+        ratio = ""
+        if name in SHARED and name in plain and name in addon and plain[name]["p95_ms"]:
+            ratio = f"{addon[name]['p95_ms'] / plain[name]['p95_ms']:.2f}x"
+        print(f"| {name} | " + " | ".join([*cells(plain.get(name)), *cells(addon.get(name)), ratio]) + " |")
+    totals = [figures[side]["total"] for side in ("plain", "addon")]
+    print(f"| all requests | {totals[0]['rps']:.2f} | | | {totals[1]['rps']:.2f} | | | |")
+    refused = addon.get("move refused", {}).get("requests", 0)
+    moved = addon.get("move", {}).get("requests", 0)
+    print(
+        f"\nerrors: plain {totals[0]['failures']} of {totals[0]['requests']} requests, "
+        f"addon {totals[1]['failures']} of {totals[1]['requests']}; "
+        f"moves refused by the stage gate (expected, not errors): {refused} of {refused + moved}"
+    )
+    for side in ("plain", "addon"):
+        if figures[side]["client_exceptions"]:
+            print(f"  {side}: {figures[side]['client_exceptions']} exceptions in the locustfile, see its log")
+        for error in sorted(figures[side]["errors"], key=lambda e: -e["count"])[:5]:
+            print(f"  {side} {error['name']} x{error['count']}: {error['error'][:200]}")
+
+
+def print_server_times(figures):
+    plain, addon = figures["plain"]["server"], figures["addon"]["server"]
+    print(
+        "\nWhere the time goes, in the server (Odoo's log, measured period; medians per call):\n"
+        "| call | plain calls | plain queries | plain SQL | plain other | addon calls | addon queries "
+        "| addon SQL | addon other |\n|---|---|---|---|---|---|---|---|---|"
+    )
+
+    def cells(row):
+        if not row:
+            return ["", "", "", ""]
+        return [str(row[0]), f"{row[1]:.0f}", f"{row[2] * 1000:.0f} ms", f"{row[3] * 1000:.0f} ms"]
+
+    for method in sorted({*plain, *addon}):
+        print(f"| {method} | " + " | ".join([*cells(plain.get(method)), *cells(addon.get(method))]) + " |")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-c", "--config", required=True, help="Odoo configuration file")
+    parser.add_argument("--odoo-bin", required=True)
+    parser.add_argument("--plain-db", default="spa_load_plain")
+    parser.add_argument("--addon-db", default="spa_load_addon")
+    parser.add_argument("--leads", type=int, default=200_000, help="opportunities per database")
+    parser.add_argument("--port", type=int, default=8870, help="plain on this port, the addon on the next")
+    parser.add_argument("--users", type=int, default=24)
+    parser.add_argument("--managers", type=int, default=4)
+    parser.add_argument("--warmup", type=float, default=20)
+    parser.add_argument("--run-time", type=float, default=90, help="seconds measured per server")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=3.0,
+        help="pause of a user between clicks, up to this many seconds (and 0.5-2x it between visits)",
+    )
+    parser.add_argument("--locust-python", default=str(REPO_ROOT / ".local/locust-venv/bin/python"))
+    parser.add_argument("--log-dir", default=".local/logs")
+    args = parser.parse_args()
+    if not Path(args.locust_python).exists():
+        sys.exit(f"no Locust venv at {args.locust_python}: see benchmarks/requirements.txt")
+
+    config.parse_config(["-c", args.config, "--log-level=warn"])
+    os.makedirs(args.log_dir, exist_ok=True)
+    sides = {"plain": (args.plain_db, args.port, False), "addon": (args.addon_db, args.port + 1, True)}
+    for db, _port, with_addon in sides.values():
+        ensure_database(db, "crm,sales_process_addon" if with_addon else "crm", args.odoo_bin, args.config)
+        ensure_filled(db, args.leads, with_addon)
+    counts = {name: database_counts(db) for name, (db, _port, _addon) in sides.items()}
+    figures = {name: run_side(args, name, *side) for name, side in sides.items()}
+    print_table(figures, counts, args)
+    print_server_times(figures)
+
+    problems = check_history(args.addon_db)
+    print(f"\nstage history of {args.addon_db} after the run:")
+    for what, count in problems:
+        print(f"  {what}: {count} {'ok' if count == 0 else 'FAIL'}")
+    sys.exit(1 if any(count for _what, count in problems) else 0)
+
+
+if __name__ == "__main__":
+    main()
