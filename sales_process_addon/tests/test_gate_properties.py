@@ -6,7 +6,8 @@ delete) and exceptions (request, approve, reject) as two salesmen and two
 sales managers. Refused operations roll back to a savepoint; after every step
 the stored data must satisfy the gate's invariants (see ``_check_invariants``).
 
-CI runs a bounded number of sequences; ``SPA_GATE_EXAMPLES`` asks for more:
+CI runs a bounded number of sequences, without shrinking a failing one
+(``SPA_GATE_SHRINK=1`` shrinks it); ``SPA_GATE_EXAMPLES`` asks for more:
 
     SPA_GATE_EXAMPLES=300 .venv/bin/python -m pytest \\
         sales_process_addon/tests/test_gate_properties.py --odoo-config=.local/odoo.conf \\
@@ -16,7 +17,7 @@ CI runs a bounded number of sequences; ``SPA_GATE_EXAMPLES`` asks for more:
 import os
 from collections import defaultdict
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -27,6 +28,10 @@ from .common_gate import StageGateCase
 
 EXAMPLES = int(os.environ.get("SPA_GATE_EXAMPLES", "25"))
 STEPS = int(os.environ.get("SPA_GATE_STEPS", "25"))
+# Shrinking a failing sequence can take minutes: on request only (CI reports the sequence as found).
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + (
+    [Phase.shrink] if os.environ.get("SPA_GATE_SHRINK") else []
+)
 
 
 class ImportRefused(Exception):
@@ -299,6 +304,7 @@ class TestGateProperties(StageGateCase):
                 stateful_step_count=STEPS,
                 deadline=None,
                 database=None,
+                phases=PHASES,
                 suppress_health_check=list(HealthCheck),
             ),
         )
@@ -317,9 +323,13 @@ class TestGateProperties(StageGateCase):
         for lead in leads.with_context(active_test=False):
             # Legal state: a lead with a process has a stage of that process.
             self.assertTrue(lead.pipeline_type_id, f"{lead.name} lost its process")
-            self.assertEqual(
-                lead.stage_id.pipeline_type_id, lead.pipeline_type_id, f"{lead.name}: stage outside process"
-            )
+            if lead.stage_id or types[lead.pipeline_type_id.id]["mode"] == "enforced":
+                # Only a guided process keeps Odoo's freedom of a lead without a stage.
+                self.assertEqual(
+                    lead.stage_id.pipeline_type_id,
+                    lead.pipeline_type_id,
+                    f"{lead.name}: stage outside process",
+                )
             rows = rows_of[lead.id]
             self.assertTrue(rows, f"{lead.name} has no history")
             self.assertEqual(rows[0].event, "create")
