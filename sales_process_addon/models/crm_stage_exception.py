@@ -181,6 +181,10 @@ class CrmStageException(models.Model):
         self._lead_child_check_leads(leads)
         for vals in vals_list:
             lead = leads.browse(vals["lead_id"])
+            if not lead.stage_id:
+                raise ValidationError(
+                    _("An exception is for a move from the opportunity's stage: put it in a stage first.")
+                )
             vals.setdefault("from_stage_id", lead.stage_id.id)
             if vals["from_stage_id"] != lead.stage_id.id:
                 raise ValidationError(

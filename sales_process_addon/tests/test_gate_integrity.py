@@ -134,6 +134,13 @@ class TestGateIntegrity(StageGateCase):
         with self.assertRefused(AccessError, "another sales manager must decide"):
             self._request(own, self.a2, user=self.manager).with_user(self.manager).action_approve()
 
+    def test_exception_needs_a_stage_to_start_from(self):
+        self.type_a.gate_mode = "guided"  # only a guided process lets a lead have no stage
+        lead = self._lead()
+        lead.stage_id = False
+        with self.assertRefused(ValidationError, "put it in a stage first"):
+            self._request(lead, self.a2)
+
     def test_exception_reason_escaped_in_approver_activity(self):
         exception = self._request(self._lead(), self.a2)
         note = str(exception.activity_ids.note)
