@@ -128,9 +128,6 @@ def measure(db_name, with_addon, rounds, with_plan=False, odoo_schedule=False):
             first, second = env.ref("crm.stage_lead1"), env.ref("crm.stage_lead2")
             extra = {}
         team = env.ref("sales_team.team_sales_department")
-        # The same customer on both sides: customer evidence (addon) comes from a contact of the
-        # opportunity's customer, and a customer follows its opportunities' messages either way.
-        extra["partner_id"] = env["res.partner"].create({"name": "Benchmark customer contact"}).id
 
         def timed(key, operation):
             """Run ``operation``; time it with its flush, then with the commit-time work."""
@@ -151,6 +148,9 @@ def measure(db_name, with_addon, rounds, with_plan=False, odoo_schedule=False):
                 first.activity_plan_id = second.activity_plan_id = False
                 if with_plan:
                     attach_plan(env, second)
+            # The same customer on both sides (set up in each round: every round ends with a
+            # rollback): customer evidence (addon) comes from a contact of the opportunity's customer.
+            extra["partner_id"] = env["res.partner"].create({"name": "Benchmark customer contact"}).id
             vals_list = [
                 {
                     "name": f"Bench {i}",
