@@ -37,7 +37,7 @@ class CrmLeadProbability(models.AbstractModel):
         "qualification_status",
     )
     def _compute_evidence_probability(self):
-        """Three queries for any number of leads: stages, milestones and what is proven.
+        """One query for any number of leads: what is proven.
 
         None for leads that have proven nothing yet (e.g. new ones): the stage's
         default probability.
@@ -52,30 +52,28 @@ class CrmLeadProbability(models.AbstractModel):
         leads = self - blank
         if not leads:
             return
-        stages = leads.stage_id
-        process_stages = self.env["crm.stage"].search(
-            [("pipeline_type_id", "in", stages.pipeline_type_id.ids)], order="sequence, id"
-        )
-        milestones = self.env["crm.stage.milestone"].search(
-            [("stage_id", "in", stages.ids), ("required", "=", True)]
-        )
-        milestones_of = milestones.grouped("stage_id")
+        # The stages' order, probabilities and required milestones come from the gate's registry
+        # cache: one query (what is proven) for any number of leads, no record work per lead.
+        stage_info = self._stage_gate_structure()["stages"]
+        required_ids = {
+            mid for lead in leads for mid in stage_info.get(lead.stage_id.id, {}).get("required", ())
+        }
+        milestones = self.env["crm.stage.milestone"].browse(required_ids)
         met = leads.filtered("id")._stage_gate_milestones_met(milestones)
         for lead in leads:
-            stage = lead.stage_id
-            if stage.is_won:
-                lead.evidence_probability = 100.0
+            info = stage_info.get(lead.stage_id.id)
+            if not info or info["won"]:
+                lead.evidence_probability = 100.0 if info else 0.0
                 continue
-            required = milestones_of.get(stage, milestones.browse())
-            following = process_stages.filtered(
-                lambda s, lead=lead: s.pipeline_type_id == lead.stage_id.pipeline_type_id
-                and (s.sequence, s.id) > (lead.stage_id.sequence, lead.stage_id.id)
-                and (not s.team_ids or lead.team_id in s.team_ids)
-            )[:1]
-            step = max(following.default_probability - stage.default_probability, 0.0) if following else 0.0
-            proven = len(set(required.ids) & met.get(lead.id, set()))
+            sequence = self._stage_gate_sequence(lead.pipeline_type_id.id, lead.team_id.id, lead.stage_id.id)
+            following = sequence[sequence.index(lead.stage_id.id) + 1 :][:1]
+            step = (
+                max(stage_info[following[0]]["probability"] - info["probability"], 0.0) if following else 0.0
+            )
+            required = info["required"]
+            proven = len(set(required) & met.get(lead.id, set()))
             share = proven / len(required) if required else 0.0
-            lead.evidence_probability = round(stage.default_probability + step * share, 2)
+            lead.evidence_probability = round(info["probability"] + step * share, 2)
 
     # Predictive scoring gives way to the evidence in the processes that say so.
     # On what the evidence probability follows, not on its value: a new lead's scoring runs once.

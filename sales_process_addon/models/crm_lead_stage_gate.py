@@ -83,7 +83,8 @@ class CrmLeadStageGate(models.AbstractModel):
 
         ``{"types": {id: {"mode", "allow_backward", "company", "probability_mode",
         "stages": (stage ids in gate order)}},
-        "stages": {id: {"type", "teams": frozenset, "won", "fold", "required": (milestone ids), "plan"}}}``
+        "stages": {id: {"type", "teams": frozenset, "won", "fold", "probability", "required": (milestone ids),
+        "plan"}}}``
         """
         # sudo: the gate's structure is the same for every user.
         types = (
@@ -97,7 +98,7 @@ class CrmLeadStageGate(models.AbstractModel):
             .sudo()
             .search_fetch(
                 [("pipeline_type_id", "!=", False)],
-                ["pipeline_type_id", "is_won", "fold", "team_ids", "activity_plan_id"],
+                ["pipeline_type_id", "is_won", "fold", "team_ids", "activity_plan_id", "default_probability"],
                 order="sequence, id",
             )
         )
@@ -129,6 +130,7 @@ class CrmLeadStageGate(models.AbstractModel):
                     "teams": frozenset(stage.team_ids.ids),
                     "won": stage.is_won,
                     "fold": stage.fold,
+                    "probability": stage.default_probability,
                     "required": tuple(required[stage.id]),
                     "plan": bool(stage.activity_plan_id),
                 }
