@@ -197,16 +197,28 @@ class CrmLeadStageGate(models.AbstractModel):
         }
 
     @api.model
+    @tools.ormcache()
+    def _stage_gate_derived_fnames(self):
+        """The gate's derived fields, and every stored field this addon computes on the lead
+        without an inverse (indicators, qualification status, evidence probability, ...)."""
+        return self._STAGE_GATE_DERIVED_FIELDS | {
+            fname
+            for fname, field in self._fields.items()
+            if field._module == "sales_process_addon" and field.store and field.compute and field.readonly
+        }
+
+    @api.model
     def _stage_gate_check_vals(self, vals):
         """Refuse what users may not write: derived fields, and stage or process values that are no ids."""
         if self.env.su:
             return
-        derived = self._STAGE_GATE_DERIVED_FIELDS & vals.keys()
+        derived = self._stage_gate_derived_fnames() & vals.keys()
         if derived:
             raise UserError(
                 _(
-                    "%(fields)s cannot be written: the stage gate and the stage history derive them. "
-                    "Move the opportunity to another stage, or mark it won or lost, instead.",
+                    "%(fields)s cannot be written: the sales process derives them from the opportunity "
+                    "(its stage, evidence, buying center and interactions). Move the opportunity, mark it "
+                    "won or lost, or record what happened, instead.",
                     fields=join_list(
                         self.env,
                         [self._fields[fname]._description_string(self.env) for fname in sorted(derived)],

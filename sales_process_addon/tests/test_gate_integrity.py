@@ -83,10 +83,20 @@ class TestGateIntegrity(StageGateCase):
             {"won_status": "won"},
             {"date_last_stage_update": "2000-01-01 00:00:00"},
             {"funnel_state_id": self.funnel_best.id},
+            # The addon's other derived statuses: what a rep could otherwise forge over RPC.
+            {"risk_level": "low"},
+            {"relationship_status": "active"},
+            {"qualification_status": "pursue"},
+            {"evidence_probability": 99.0},
+            {"customer_commitment": True},
         ):
             with self.subTest(vals=vals), self.assertRefused(UserError, "cannot be written"):
                 lead.with_user(self.rep).write(vals)
         self.assertEqual(lead.won_status, "pending")
+        lead.with_user(self.rep).write(
+            {"name": "Renamed", "expected_revenue": 1000}
+        )  # plain fields stay writable
+        self.assertEqual(lead.name, "Renamed")
         with self.assertRefused(UserError, "cannot be written"):
             self.env["crm.lead"].with_user(self.rep).create(
                 {
