@@ -184,17 +184,27 @@ class CrmLeadStageGate(models.AbstractModel):
     # ------------------------------------------------------------
 
     def _stage_gate_state(self):
-        """``{lead id: StageState}``, read through the cache (one query when not cached)."""
-        return {
-            lead.id: StageState(
+        """``{lead id: StageState}``, read through the cache (one query when not cached).
+
+        An active lead in a stage that is not won is pending whatever its
+        probability (Odoo's rule, ``_compute_won_status``): its won status is
+        not read, so a write of the team or the salesperson does not force the
+        predictive scoring to run for each lead written (Odoo recomputes it
+        once for the batch, later).
+        """
+        stages = self._stage_gate_structure()["stages"]
+        states = {}
+        for lead in self:
+            stage = lead.stage_id
+            won_stage = stages[stage.id]["won"] if stage.id in stages else stage.is_won
+            states[lead.id] = StageState(
                 lead.pipeline_type_id.id or None,
-                lead.stage_id.id or None,
-                lead.won_status,
+                stage.id or None,
+                lead.won_status if won_stage or not lead.active else "pending",
                 lead.date_last_stage_update,
                 lead.team_id.id or None,
             )
-            for lead in self
-        }
+        return states
 
     @api.model
     @tools.ormcache()

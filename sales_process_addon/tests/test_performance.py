@@ -119,3 +119,25 @@ class TestPerformance(SalesProcessCase):
         cost_small = self._queries(lambda: small.write({"pipeline_type_id": self.type_b.id}))
         cost_large = self._queries(lambda: large.write({"pipeline_type_id": self.type_b.id}))
         self.assertEqual(cost_small, cost_large)
+
+    def test_assignment_one_lead_at_a_time_keeps_scoring_batched(self):
+        """Odoo's lead assignment writes the team of one lead at a time: the gate judges
+        each write without running the predictive scoring for that lead; Odoo then scores
+        the whole batch once, as it does without this addon."""
+        leads = self._create_leads(6, type="lead", pipeline_type_id=self.type_a.id)
+        other_team = self.env["crm.team"].create({"name": "Assigned team"})
+        self.env.flush_all()
+        Lead = type(self.env["crm.lead"])
+        scored = []
+        compute = Lead._compute_probabilities
+
+        def counting_compute(records):
+            scored.append(len(records))
+            return compute(records)
+
+        with patch.object(Lead, "_compute_probabilities", counting_compute):
+            for lead in leads:
+                lead.write({"team_id": other_team.id})
+            self.env.flush_all()
+        self.assertEqual(scored, [len(leads)])
+        self.assertEqual(leads.mapped("won_status"), ["pending"] * len(leads))
