@@ -30,6 +30,9 @@ class CrmLead(models.Model):
         index=True,
         ondelete="restrict",
     )
+    # The web client asks the gate before a move only in an enforced process:
+    # guided moves are never refused, and Odoo's own UI flow stays unchanged.
+    pipeline_gate_mode = fields.Selection(related="pipeline_type_id.gate_mode", string="Stage Gate")
     # Stored: reports group opportunities by buyer stage and funnel state.
     buyer_stage_id = fields.Many2one(
         related="stage_id.buyer_stage_id", string="Buyer Stage", store=True, index=True

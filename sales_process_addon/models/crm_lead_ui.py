@@ -214,6 +214,26 @@ class CrmLeadUi(models.AbstractModel):
             }
         return result
 
+    @api.readonly
+    def stage_won_target(self):
+        """The won stage Odoo's Won button moves this opportunity to, for the move dialog.
+
+        The same choice as ``action_set_won``: among the won stages the lead's
+        team sees (within its process), the first one after its stage, else the
+        last one before it. Returns ``{"id", "name"}``, or False when the lead
+        is already there or no won stage exists.
+        """
+        self.ensure_one()
+        self.check_access("read")
+        won_stages = self._stage_find(domain=[("is_won", "=", True)], limit=None)
+        sequence = self.stage_id.sequence
+        target = next((stage for stage in won_stages if stage.sequence > sequence), None) or next(
+            (stage for stage in reversed(won_stages) if stage.sequence <= sequence), won_stages[:1]
+        )
+        if not target or target == self.stage_id:
+            return False
+        return {"id": target.id, "name": target.display_name}
+
     @api.model
     def _render_exit_criteria(self, milestones):
         if not milestones:

@@ -40,6 +40,37 @@ class TestUiHelpers(StageGateCase):
         self.assertTrue(check["allowed"])
         self.assertTrue(check["guided"])
 
+    def test_won_target_is_odoo_team_aware_choice(self):
+        """The Won button's stage: a won stage the lead's team sees, not the first one of the process."""
+        other_team = self.env["crm.team"].create({"name": "Other team"})
+        team_won = self.env["crm.stage"].create(
+            {
+                "name": "A2 won (other team)",
+                "sequence": 2,
+                "pipeline_type_id": self.type_a.id,
+                "is_won": True,
+                "team_ids": [other_team.id],
+            }
+        )
+        lead = self._lead()
+        self.assertEqual(lead.stage_won_target(), {"id": self.a3.id, "name": self.a3.display_name})
+        self.assertEqual(lead.with_user(self.rep).stage_won_target()["id"], self.a3.id)
+        lead.sudo().team_id = other_team
+        self.assertEqual(lead.stage_won_target()["id"], team_won.id)
+
+    def test_won_target_none_when_won_or_no_won_stage(self):
+        lead = self._lead()
+        (self.a3 | self.a4).is_won = False
+        self.assertFalse(lead.stage_won_target(), "the process has no won stage")
+        self.a4.is_won = True
+        self.assertFalse(self._lead(stage=self.a4).stage_won_target(), "already in the last won stage")
+
+    def test_gate_mode_tells_the_client_when_to_ask(self):
+        lead = self._lead()
+        self.assertEqual(lead.pipeline_gate_mode, "enforced")
+        self.type_a.gate_mode = "guided"
+        self.assertEqual(lead.pipeline_gate_mode, "guided")
+
     def test_unreachable_stages(self):
         lead = self._lead()
         self.assertEqual(lead.stage_unreachable_ids, self.a3 | self.a4)

@@ -10,6 +10,8 @@ import { guardStageMove } from "./move_dialog";
  * Every stage move the gate would refuse opens the move dialog instead of an
  * error: a kanban drop, a statusbar click, the Won button. The record is not
  * changed until the move is allowed, so a cancel leaves the real stage shown.
+ * Only enforced processes are asked: guided moves are never refused, and keep
+ * Odoo's own flow untouched.
  */
 
 patch(CrmKanbanDynamicGroupList.prototype, {
@@ -23,15 +25,18 @@ patch(CrmKanbanDynamicGroupList.prototype, {
             targetGroup?.value
         ) {
             const record = sourceGroup.list.records.find((r) => r.id === dataRecordId);
-            const allowed = await guardStageMove(
-                { services: { orm: this.model.orm, dialog: this.model.dialog } },
-                {
-                leadId: record.resId,
-                stageId: targetGroup.value,
-                stageName: targetGroup.displayName,
-                fromStageId: sourceGroup.value,
-                onMoved: () => this.model.load(),
-            });
+            const allowed =
+                record.data.pipeline_gate_mode !== "enforced" ||
+                (await guardStageMove(
+                    { services: { orm: this.model.orm, dialog: this.model.dialog } },
+                    {
+                        leadId: record.resId,
+                        stageId: targetGroup.value,
+                        stageName: targetGroup.displayName,
+                        fromStageId: sourceGroup.value,
+                        onMoved: () => this.model.load(),
+                    }
+                ));
             if (!allowed) {
                 return;
             }
@@ -74,7 +79,13 @@ patch(StatusBarField.prototype, {
 
     async selectItem(item) {
         const { name, record } = this.props;
-        if (record.resModel === "crm.lead" && name === "stage_id" && record.resId && record.data.stage_id) {
+        if (
+            record.resModel === "crm.lead" &&
+            name === "stage_id" &&
+            record.resId &&
+            record.data.stage_id &&
+            record.data.pipeline_gate_mode === "enforced"
+        ) {
             if (await record.isDirty()) {
                 await record.save();
             }
@@ -101,25 +112,18 @@ patch(FormController.prototype, {
             clickParams.type === "object" &&
             ["action_set_won_rainbowman", "action_set_won"].includes(clickParams.name) &&
             record.resId &&
-            record.data.pipeline_type_id
+            record.data.pipeline_gate_mode === "enforced"
         ) {
             if (await record.isDirty()) {
                 await record.save();
             }
-            const [won] = await this.orm.searchRead(
-                "crm.stage",
-                [
-                    ["pipeline_type_id", "=", record.data.pipeline_type_id.id],
-                    ["is_won", "=", true],
-                ],
-                ["display_name"],
-                { limit: 1 }
-            );
-            if (won && won.id !== record.data.stage_id?.id) {
+            // The won stage the button moves to: the server makes Odoo's team-aware choice.
+            const won = await this.orm.call("crm.lead", "stage_won_target", [[record.resId]]);
+            if (won) {
                 const allowed = await guardStageMove(this.env, {
                     leadId: record.resId,
                     stageId: won.id,
-                    stageName: won.display_name,
+                    stageName: won.name,
                     fromStageId: record.data.stage_id.id,
                     onMoved: () => record.load(),
                 });
