@@ -1,6 +1,8 @@
 from collections import Counter, defaultdict
 from datetime import timedelta
 
+from psycopg2.errors import SerializationFailure
+
 from odoo import _, api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
@@ -27,6 +29,8 @@ class CrmLeadIndicators(models.AbstractModel):
     _COMMITMENT_KINDS = frozenset({"meeting", "document", "value", "trial"})
     # The daily refresh: opportunities per committed batch, and where a run is.
     _REFRESH_BATCH = 1000
+    # Times a batch is tried again after a rep changed one of its opportunities meanwhile.
+    _REFRESH_RETRIES = 5
     _REFRESH_POSITION_KEY = "sales_process_addon.indicators_refresh_position"
 
     # ------------------------------------------------------------
@@ -227,11 +231,14 @@ class CrmLeadIndicators(models.AbstractModel):
         committed with the cron's progress. The run's position (day and last id
         done) is kept in a system parameter, locked while a batch runs: a second
         worker waits and goes on after the first one, a run cut by the time limit
-        resumes where it stopped, and users cannot write it.
+        resumes where it stopped, and users cannot write it. A batch that meets
+        a concurrent change of one of its opportunities (a rep moving it) is
+        rolled back and tried again in a new transaction, which sees the change.
         """
         today = fields.Date.today().isoformat()
         open_opportunities = Domain("type", "=", "opportunity") & Domain("won_status", "=", "pending")
         remaining = None  # counted once per run, for the progress shown on the cron
+        conflicts = 0
         while True:
             day, last_id = self._indicators_refresh_position(lock=True)
             if day != today:
@@ -240,7 +247,16 @@ class CrmLeadIndicators(models.AbstractModel):
             if remaining is None:
                 remaining = self.search_count(todo)
             leads = self.search(todo, order="id", limit=batch_size)
-            leads._indicators_refresh()
+            try:
+                leads._indicators_refresh()
+                self.env.flush_all()
+            except SerializationFailure:
+                conflicts += 1
+                if conflicts > self._REFRESH_RETRIES:
+                    raise
+                self.env.cr.rollback()  # ends the snapshot (and the position's lock)
+                continue
+            conflicts = 0
             remaining = max(remaining - len(leads), 0) if len(leads) == batch_size else 0
             self._indicators_refresh_set_position(today, leads[-1:].id or last_id)
             time_left = self.env["ir.cron"]._commit_progress(len(leads), remaining=remaining)

@@ -1,4 +1,7 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
+
+from psycopg2.errors import SerializationFailure
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
@@ -30,6 +33,7 @@ class TestIndicatorsCron(OpportunityCase):
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             cron = self.cron.with_env(self.cron.env(cr=cr, context={"cron_id": self.cron.id}))
             cron, progress = cron._add_progress()
+            cr.commit()  # as the cron runner does before the job
             cron.with_context(**context).env["crm.lead"]._cron_refresh_indicators(batch_size=2)
             result = progress.read(["done", "remaining"])[0]
         self.env.invalidate_all()
@@ -72,3 +76,38 @@ class TestIndicatorsCron(OpportunityCase):
             self.env["ir.config_parameter"].with_user(self.rep).search([("key", "=", self._KEY)]).read(
                 ["value"]
             )
+
+    def test_batch_retried_after_concurrent_change(self):
+        """A rep moving an opportunity of the batch while it runs: PostgreSQL refuses the batch's
+        update (serialization failure); the batch is rolled back and done again, nothing lost."""
+        leads = self._active_leads(3)
+        Lead = type(self.env["crm.lead"])
+        refresh = Lead._indicators_refresh
+        refused = []
+
+        def refresh_refused_once(records):
+            if not refused:
+                refused.append(records.ids)
+                raise SerializationFailure("could not serialize access due to concurrent update")
+            return refresh(records)
+
+        with (
+            self.at(datetime.now() + timedelta(days=31)),
+            patch.object(Lead, "_indicators_refresh", refresh_refused_once),
+        ):
+            progress = self._run()
+        self.assertEqual(len(refused), 1)
+        self.assertEqual(progress["remaining"], 0)
+        self.assertEqual(set(leads.mapped("relationship_status")), {"cold"})
+
+    def test_batch_refused_too_often_fails_the_run(self):
+        Lead = type(self.env["crm.lead"])
+
+        def always_refused(records):
+            raise SerializationFailure("could not serialize access due to concurrent update")
+
+        with (
+            patch.object(Lead, "_indicators_refresh", always_refused),
+            self.assertRaises(SerializationFailure),
+        ):
+            self._run()
