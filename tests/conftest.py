@@ -337,13 +337,19 @@ def _launch_server(odoo_env: OdooEnv, db: str, log_dir: Path) -> OdooServer:
         "--max-cron-threads",
         "0",
     )
+    return spawn_server(command, db, port, log_path, odoo_env.pg_env)
+
+
+def spawn_server(command: list[str], db: str, port: int, log_path: Path, env: dict, cwd=None) -> OdooServer:
+    """Start ``command`` (an Odoo server on ``port``), logging to ``log_path``; return it once it answers."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=odoo_env.pg_env,
+            env=env,
+            cwd=cwd,
             start_new_session=True,
         )
     server = OdooServer(db=db, port=port, log_path=log_path, process=process)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, OdooServer, RpcError, _free_port
+from conftest import REPO_ROOT, OdooServer, RpcError, _free_port, spawn_server
 
 ADMIN = (2, "admin")
 DEMO = (5, "demo")
@@ -120,23 +120,8 @@ def _start_production_server(odoo_env, db: str, log_path: Path) -> OdooServer:
         SPA_GEVENT_PORT=str(_free_port()),
         SPA_CRON_WORKERS="2",
     )
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(REPO_ROOT / "scripts/run.sh"), "--workers", "2", "--no-update"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=REPO_ROOT,
-            start_new_session=True,
-        )
-    server = OdooServer(db=db, port=port, log_path=log_path, process=process)
-    try:
-        server.wait_ready()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    command = [str(REPO_ROOT / "scripts/run.sh"), "--workers", "2", "--no-update"]
+    return spawn_server(command, db, port, log_path, env, cwd=REPO_ROOT)
 
 
 def _sql(odoo_env, db: str, query: str) -> list[str]:
