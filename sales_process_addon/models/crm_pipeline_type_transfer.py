@@ -13,7 +13,7 @@ TRANSFER_VERSION = 1
 # What each object of the file holds: key -> kind. "text": translations
 # {lang: value} with en_US; "ref": {"xml_id", "name"} naming a record defined
 # elsewhere in the file or in the database; "sel:<model>.<field>": one of the
-# field's values; a trailing "?" allows null.
+# field's values; "percent": a number from 0 to 100; a trailing "?" allows null.
 TRANSFER_SCHEMA = {
     "file": {
         "format": "str",
@@ -63,7 +63,7 @@ TRANSFER_SCHEMA = {
         "sequence": "int",
         "is_won": "bool",
         "fold": "bool",
-        "default_probability": "number",
+        "default_probability": "percent",
         "requirements": "str?",
         "milestone_criteria": "text?",
         "rotting_threshold_days": "int",
@@ -228,13 +228,14 @@ class CrmPipelineTypeTransfer(models.Model):
                     }
                     for milestone in stage.milestone_ids.sorted(lambda m: (m.sequence, m.id))
                 ],
-                "task_plan": plan
-                and {
+                "task_plan": {
                     "name": texts.get(plan, "name"),
                     "tasks": [
                         task_data(task) for task in plan.template_ids.sorted(lambda t: (t.sequence, t.id))
                     ],
-                },
+                }
+                if plan
+                else None,
             }
 
         def process_data(ptype):
@@ -249,8 +250,7 @@ class CrmPipelineTypeTransfer(models.Model):
                 "cancel_tasks_on_exit": ptype.cancel_tasks_on_exit,
                 "probability_mode": ptype.probability_mode,
                 "color": ptype.color,
-                "buying_process": buyer
-                and {
+                "buying_process": {
                     "xml_id": xml_ids.get(buyer),
                     "name": texts.get(buyer, "name"),
                     "description": texts.get(buyer, "description"),
@@ -264,7 +264,8 @@ class CrmPipelineTypeTransfer(models.Model):
                         for bstage in buyer.stage_ids
                     ],
                 }
-                or None,
+                if buyer
+                else None,
                 "stages": [stage_data(stage) for stage in stages if stage.pipeline_type_id == ptype],
             }
 
@@ -301,13 +302,19 @@ class CrmPipelineTypeTransfer(models.Model):
         recordsets = [records for records in recordsets if records]
         if not recordsets:
             return {}
-        rows = self.env["ir.model.data"].search_fetch(
-            Domain.OR(
-                Domain("model", "=", records._name) & Domain("res_id", "in", records.ids)
-                for records in recordsets
-            ),
-            ["module", "name", "model", "res_id"],
-            order="id DESC",  # the first external id given to a record wins
+        # sudo: external ids are technical data a sales administrator cannot read; only those of
+        # records the user has already read are returned.
+        rows = (
+            self.env["ir.model.data"]
+            .sudo()
+            .search_fetch(
+                Domain.OR(
+                    Domain("model", "=", records._name) & Domain("res_id", "in", records.ids)
+                    for records in recordsets
+                ),
+                ["module", "name", "model", "res_id"],
+                order="id DESC",  # the first external id given to a record wins
+            )
         )
         return {self.env[row.model].browse(row.res_id): f"{row.module}.{row.name}" for row in rows}
 
@@ -335,7 +342,9 @@ class CrmPipelineTypeTransfer(models.Model):
                     format=TRANSFER_FORMAT,
                 )
             )
-        if data.get("version") != TRANSFER_VERSION:
+        if "version" not in data:
+            raise UserError(_('The sales process file has no "version": it cannot be read safely.'))
+        if data["version"] != TRANSFER_VERSION:
             raise UserError(
                 _(
                     "This sales process file is in version %(version)s of the format; this database reads "
@@ -389,9 +398,9 @@ class CrmPipelineTypeTransfer(models.Model):
         elif kind == "int":
             if not isinstance(value, int) or isinstance(value, bool):
                 refuse(_("a whole number"))
-        elif kind == "number":
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                refuse(_("a number"))
+        elif kind == "percent":
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 100:
+                refuse(_("a number from 0 to 100"))
         elif kind == "bool":
             if not isinstance(value, bool):
                 refuse(_("true or false"))
@@ -547,9 +556,9 @@ class CrmPipelineTypeTransfer(models.Model):
 
     @api.model
     def _transfer_plan_buying_process(self, buyer):
-        """(buying process to reuse or False, {step key: its step}) for the file's buying process."""
+        """(buying process to reuse or none, {step key: its step}) for the file's buying process."""
         if not buyer:
-            return False, {}
+            return self.env["crm.buyer.process"], {}
         env = self.with_context(lang="en_US").env
         candidates = env["crm.buyer.process"].search(
             Domain("company_id", "in", [False, self.env.company.id])
@@ -579,7 +588,7 @@ class CrmPipelineTypeTransfer(models.Model):
                 steps[_transfer_key(bstage)] = step
             else:
                 return candidate, steps
-        return False, {}
+        return self.env["crm.buyer.process"], {}
 
     @api.model
     def _transfer_plan_task(self, plan, process, stage, task):
