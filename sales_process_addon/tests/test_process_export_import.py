@@ -478,3 +478,15 @@ class TestProcessExportDownload(HttpCase):
         response = self.url_open(result["url"])
         self.assertEqual(response.status_code, 403)
         self.assertNotIn('"format"', response.text)
+
+    def test_import_wizard_tour(self):
+        """The import dialog in the browser: upload, preview, import."""
+        admin = new_test_user(self.env, login="spa_import_admin", groups="sales_team.group_sale_manager")
+        self.start_tour(
+            "/odoo/action-sales_process_addon.crm_pipeline_type_action",
+            "sales_process_import_tour",
+            login=admin.login,
+        )
+        imported = self.env["crm.pipeline.type"].search([("name", "=", "Industrial project sale (2)")])
+        self.assertEqual(imported.gate_mode, "guided")
+        self.assertEqual(len(imported.stage_ids), 8)

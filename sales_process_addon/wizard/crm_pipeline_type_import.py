@@ -106,7 +106,7 @@ class CrmPipelineTypeImport(models.TransientModel):
         def items(title, names):
             if not names:
                 return Markup()
-            return Markup("<li><span class='fw-bold'>%s</span> %s</li>") % (
+            return Markup("<li><b>%s</b> %s</li>") % (
                 title,
                 ", ".join(sorted(set(names))),
             )
