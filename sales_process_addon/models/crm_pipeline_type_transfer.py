@@ -388,7 +388,7 @@ class CrmPipelineTypeTransfer(models.Model):
         elif kind == "text":
             if (
                 not isinstance(value, dict)
-                or not isinstance(value.get("en_US"), str)
+                or not value.get("en_US")
                 or not all(isinstance(text, str) for text in value.values())
             ):
                 refuse(_('texts by language, with "en_US"'))
@@ -493,17 +493,13 @@ class CrmPipelineTypeTransfer(models.Model):
         existing = env["crm.pipeline.type"].search_fetch(shared_or_ours, ["name", "code"])
         taken_names, taken_codes = set(existing.mapped("name")), set(existing.mapped("code"))
         for process in data["processes"]:
-            name, code, number = process["name"]["en_US"], process["code"], 1
-            while name in taken_names or code in taken_codes:
-                number += 1
-                name, code = f"{process['name']['en_US']} ({number})", f"{process['code']}_{number}"
-            taken_names.add(name)
-            taken_codes.add(code)
+            suffix = _transfer_free(process["name"]["en_US"], taken_names, " (%s)")
+            code = _transfer_free(process["code"], taken_codes, "_%s")
             plan["processes"].append(
                 {
-                    "name": name,
-                    "code": code,
-                    "suffix": f" ({number})" if number > 1 else "",
+                    "name": process["name"]["en_US"] + suffix,
+                    "code": process["code"] + code,
+                    "suffix": suffix,
                     "buying_process": self._transfer_plan_buying_process(process["buying_process"]),
                 }
             )
@@ -564,22 +560,14 @@ class CrmPipelineTypeTransfer(models.Model):
             Domain("company_id", "in", [False, self.env.company.id])
             & Domain("name", "=", buyer["name"]["en_US"])
         )
-        by_xml_id = buyer["xml_id"] and env.ref(buyer["xml_id"], raise_if_not_found=False)
-        if (
-            by_xml_id
-            and by_xml_id._name == "crm.buyer.process"
-            and by_xml_id.company_id
-            in (
-                self.env.company,
-                self.env["res.company"],
-            )
-        ):
+        by_xml_id = _transfer_ref(env["crm.buyer.process"], buyer["xml_id"])
+        if by_xml_id.company_id in (self.env.company, self.env["res.company"]):
             candidates = by_xml_id | candidates
         for candidate in candidates:
             steps = {}
             for bstage in buyer["stages"]:
-                step = bstage["xml_id"] and env.ref(bstage["xml_id"], raise_if_not_found=False)
-                if not step or step not in candidate.stage_ids:
+                step = _transfer_ref(env["crm.buyer.stage"], bstage["xml_id"])
+                if step not in candidate.stage_ids:
                     step = candidate.stage_ids.filtered(
                         lambda s, name=bstage["name"]["en_US"]: s.name == name
                     )[:1]
@@ -596,10 +584,8 @@ class CrmPipelineTypeTransfer(models.Model):
         key = _transfer_key(task["activity_type"])
         if key not in plan["activity_types"]:
             env = self.with_context(lang="en_US").env
-            activity_type = task["activity_type"]["xml_id"] and env.ref(
-                task["activity_type"]["xml_id"], raise_if_not_found=False
-            )
-            if not activity_type or activity_type._name != "mail.activity.type":
+            activity_type = _transfer_ref(env["mail.activity.type"], task["activity_type"]["xml_id"])
+            if not activity_type:
                 activity_type = env["mail.activity.type"].search(
                     Domain("name", "=", task["activity_type"]["name"])
                     & Domain("res_model", "in", [False, "crm.lead"]),
@@ -624,10 +610,8 @@ class CrmPipelineTypeTransfer(models.Model):
     @api.model
     def _transfer_find(self, model, entry, domain):
         """The record ``entry`` of the file names in this database, by external id else ``domain``."""
-        record = entry["xml_id"] and self.env.ref(entry["xml_id"], raise_if_not_found=False)
-        if record and record._name == model:
-            return record
-        return self.env[model].with_context(lang="en_US", active_test=False).search(domain, limit=1)
+        Model = self.env[model].with_context(lang="en_US", active_test=False)
+        return _transfer_ref(Model, entry["xml_id"]) or Model.search(domain, limit=1)
 
     @api.model
     def _transfer_import(self, data, plan):
@@ -819,6 +803,31 @@ class CrmPipelineTypeTransfer(models.Model):
             else task["responsible_type"],
             responsible_id=user.id if user else False,
         )
+
+
+def _transfer_ref(model, xml_id):
+    """The record of ``model`` (a recordset) with external id ``xml_id`` here, else an empty recordset.
+
+    Unlike ``env.ref``, an external id of another model, an unknown module or no module at all
+    finds nothing rather than failing: the file comes from elsewhere.
+    """
+    if not xml_id:
+        return model.browse()
+    res_model, res_id = model.env["ir.model.data"]._xmlid_to_res_model_res_id(xml_id)
+    return model.browse(res_id if res_model == model._name else ()).exists()
+
+
+def _transfer_free(value, taken, separator):
+    """The suffix making ``value`` free among ``taken``: "" if it is, else the first free number's.
+
+    The free value is added to ``taken``.
+    """
+    suffix, number = "", 1
+    while value + suffix in taken:
+        number += 1
+        suffix = separator % number
+    taken.add(value + suffix)
+    return suffix
 
 
 def _transfer_langs(value):

@@ -313,6 +313,24 @@ class TestProcessExportImport(TransactionCase):
         imported = self._import(data)
         self.assertEqual(imported.stage_ids[0].activity_plan_id.template_ids[0].responsible_id, self.admin)
 
+    def test_references_found_by_name_when_the_external_id_does_not_fit(self):
+        """An external id of another model, or no module, falls back to the name; uninstalled languages are left out."""
+        data = self._export(self.industrial)
+        tasks = data["processes"][0]["stages"][0]["task_plan"]["tasks"]
+        tasks[0]["activity_type"] = {"xml_id": "base.main_company", "name": "Email"}
+        tasks[1]["activity_type"] = {"xml_id": "no_module_here", "name": "To-Do"}
+        data["processes"][0]["stages"][0]["name"]["fr_FR"] = "Lancement du projet"
+        wizard = self._wizard(data)
+        wizard.action_preview()
+        self.assertIn("The translations in fr_FR are left out", wizard.preview)
+        imported = self._import(data)
+        first = imported.stage_ids[0]
+        self.assertEqual(
+            first.activity_plan_id.template_ids[:2].activity_type_id,
+            self.env.ref("mail.mail_activity_data_email") | self.env.ref("mail.mail_activity_data_todo"),
+        )
+        self.assertEqual(first.with_context(lang="zh_CN").name, "项目立项")
+
     def test_preview_shows_counts_reuse_and_problems(self):
         data = self._export(self.industrial)
         data["processes"][0]["stages"][1]["milestones"][0]["evidence_kinds"] = []
@@ -369,6 +387,12 @@ class TestProcessExportImport(TransactionCase):
             (
                 changed(lambda d: d["processes"][0].update(gate_mode="strict")),
                 r"processes\[0\]\.gate_mode should be one of guided, enforced",
+            ),
+            (
+                changed(
+                    lambda d: d["processes"][0]["stages"][0].update(name={"en_US": "", "zh_CN": "项目立项"})
+                ),
+                r'stages\[0\]\.name should be texts by language, with "en_US"',
             ),
             (
                 changed(lambda d: d["processes"][0]["stages"][0].update(name={"zh_CN": "项目立项"})),
