@@ -626,8 +626,9 @@ class CrmPipelineTypeTransfer(models.Model):
 
     @api.model
     def _transfer_create(self, data, plan):
+        """Create what ``plan`` decided, batch by batch (no savepoint: see ``_transfer_import``)."""
         company = self.env.company
-        env = self.with_context(lang="en_US", tracking_disable=True).env
+        env = self.with_context(lang="en_US").env
         texts = _Translator(env)
         processes = data["processes"]
 
