@@ -179,14 +179,11 @@ class CrmPipelineTypeTransfer(models.Model):
                 return None
             return {"xml_id": xml_ids.get(record), "name": texts.get(record, "name")["en_US"]}
 
-        def type_ref(activity_type):
-            # Activity types are Odoo's: named, not defined, by the file.
-            return {"xml_id": xml_ids.get(activity_type), "name": texts.get(activity_type, "name")["en_US"]}
-
         def task_data(task):
             return {
                 "sequence": task.sequence,
-                "activity_type": type_ref(task.activity_type_id),
+                # Activity types are Odoo's: the file names them, never defines them.
+                "activity_type": ref(task.activity_type_id),
                 "summary": texts.get(task, "summary"),
                 "note": texts.get(task, "note"),
                 "delay_count": task.delay_count,
