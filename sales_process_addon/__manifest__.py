@@ -23,6 +23,7 @@
         "data/ir_cron_data.xml",
         "views/crm_funnel_state_views.xml",
         "views/crm_buyer_process_views.xml",
+        "wizard/crm_pipeline_type_import_views.xml",
         "views/crm_pipeline_type_views.xml",
         "views/crm_stage_views.xml",
         "views/crm_stage_milestone_views.xml",

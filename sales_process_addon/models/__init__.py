@@ -35,3 +35,4 @@ from . import mail_activity_plan_template
 from . import mail_activity_plan
 from . import ir_http
 from . import crm_pipeline_type_designer
+from . import crm_pipeline_type_transfer
