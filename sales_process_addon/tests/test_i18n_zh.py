@@ -5,6 +5,7 @@ from pathlib import Path
 import polib
 
 from odoo.tests import TransactionCase, tagged
+from odoo.tools.translate import TranslationModuleReader
 
 from ..tools import join_list, parenthesized
 
@@ -100,6 +101,22 @@ class TestChineseCatalogs(TransactionCase):
         by_source = {entry.msgid: entry.msgstr for entry in _catalog("zh_CN")}
         self.assertNotEqual(by_source["Met in Person"], by_source["Milestone met"])
         self.assertNotEqual(by_source["Calendar Event"], by_source["Meeting"])
+
+
+@tagged("post_install", "-at_install")
+class TestTemplateInSync(TransactionCase):
+    def test_pot_matches_the_code(self):
+        """The committed .pot has exactly the terms Odoo's exporter finds (scripts/i18n_export.sh)."""
+        reader = TranslationModuleReader(self.env.cr, modules=["sales_process_addon"])
+        exported = {source for _module, _type, _name, _res_id, source, _value, _comments in reader}
+        committed = {entry.msgid for entry in polib.pofile(str(I18N / "sales_process_addon.pot"))} - {""}
+        missing = sorted(exported - committed)
+        self.assertFalse(missing, "terms missing from the .pot: run scripts/i18n_export.sh")
+        if self.env["ir.module.module"]._get("sales_process_addon").demo:
+            # Without demo data, the demo records' terms are not exported.
+            self.assertFalse(
+                sorted(committed - exported), "terms no longer in the code: run scripts/i18n_export.sh"
+            )
 
 
 @tagged("post_install", "-at_install")

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Regenerate sales_process_addon/i18n/sales_process_addon.pot with Odoo's own
+# exporter and merge its msgids into zh_CN.po and zh_TW.po: new terms appear
+# there untranslated (the catalog tests list them), terms gone from the code
+# are dropped, existing translations are kept. Needs GNU gettext (msgmerge).
+#
+# Usage: scripts/i18n_export.sh [--no-update]
+#   Database: $SPA_I18N_DB, else $SPA_TEST_DB, else sales_process_test; the
+#   addon must be installed in it (scripts/test.sh installs it). The addon is
+#   updated there first (-u) so the exported model terms (fields, views, data)
+#   are the checkout's; --no-update skips that when the database is current.
+set -euo pipefail
+
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$REPO_ROOT"
+
+I18N_DB="${SPA_I18N_DB:-${SPA_TEST_DB:-sales_process_test}}"
+I18N_DIR="$REPO_ROOT/$ADDON_NAME/i18n"
+LANGS=(zh_CN zh_TW)
+UPDATE=1
+case "${1:-}" in
+    "") ;;
+    --no-update) UPDATE=0 ;;
+    *) die "unknown argument '$1': the only option is --no-update." ;;
+esac
+check_db_name "$I18N_DB" SPA_I18N_DB
+
+command -v msgmerge >/dev/null 2>&1 ||
+    die "msgmerge not found: install GNU gettext (apt-get install gettext) and run again."
+common_setup
+state="$(module_state "$I18N_DB" "$ADDON_NAME")"
+[ "$state" = installed ] ||
+    die "$ADDON_NAME is ${state:-not installed} in database $I18N_DB: run scripts/test.sh (or install it there) or set SPA_I18N_DB to a database where it is installed."
+
+if [ "$UPDATE" = 1 ]; then
+    log="$LOG_DIR/i18n-update-$I18N_DB.log"
+    info "Updating $ADDON_NAME in $I18N_DB (log: ${log#"$REPO_ROOT"/})"
+    if ! run_logged "$log" odoo_bin -d "$I18N_DB" -u "$ADDON_NAME" --stop-after-init; then
+        show_log_tail "$log"
+        die "updating $ADDON_NAME in $I18N_DB failed: see $log."
+    fi
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+info "Exporting the terms of $ADDON_NAME from $I18N_DB"
+log="$LOG_DIR/i18n-export-$I18N_DB.log"
+if ! run_logged "$log" "$VENV_PY" "$ODOO_BIN" i18n export -c "$ODOO_CONF" -d "$I18N_DB" -l pot \
+    -o "$tmp/$ADDON_NAME.pot" "$ADDON_NAME" || [ ! -s "$tmp/$ADDON_NAME.pot" ]; then
+    show_log_tail "$log"
+    die "exporting the terms of $ADDON_NAME failed: see $log."
+fi
+cp "$tmp/$ADDON_NAME.pot" "$I18N_DIR/$ADDON_NAME.pot"
+for lang in "${LANGS[@]}"; do
+    po="$I18N_DIR/$lang.po"
+    # No fuzzy matching: a new msgid stays untranslated until someone translates it.
+    msgmerge --quiet --no-fuzzy-matching --lang="$lang" -o "$tmp/$lang.po" "$po" "$I18N_DIR/$ADDON_NAME.pot"
+    msgattrib --no-obsolete -o "$po" "$tmp/$lang.po"
+    printf '%s.po: ' "$lang"
+    msgfmt --statistics -o /dev/null "$po" 2>&1
+    msgattrib --untranslated --no-wrap "$po" | grep -E '^msgid "[^"]' | sed 's/^msgid /    /' || true
+done
