@@ -8,6 +8,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import TranslationModuleReader
 
 from ..tools import join_list, parenthesized
+from .common import SalesProcessCase
 
 I18N = Path(__file__).parent.parent / "i18n"
 LANGS = ("zh_CN", "zh_TW")
@@ -201,3 +202,42 @@ class TestChineseStageTasks(TransactionCase):
         self.assertEqual(by_summary.get("促成合同签署"), rep_cn)
         self.assertEqual(by_summary.get("提交前評審標書"), leader_tw)
         self.assertIn("合同条款", tasks.filtered(lambda t: t.summary == "商务谈判").note)
+
+
+@tagged("post_install", "-at_install")
+class TestChineseMergeNote(SalesProcessCase):
+    """A merged opportunity's history says where it came from, punctuated in the merger's language."""
+
+    def _merge_tail(self, lang):
+        head, tail = self.env["crm.lead"].create(
+            [
+                {
+                    "name": "Head",
+                    "type": "opportunity",
+                    "pipeline_type_id": self.type_a.id,
+                    "probability": 90,
+                },
+                {
+                    "name": "Tail",
+                    "type": "opportunity",
+                    "pipeline_type_id": self.type_a.id,
+                    "probability": 10,
+                },
+            ]
+        )
+        row = tail.stage_history_ids
+        self.assertEqual(len(row), 1)
+        # sudo: only the server writes history; the test gives the row a note to append to.
+        row.sudo().note = "Imported"
+        (head | tail).with_context(lang=lang).merge_opportunity()
+        self.assertEqual(row.lead_id, head)
+        return row, tail.id
+
+    def test_merge_note_in_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        row, tail_id = self._merge_tail("zh_CN")
+        self.assertEqual(row.note, f"Imported（从Tail（#{tail_id}）合并而来）")
+
+    def test_merge_note_in_english(self):
+        row, tail_id = self._merge_tail("en_US")
+        self.assertEqual(row.note, f"Imported (Merged from Tail (#{tail_id}))")
