@@ -51,12 +51,20 @@ if ! run_logged "$log" "$VENV_PY" "$ODOO_BIN" i18n export -c "$ODOO_CONF" -d "$I
     show_log_tail "$log"
     die "exporting the terms of $ADDON_NAME failed: see $log."
 fi
-cp "$tmp/$ADDON_NAME.pot" "$I18N_DIR/$ADDON_NAME.pot"
+# replace_if_changed NEW FILE: NEW becomes FILE unless only its header dates differ.
+replace_if_changed() {
+    if ! cmp -s <(grep -Ev '^"(POT-Creation|PO-Revision)-Date: ' "$1") <(grep -Ev '^"(POT-Creation|PO-Revision)-Date: ' "$2"); then
+        cp "$1" "$2"
+    fi
+}
+
+replace_if_changed "$tmp/$ADDON_NAME.pot" "$I18N_DIR/$ADDON_NAME.pot"
 for lang in "${LANGS[@]}"; do
     po="$I18N_DIR/$lang.po"
     # No fuzzy matching: a new msgid stays untranslated until someone translates it.
-    msgmerge --quiet --no-fuzzy-matching --lang="$lang" -o "$tmp/$lang.po" "$po" "$I18N_DIR/$ADDON_NAME.pot"
-    msgattrib --no-obsolete -o "$po" "$tmp/$lang.po"
+    msgmerge --quiet --no-fuzzy-matching --lang="$lang" -o "$tmp/$lang.merged.po" "$po" "$I18N_DIR/$ADDON_NAME.pot"
+    msgattrib --no-obsolete -o "$tmp/$lang.po" "$tmp/$lang.merged.po"
+    replace_if_changed "$tmp/$lang.po" "$po"
     printf '%s.po: ' "$lang"
     msgfmt --statistics -o /dev/null "$po" 2>&1
     msgattrib --untranslated --no-wrap "$po" | grep -E '^msgid "[^"]' | sed 's/^msgid /    /' || true
