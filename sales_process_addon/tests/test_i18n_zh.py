@@ -287,6 +287,34 @@ class TestDemoTasksInTheirLanguage(TransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestStaleAlertsInTheirLanguage(TransactionCase):
+    def test_alert_in_the_language_of_whom_it_is_for(self):
+        """The daily job runs as its own user; each alert reads in its salesperson's language."""
+        for lang in LANGS:
+            self.env["res.lang"]._activate_lang(lang)
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], list(LANGS))
+        stage = self.env.ref("sales_process_addon.stage_t4_01_qualify")
+        leads = self.env["crm.lead"]
+        for lang in ("zh_CN", "zh_TW", "en_US"):
+            rep = new_test_user(
+                self.env, f"sp_stale_{lang.lower()}", "sales_team.group_sale_salesman", lang=lang
+            )
+            leads |= self.env["crm.lead"].create(
+                {"name": f"Idle {lang}", "type": "opportunity", "user_id": rep.id, "stage_id": stage.id}
+            )
+        alerts = leads.with_context(lang="en_US")._stage_alerts_raise()
+        summaries = {alert.user_id.lang: alert.summary for alert in alerts}
+        days = leads[0].rotting_days
+        self.assertEqual(summaries["zh_CN"], f"商机停滞：已在资格确认停留{days}天")
+        self.assertEqual(
+            summaries["zh_TW"], f"商機停滯：已在{stage.with_context(lang='zh_TW').name}停留{days}天"
+        )
+        self.assertEqual(
+            summaries["en_US"], f"Stale opportunity: {days} days in {stage.with_context(lang='en_US').name}"
+        )
+
+
+@tagged("post_install", "-at_install")
 class TestChineseUi(HttpCase):
     """A rep working in zh_CN or zh_TW, in Chromium: the opportunity form and its tasks, the dashboard."""
 
