@@ -5,10 +5,11 @@
 # are dropped, existing translations are kept. Needs GNU gettext (msgmerge).
 #
 # Usage: scripts/i18n_export.sh [--no-update]
-#   Database: $SPA_I18N_DB, else $SPA_TEST_DB, else sales_process_test; the
-#   addon must be installed in it (scripts/test.sh installs it). The addon is
-#   updated there first (-u) so the exported model terms (fields, views, data)
-#   are the checkout's; --no-update skips that when the database is current.
+#   Database: $SPA_I18N_DB, else $SPA_TEST_DB, else sales_process_test, with
+#   the addon and demo data installed (scripts/test.sh builds it; created
+#   here when it does not exist). The addon is updated there first (-u) so
+#   the exported model terms (fields, views, data) are the checkout's;
+#   --no-update skips that when the database is current.
 set -euo pipefail
 
 # shellcheck source=scripts/common.sh
@@ -29,9 +30,26 @@ check_db_name "$I18N_DB" SPA_I18N_DB
 command -v msgmerge >/dev/null 2>&1 ||
     die "msgmerge not found: install GNU gettext (apt-get install gettext) and run again."
 common_setup
+db_exists() {
+    [ "$(psql_query postgres name="$1" <<<"SELECT 1 FROM pg_database WHERE datname = :'name';")" = 1 ]
+}
+
+if ! db_exists "$I18N_DB"; then
+    require_createdb
+    log="$LOG_DIR/i18n-install-$I18N_DB.log"
+    info "Creating $I18N_DB with $ADDON_NAME and demo data (log: ${log#"$REPO_ROOT"/})"
+    if ! run_logged "$log" odoo_bin -d "$I18N_DB" -i "$ADDON_NAME" --with-demo --stop-after-init; then
+        show_log_tail "$log"
+        die "installing $ADDON_NAME into $I18N_DB failed: see $log."
+    fi
+    UPDATE=0
+fi
 state="$(module_state "$I18N_DB" "$ADDON_NAME")"
 [ "$state" = installed ] ||
-    die "$ADDON_NAME is ${state:-not installed} in database $I18N_DB: run scripts/test.sh (or install it there) or set SPA_I18N_DB to a database where it is installed."
+    die "$ADDON_NAME is ${state:-not installed} in database $I18N_DB: install it there (scripts/test.sh does) or set SPA_I18N_DB to a database where it is installed."
+# The demo records' names are terms of the addon too.
+[ "$(psql_query "$I18N_DB" module="$ADDON_NAME" <<<"SELECT demo FROM ir_module_module WHERE name = :'module';")" = t ] ||
+    die "$I18N_DB has no demo data, so the demo records' terms would be dropped: use a database installed with demo data (SPA_I18N_DB)."
 
 if [ "$UPDATE" = 1 ]; then
     log="$LOG_DIR/i18n-update-$I18N_DB.log"
