@@ -238,6 +238,11 @@ class TestChineseMergeNote(SalesProcessCase):
         row, tail_id = self._merge_tail("zh_CN")
         self.assertEqual(row.note, f"Imported（从Tail（#{tail_id}）合并而来）")
 
+    def test_merge_note_in_traditional_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_TW")
+        row, tail_id = self._merge_tail("zh_TW")
+        self.assertEqual(row.note, f"Imported（從Tail（#{tail_id}）合併而來）")
+
     def test_merge_note_in_english(self):
         row, tail_id = self._merge_tail("en_US")
         self.assertEqual(row.note, f"Imported (Merged from Tail (#{tail_id}))")
