@@ -20,6 +20,10 @@ def post_init_hook(env):
     for stage, stage_leads in leads.grouped("stage_id").items():
         stage_leads.write({"pipeline_type_id": stage.pipeline_type_id.id or standard.id})
     _set_standard_funnel_states(env)
+    # The stage tasks of the demo opportunities, now that the translations are loaded.
+    env["mail.activity"].search(
+        [("res_model", "=", "crm.lead"), ("crm_plan_template_id", "!=", False)]
+    )._crm_stage_tasks_localize()
 
 
 def _order_shipped_stages_after(env, existing):

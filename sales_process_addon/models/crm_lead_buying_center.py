@@ -4,7 +4,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 
-from ..tools import join_list
+from ..tools import join_list, parenthesized
 
 
 class CrmLeadBuyingCenter(models.AbstractModel):
@@ -227,7 +227,8 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         for lead, rows in history.grouped("lead_id").items():
             origin = _("Merged from %(lead)s (#%(id)s)", lead=lead.name, id=lead.id)
             for row in rows:
-                row.write({"lead_id": self.id, "note": f"{row.note} ({origin})" if row.note else origin})
+                note = row.note + parenthesized(self.env, origin) if row.note else origin
+                row.write({"lead_id": self.id, "note": note})
 
     def _opportunity_facts(self, facts, customer_facts=()):
         """Which of ``facts`` (codes of ``crm.stage.milestone.fact``) hold for these leads.

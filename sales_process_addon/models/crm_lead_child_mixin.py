@@ -1,6 +1,8 @@
 from odoo import _, api, models
 from odoo.exceptions import AccessError, ValidationError
 
+from ..tools import join_list
+
 
 class CrmLeadChildMixin(models.AbstractModel):
     """A record that belongs to one opportunity (``lead_id``) and is as safe as it.
@@ -113,6 +115,8 @@ class CrmLeadChildMixin(models.AbstractModel):
                     "%(model)s: these fields are set by the server and cannot be given: %(fields)s. "
                     "Nothing was saved.",
                     model=self._lead_child_label(),
-                    fields=", ".join(self._fields[fname]._description_string(self.env) for fname in given),
+                    fields=join_list(
+                        self.env, [self._fields[fname]._description_string(self.env) for fname in given]
+                    ),
                 )
             )

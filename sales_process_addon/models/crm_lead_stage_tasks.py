@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
 
@@ -178,15 +178,17 @@ class CrmLeadStageTasks(models.AbstractModel):
             ):
                 alerts.append(("manager", leader))
             for level, user in alerts:
+                # In the language of whom the alert is for: the job runs in its own user's.
+                lang = user.lang or self.env.lang
                 vals_list.append(
                     {
                         "res_model_id": model_id,
                         "res_id": lead.id,
                         "activity_type_id": todo.id,
-                        "summary": _(
+                        "summary": self.with_context(lang=lang).env._(
                             "Stale opportunity: %(days)s days in %(stage)s",
                             days=lead.rotting_days,
-                            stage=lead.stage_id.name,
+                            stage=lead.stage_id.with_context(lang=lang).name,
                         ),
                         "date_deadline": today,
                         "user_id": user.id,

@@ -1,6 +1,8 @@
 from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
+from ..tools import join_list
+
 
 class CrmValidSelectionMixin(models.AbstractModel):
     """Refuse an unknown selection value with a message the user can act on.
@@ -36,6 +38,6 @@ class CrmValidSelectionMixin(models.AbstractModel):
                         '"%(value)s" is not a valid %(field)s; use one of: %(allowed)s.',
                         value=value,
                         field=field._description_string(self.env),
-                        allowed=", ".join(allowed.values()),
+                        allowed=join_list(self.env, allowed.values()),
                     )
                 )

@@ -47,3 +47,17 @@ class MailActivity(models.Model):
     def write(self, vals):
         self._check_stale_level_write(vals)
         return super().write(vals)
+
+    def _crm_stage_tasks_localize(self):
+        """Copy again the plan's texts into these stage tasks, in their assignee's language.
+
+        For the tasks scheduled while the addon installs (its demo
+        opportunities'): Odoo loads an addon's translations after its data, so
+        those were copied before any translation existed, in English.
+        """
+        tasks = self.filtered("crm_plan_template_id")
+        for (lang, template), group in tasks.grouped(
+            lambda task: (task.user_id.lang or self.env.lang, task.crm_plan_template_id)
+        ).items():
+            text = template.with_context(lang=lang)
+            group.write({"summary": text.summary, "note": text.note})

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import polib
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tools.translate import TranslationModuleReader
 
 from ..tools import join_list, parenthesized
+from .common import SalesProcessCase
 
 I18N = Path(__file__).parent.parent / "i18n"
 LANGS = ("zh_CN", "zh_TW")
@@ -103,6 +105,22 @@ class TestChineseCatalogs(TransactionCase):
 
 
 @tagged("post_install", "-at_install")
+class TestTemplateInSync(TransactionCase):
+    def test_pot_matches_the_code(self):
+        """The committed .pot has exactly the terms Odoo's exporter finds (scripts/i18n_export.sh)."""
+        reader = TranslationModuleReader(self.env.cr, modules=["sales_process_addon"])
+        exported = {source for _module, _type, _name, _res_id, source, _value, _comments in reader}
+        committed = {entry.msgid for entry in polib.pofile(str(I18N / "sales_process_addon.pot"))} - {""}
+        missing = sorted(exported - committed)
+        self.assertFalse(missing, "terms missing from the .pot: run scripts/i18n_export.sh")
+        if self.env["ir.module.module"]._get("sales_process_addon").demo:
+            # Without demo data, the demo records' terms are not exported.
+            self.assertFalse(
+                sorted(committed - exported), "terms no longer in the code: run scripts/i18n_export.sh"
+            )
+
+
+@tagged("post_install", "-at_install")
 class TestListsPerLanguage(TransactionCase):
     def test_join_list(self):
         items = ["Email", "Meeting", "Document"]
@@ -184,3 +202,171 @@ class TestChineseStageTasks(TransactionCase):
         self.assertEqual(by_summary.get("促成合同签署"), rep_cn)
         self.assertEqual(by_summary.get("提交前評審標書"), leader_tw)
         self.assertIn("合同条款", tasks.filtered(lambda t: t.summary == "商务谈判").note)
+
+
+@tagged("post_install", "-at_install")
+class TestChineseMergeNote(SalesProcessCase):
+    """A merged opportunity's history says where it came from, punctuated in the merger's language."""
+
+    def _merge_tail(self, lang):
+        head, tail = self.env["crm.lead"].create(
+            [
+                {
+                    "name": "Head",
+                    "type": "opportunity",
+                    "pipeline_type_id": self.type_a.id,
+                    "probability": 90,
+                },
+                {
+                    "name": "Tail",
+                    "type": "opportunity",
+                    "pipeline_type_id": self.type_a.id,
+                    "probability": 10,
+                },
+            ]
+        )
+        row = tail.stage_history_ids
+        self.assertEqual(len(row), 1)
+        # sudo: only the server writes history; the test gives the row a note to append to.
+        row.sudo().note = "Imported"
+        (head | tail).with_context(lang=lang).merge_opportunity()
+        self.assertEqual(row.lead_id, head)
+        return row, tail.id
+
+    def test_merge_note_in_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        row, tail_id = self._merge_tail("zh_CN")
+        self.assertEqual(row.note, f"Imported（从Tail（#{tail_id}）合并而来）")
+
+    def test_merge_note_in_traditional_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_TW")
+        row, tail_id = self._merge_tail("zh_TW")
+        self.assertEqual(row.note, f"Imported（從Tail（#{tail_id}）合併而來）")
+
+    def test_merge_note_in_english(self):
+        row, tail_id = self._merge_tail("en_US")
+        self.assertEqual(row.note, f"Imported (Merged from Tail (#{tail_id}))")
+
+
+@tagged("post_install", "-at_install")
+class TestDemoTasksInTheirLanguage(TransactionCase):
+    def test_demo_rep_sees_chinese_tasks(self):
+        """The demo's Chinese rep gets her stage tasks in Chinese, the English-speaking admin in English."""
+        if not self.env["ir.module.module"]._get("sales_process_addon").demo:
+            self.skipTest("installed without demo data")
+        rep = self.env.ref("sales_process_addon.user_rep_zh")
+        self.assertEqual(rep.lang, "zh_CN")
+        tasks = self.env["mail.activity"].search(
+            [("res_model", "=", "crm.lead"), ("crm_plan_template_id", "!=", False)]
+        )
+        mine = tasks.filtered(lambda task: task.user_id == rep)
+        self.assertGreaterEqual(len(mine), 3)
+        for task in mine:
+            with self.subTest(task=task.summary):
+                self.assertEqual(task.summary, task.crm_plan_template_id.with_context(lang="zh_CN").summary)
+                self.assertRegex(task.summary, f"[{HAN}]")
+        english = tasks.filtered(lambda task: task.user_id.lang == "en_US")
+        self.assertTrue(english)
+        for task in english:
+            self.assertEqual(task.summary, task.crm_plan_template_id.with_context(lang="en_US").summary)
+
+    def test_install_time_tasks_take_their_assignees_language(self):
+        """Tasks copied before the translations were loaded are copied again in the assignee's language."""
+        self.env["res.lang"]._activate_lang("zh_TW")
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_TW"])
+        rep = new_test_user(self.env, "sp_rep_tw", "sales_team.group_sale_salesman", lang="zh_TW")
+        stage = self.env.ref("sales_process_addon.stage_t4_01_qualify")
+        lead = self.env["crm.lead"].create(
+            {"name": "Install-time deal", "type": "opportunity", "user_id": rep.id, "stage_id": stage.id}
+        )
+        tasks = lead.activity_ids.filtered("crm_plan_template_id")
+        self.assertTrue(tasks)
+        # As at install: the English texts, the translations not loaded yet.
+        for task in tasks:
+            task.summary = task.crm_plan_template_id.with_context(lang="en_US").summary
+        self.assertNotRegex(tasks[0].summary, f"[{HAN}]")
+        tasks._crm_stage_tasks_localize()
+        for task in tasks:
+            self.assertEqual(task.summary, task.crm_plan_template_id.with_context(lang="zh_TW").summary)
+            self.assertRegex(task.summary, f"[{HAN}]")
+
+
+@tagged("post_install", "-at_install")
+class TestStaleAlertsInTheirLanguage(TransactionCase):
+    def test_alert_in_the_language_of_whom_it_is_for(self):
+        """The daily job runs as its own user; each alert reads in its salesperson's language."""
+        for lang in LANGS:
+            self.env["res.lang"]._activate_lang(lang)
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], list(LANGS))
+        stage = self.env.ref("sales_process_addon.stage_t4_01_qualify")
+        leads = self.env["crm.lead"]
+        for lang in ("zh_CN", "zh_TW", "en_US"):
+            rep = new_test_user(
+                self.env, f"sp_stale_{lang.lower()}", "sales_team.group_sale_salesman", lang=lang
+            )
+            leads |= self.env["crm.lead"].create(
+                {"name": f"Idle {lang}", "type": "opportunity", "user_id": rep.id, "stage_id": stage.id}
+            )
+        alerts = leads.with_context(lang="en_US")._stage_alerts_raise()
+        summaries = {alert.user_id.lang: alert.summary for alert in alerts}
+        days = leads[0].rotting_days
+        self.assertEqual(summaries["zh_CN"], f"商机停滞：已在资格确认停留{days}天")
+        self.assertEqual(
+            summaries["zh_TW"], f"商機停滯：已在{stage.with_context(lang='zh_TW').name}停留{days}天"
+        )
+        self.assertEqual(
+            summaries["en_US"], f"Stale opportunity: {days} days in {stage.with_context(lang='en_US').name}"
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestChineseUi(HttpCase):
+    """A rep working in zh_CN or zh_TW, in Chromium: the opportunity form and its tasks, the dashboard."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for lang in LANGS:
+            cls.env["res.lang"]._activate_lang(lang)
+        cls.env.registry.clear_cache()
+        # What Settings > Languages loads for a user's screens: Odoo's own terms and the addon's.
+        cls.env["ir.module.module"]._load_module_terms(
+            ["base", "web", "mail", "sales_team", "crm", "sales_process_addon"], list(LANGS), overwrite=True
+        )
+        cls.process = cls.env.ref("sales_process_addon.pipeline_type_t1")
+        cls.env.company.default_pipeline_type_id = cls.process
+        # Guided, so that deals can leave a stage: the dashboard then shows its exit table.
+        cls.process.gate_mode = "guided"
+
+    def _rep_with_deal(self, lang):
+        rep = new_test_user(
+            self.env, f"sp_ui_{lang.lower()}", "sales_team.group_sale_manager", lang=lang, name=f"Rep {lang}"
+        )
+        team = self.env["crm.team"].create(
+            {"name": f"Team {lang}", "user_id": rep.id, "pipeline_type_id": self.process.id}
+        )
+        lead = self.env["crm.lead"].create(
+            {"name": f"Deal {lang}", "type": "opportunity", "user_id": rep.id, "team_id": team.id}
+        )
+        self.assertEqual(lead.stage_id, self.env.ref("sales_process_addon.stage_t1_01_initiation"))
+        moved, lost = lead.copy({"name": "Moved on"}), lead.copy({"name": "Lost early"})
+        moved.stage_id = self.env.ref("sales_process_addon.stage_t1_02_contact")
+        lost.action_set_lost()
+        return rep, lead
+
+    def _check_ui(self, lang):
+        rep, lead = self._rep_with_deal(lang)
+        tasks = lead.activity_ids.filtered("crm_plan_template_id")
+        self.assertEqual(len(tasks), 3)
+        self.start_tour(f"/odoo/crm/{lead.id}", f"sales_process_{lang}_form_tour", login=rep.login)
+        self.start_tour(
+            "/odoo/action-sales_process_addon.crm_sales_dashboard_action",
+            f"sales_process_{lang}_dashboard_tour",
+            login=rep.login,
+        )
+
+    def test_simplified_chinese(self):
+        self._check_ui("zh_CN")
+
+    def test_traditional_chinese(self):
+        self._check_ui("zh_TW")
