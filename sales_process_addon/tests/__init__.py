@@ -34,3 +34,5 @@ from . import test_standard_funnel_states
 from . import test_dashboard
 from . import test_company_default_process
 from . import test_qualification_questions_cache
+from . import test_evidence_entry
+from . import test_ui_milestone_checklist
