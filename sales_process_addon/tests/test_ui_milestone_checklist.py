@@ -18,12 +18,13 @@ class TestMilestoneChecklistUi(HttpCase):
         kind = self.env["crm.evidence.kind"].create(
             {"name": "Tour signed document", "code": "tour_list_signed"}
         )
+        value = self.env.ref("sales_process_addon.evidence_kind_value")
         milestone = self.env["crm.stage.milestone"].create(
             {
-                "name": "Tour NDA signed by the customer",
+                "name": "Tour budget shared by the customer",
                 "stage_id": stage.id,
                 "customer_led": True,
-                "evidence_kind_ids": [(6, 0, kind.ids)],
+                "evidence_kind_ids": [(6, 0, (kind | value).ids)],
             }
         )
         company = self.env["res.partner"].create({"name": "Tour Customer Co", "is_company": True})
@@ -44,8 +45,9 @@ class TestMilestoneChecklistUi(HttpCase):
         evidence = lead.evidence_ids
         self.assertEqual(len(evidence), 1)
         self.assertEqual(evidence.milestone_id, milestone)
-        self.assertEqual(evidence.kind_id, kind)
+        self.assertEqual(evidence.kind_id, value)
+        self.assertEqual(evidence.amount, 50000)
         self.assertEqual(evidence.customer_partner_id, contact)
-        self.assertIn("purchasing manager", evidence.summary)
+        self.assertIn("approved budget", evidence.summary)
         lead.invalidate_recordset(["milestone_progress"])
         self.assertEqual(lead.milestone_progress, "1/1")

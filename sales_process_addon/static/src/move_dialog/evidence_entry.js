@@ -54,13 +54,13 @@ export class EvidenceEntry extends Component {
         return `o_sales_process_entry_${this.props.milestone.id}`;
     }
 
-    get kind() {
+    get selectedKind() {
         return this.props.milestone.kinds.find((kind) => kind.id === this.state.kindId);
     }
 
     /** A value is asked for where the proof is a recorded value (e.g. the budget shared). */
     get asksAmount() {
-        return this.kind?.code === "value";
+        return this.selectedKind?.code === "value";
     }
 
     get partnerDomain() {
