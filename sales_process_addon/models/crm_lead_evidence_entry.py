@@ -161,7 +161,7 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
         kinds = join_list(self.env, accepted.mapped("name")) if accepted else ""
         kind = self.env["crm.evidence.kind"]
         if self._evidence_entry_is_id(kind_id):
-            kind = kind.browse(kind_id).exists()
+            kind = kind.browse(kind_id).exists().filtered("active")
         if not kind:
             if kinds:
                 return [_("Say what kind of proof it is, one of: %(kinds)s.", kinds=kinds)]

@@ -104,6 +104,9 @@ class TestEvidenceEntry(StageGateCase):
             lead.record_milestone_evidence(self.m_summary.id, self._entry(kind_id=False))
         with self.assertRefused(ValidationError, "Say what kind of proof it is."):
             lead.record_milestone_evidence(self.m_approval.id, self._entry(kind_id="email"))
+        retired = self.env["crm.evidence.kind"].create({"name": "Fax", "code": "test_fax", "active": False})
+        with self.assertRefused(ValidationError, "Say what kind of proof it is."):
+            lead.record_milestone_evidence(self.m_approval.id, self._entry(kind_id=retired.id))
         self.assertFalse(lead.evidence_ids)
 
     def test_milestone_of_another_stage_refused(self):

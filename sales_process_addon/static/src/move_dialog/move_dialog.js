@@ -1,4 +1,4 @@
-import { Component, onWillStart, useState } from "@odoo/owl";
+import { Component, onWillDestroy, onWillStart, useState } from "@odoo/owl";
 import { Dialog } from "@web/core/dialog/dialog";
 import { _t } from "@web/core/l10n/translation";
 import { formatList } from "@web/core/l10n/utils";
@@ -23,7 +23,8 @@ export class StageMoveDialog extends Component {
         stageName: String,
         fromStageId: Number,
         check: Object,
-        onMoved: { type: Function, optional: true },
+        // Called once the dialog closed, when it changed the opportunity (evidence, a move).
+        onChanged: { type: Function, optional: true },
     };
 
     setup() {
@@ -37,7 +38,13 @@ export class StageMoveDialog extends Component {
             defaults: false,
             moving: false,
         });
+        this.changed = false;
         onWillStart(() => this.loadDefaults());
+        onWillDestroy(() => {
+            if (this.changed) {
+                this.props.onChanged?.();
+            }
+        });
     }
 
     /** What each milestone's inline entry offers and prefills (kinds, contact, today). */
@@ -97,6 +104,7 @@ export class StageMoveDialog extends Component {
     }
 
     async onEvidenceSaved() {
+        this.changed = true;
         this.state.expandedId = false;
         await this.refresh();
     }
@@ -127,7 +135,11 @@ export class StageMoveDialog extends Component {
                 default_to_stage_id: this.props.stageId,
                 default_reason: reason,
             },
-            onClose: () => this.refresh(),
+            onClose: async () => {
+                await this.refresh();
+                // A requested exception shows on the opportunity (its banner).
+                this.changed ||= Boolean(this.exceptionState);
+            },
         });
     }
 
@@ -135,11 +147,11 @@ export class StageMoveDialog extends Component {
         this.state.moving = true;
         try {
             await this.orm.write("crm.lead", [this.props.leadId], { stage_id: this.props.stageId });
+            this.changed = true;
         } finally {
             this.state.moving = false;
         }
         this.props.close();
-        await this.props.onMoved?.();
     }
 }
 
@@ -148,7 +160,7 @@ export class StageMoveDialog extends Component {
  * refuse, open the move dialog and return false. Returns true when the move
  * may go ahead as usual.
  */
-export async function guardStageMove(env, { leadId, stageId, stageName, fromStageId, onMoved }) {
+export async function guardStageMove(env, { leadId, stageId, stageName, fromStageId, onChanged }) {
     const orm = env.services.orm;
     const result = await orm.call("crm.lead", "stage_move_check", [[leadId], [stageId]]);
     const check = result[stageId] || result[String(stageId)];
@@ -161,7 +173,7 @@ export async function guardStageMove(env, { leadId, stageId, stageName, fromStag
         stageName,
         fromStageId,
         check,
-        onMoved,
+        onChanged,
     });
     return false;
 }

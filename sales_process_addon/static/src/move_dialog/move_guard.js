@@ -30,7 +30,7 @@ patch(CrmKanbanDynamicGroupList.prototype, {
                 stageId: targetGroup.value,
                 stageName: targetGroup.displayName,
                 fromStageId: sourceGroup.value,
-                onMoved: () => this.model.load(),
+                onChanged: () => this.model.load(),
             });
             if (!allowed) {
                 return;
@@ -83,7 +83,7 @@ patch(StatusBarField.prototype, {
                 stageId: item.value,
                 stageName: item.label,
                 fromStageId: record.data.stage_id.id,
-                onMoved: () => record.load(),
+                onChanged: () => record.load(),
             });
             if (!allowed) {
                 return;
@@ -121,7 +121,7 @@ patch(FormController.prototype, {
                     stageId: won.id,
                     stageName: won.display_name,
                     fromStageId: record.data.stage_id.id,
-                    onMoved: () => record.load(),
+                    onChanged: () => record.load(),
                 });
                 if (!allowed) {
                     return false;

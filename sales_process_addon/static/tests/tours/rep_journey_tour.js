@@ -188,6 +188,24 @@ registry.category("web_tour.tours").add("sales_process_zh_move_tour", {
             trigger: ".o_sales_process_move_dialog:contains('未达成的里程碑') .modal-footer:contains('申请例外')",
         },
         {
+            content: "The milestone's evidence entry opens in place, dated today in the user's format",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_record_evidence",
+            run: "click",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .o_sales_process_evidence_entry .o_datetime_input:value(/^\\d{4}\\D\\d{2}\\D\\d{2}$/)",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_contact input:value('Tour Buyer')",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_cancel",
+            run: "click",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog:not(:has(.o_sales_process_evidence_entry))",
+        },
+        {
             content: "Cancel",
             trigger: ".o_sales_process_move_dialog .modal-footer .btn-link",
             run: "click",
