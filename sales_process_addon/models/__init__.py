@@ -21,6 +21,7 @@ from . import crm_lead_buying_center
 from . import crm_lead_indicators
 from . import crm_lead_probability
 from . import crm_lead_ui
+from . import crm_lead_evidence_entry
 from . import crm_lead
 from . import crm_lead_evidence
 from . import crm_stage_exception

@@ -18,6 +18,7 @@ class CrmLead(models.Model):
         "crm.lead.buying.center",
         "crm.lead.indicators",
         "crm.lead.ui",
+        "crm.lead.evidence.entry",
     ]
 
     pipeline_type_id = fields.Many2one(

@@ -35,3 +35,5 @@ from . import test_dashboard
 from . import test_company_default_process
 from . import test_qualification_questions_cache
 from . import test_process_export_import
+from . import test_evidence_entry
+from . import test_ui_milestone_checklist

@@ -1,20 +1,21 @@
-import { Component, onWillStart, useState } from "@odoo/owl";
+import { Component, onWillDestroy, onWillStart, useState } from "@odoo/owl";
 import { Dialog } from "@web/core/dialog/dialog";
 import { _t } from "@web/core/l10n/translation";
 import { formatList } from "@web/core/l10n/utils";
 import { useService } from "@web/core/utils/hooks";
-import { FormViewDialog } from "@web/views/view_dialogs/form_view_dialog";
+import { EvidenceEntry } from "./evidence_entry";
 
 /**
  * The guided move: what a refused stage move of one opportunity lacks, and the
- * ways forward (record evidence, request an exception, or move once all is met).
+ * ways forward: record evidence in place (each missing milestone opens its
+ * compact entry), request an exception, or move once all is met.
  *
  * The server stays the judge: the dialog reads `crm.lead.stage_move_check` and
  * the move itself is an ordinary write, which goes through the stage gate.
  */
 export class StageMoveDialog extends Component {
     static template = "sales_process_addon.StageMoveDialog";
-    static components = { Dialog };
+    static components = { Dialog, EvidenceEntry };
     static props = {
         close: Function,
         leadId: Number,
@@ -22,25 +23,38 @@ export class StageMoveDialog extends Component {
         stageName: String,
         fromStageId: Number,
         check: Object,
-        onMoved: { type: Function, optional: true },
+        // Called once the dialog closed, when it changed the opportunity (evidence, a move).
+        onChanged: { type: Function, optional: true },
     };
 
     setup() {
         this.orm = useService("orm");
-        this.dialog = useService("dialog");
         this.action = useService("action");
-        this.state = useState({ check: this.props.check, moving: false });
-        onWillStart(() => this.loadKinds());
+        this.state = useState({
+            check: this.props.check,
+            // The milestones missing when the dialog opened: they stay listed, shown met once proven.
+            lines: [...this.props.check.missing],
+            expandedId: false,
+            defaults: false,
+            moving: false,
+        });
+        this.changed = false;
+        onWillStart(() => this.loadDefaults());
+        onWillDestroy(() => {
+            if (this.changed) {
+                this.props.onChanged?.();
+            }
+        });
     }
 
-    async loadKinds() {
-        const ids = [...new Set(this.state.check.missing.flatMap((m) => m.evidence_kind_ids))];
-        this.kindNames = {};
+    /** What each milestone's inline entry offers and prefills (kinds, contact, today). */
+    async loadDefaults() {
+        const ids = this.state.lines.map((m) => m.id);
         if (ids.length) {
-            const kinds = await this.orm.read("crm.evidence.kind", ids, ["display_name"]);
-            for (const kind of kinds) {
-                this.kindNames[kind.id] = kind.display_name;
-            }
+            this.state.defaults = await this.orm.call("crm.lead", "evidence_entry_defaults", [
+                [this.props.leadId],
+                ids,
+            ]);
         }
     }
 
@@ -61,9 +75,38 @@ export class StageMoveDialog extends Component {
         return this.state.check.exception && this.state.check.exception.state;
     }
 
+    /** "missing", "awaiting" (evidence waits for a manager) or "met", from the last check. */
+    lineState(milestone) {
+        const missing = this.state.check.missing.find((m) => m.id === milestone.id);
+        if (!missing) {
+            return "met";
+        }
+        return missing.awaiting_verification ? "awaiting" : "missing";
+    }
+
+    entryOf(milestone) {
+        return this.state.defaults && this.state.defaults.milestones[milestone.id];
+    }
+
     kindsOf(milestone) {
-        const names = milestone.evidence_kind_ids.map((id) => this.kindNames[id]).filter(Boolean);
-        return formatList(names, { style: "or" });
+        const entry = this.entryOf(milestone);
+        if (!entry || !milestone.evidence_kind_ids.length) {
+            return "";
+        }
+        return formatList(
+            entry.kinds.map((kind) => kind.name),
+            { style: "or" }
+        );
+    }
+
+    toggleEntry(milestone) {
+        this.state.expandedId = this.state.expandedId === milestone.id ? false : milestone.id;
+    }
+
+    async onEvidenceSaved() {
+        this.changed = true;
+        this.state.expandedId = false;
+        await this.refresh();
     }
 
     async refresh() {
@@ -72,19 +115,12 @@ export class StageMoveDialog extends Component {
             [this.props.stageId],
         ]);
         this.state.check = result[this.props.stageId] || result[String(this.props.stageId)];
-        await this.loadKinds();
-    }
-
-    recordEvidence(milestone) {
-        this.dialog.add(FormViewDialog, {
-            resModel: "crm.lead.evidence",
-            title: _t("Record Evidence: %(milestone)s", { milestone: milestone.name }),
-            context: {
-                default_lead_id: this.props.leadId,
-                default_milestone_id: milestone.id,
-            },
-            onRecordSaved: () => this.refresh(),
-        });
+        const shown = new Set(this.state.lines.map((m) => m.id));
+        const added = this.state.check.missing.filter((m) => !shown.has(m.id));
+        if (added.length) {
+            this.state.lines.push(...added);
+            await this.loadDefaults();
+        }
     }
 
     requestException() {
@@ -99,7 +135,11 @@ export class StageMoveDialog extends Component {
                 default_to_stage_id: this.props.stageId,
                 default_reason: reason,
             },
-            onClose: () => this.refresh(),
+            onClose: async () => {
+                await this.refresh();
+                // A requested exception shows on the opportunity (its banner).
+                this.changed ||= Boolean(this.exceptionState);
+            },
         });
     }
 
@@ -107,11 +147,11 @@ export class StageMoveDialog extends Component {
         this.state.moving = true;
         try {
             await this.orm.write("crm.lead", [this.props.leadId], { stage_id: this.props.stageId });
+            this.changed = true;
         } finally {
             this.state.moving = false;
         }
         this.props.close();
-        await this.props.onMoved?.();
     }
 }
 
@@ -120,7 +160,7 @@ export class StageMoveDialog extends Component {
  * refuse, open the move dialog and return false. Returns true when the move
  * may go ahead as usual.
  */
-export async function guardStageMove(env, { leadId, stageId, stageName, fromStageId, onMoved }) {
+export async function guardStageMove(env, { leadId, stageId, stageName, fromStageId, onChanged }) {
     const orm = env.services.orm;
     const result = await orm.call("crm.lead", "stage_move_check", [[leadId], [stageId]]);
     const check = result[stageId] || result[String(stageId)];
@@ -133,7 +173,7 @@ export async function guardStageMove(env, { leadId, stageId, stageName, fromStag
         stageName,
         fromStageId,
         check,
-        onMoved,
+        onChanged,
     });
     return false;
 }

@@ -34,7 +34,7 @@ patch(CrmKanbanDynamicGroupList.prototype, {
                         stageId: targetGroup.value,
                         stageName: targetGroup.displayName,
                         fromStageId: sourceGroup.value,
-                        onMoved: () => this.model.load(),
+                        onChanged: () => this.model.load(),
                     }
                 ));
             if (!allowed) {
@@ -94,7 +94,7 @@ patch(StatusBarField.prototype, {
                 stageId: item.value,
                 stageName: item.label,
                 fromStageId: record.data.stage_id.id,
-                onMoved: () => record.load(),
+                onChanged: () => record.load(),
             });
             if (!allowed) {
                 return;
@@ -125,7 +125,7 @@ patch(FormController.prototype, {
                     stageId: won.id,
                     stageName: won.name,
                     fromStageId: record.data.stage_id.id,
-                    onMoved: () => record.load(),
+                    onChanged: () => record.load(),
                 });
                 if (!allowed) {
                     return false;

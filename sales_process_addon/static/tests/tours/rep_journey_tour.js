@@ -3,7 +3,9 @@ import { registry } from "@web/core/registry";
 /**
  * The rep's day, part 1: the CRM opens on the rep's process with its columns
  * unfolded; a card dragged one stage opens the move dialog listing the missing
- * milestone; the rep records the customer's evidence from it and moves; a card
+ * milestone; the rep records the customer's evidence in place, in the dialog
+ * (a first save without a summary is refused there, every problem listed),
+ * sees the milestone met and moves; a card
  * dragged two stages explains the next stage to reach, and the rep requests an
  * exception.
  */
@@ -41,25 +43,57 @@ registry.category("web_tour.tours").add("sales_process_rep_journey_tour", {
             trigger: "body:not(:has(.o_error_dialog))",
         },
         {
-            content: "Record the evidence from the dialog",
+            content: "Record the evidence from the dialog: the milestone's line opens its entry in place",
             trigger: ".o_sales_process_move_dialog .o_sales_process_record_evidence",
             run: "click",
         },
         {
-            content: "The milestone, its only accepted kind and the customer contact are prefilled",
-            trigger: ".modal .o_field_widget[name=kind_id] input:value('Tour email')",
+            content: "Its only accepted kind is picked",
+            trigger:
+                ".o_sales_process_move_dialog .o_sales_process_evidence_entry .o_sales_process_entry_kind:contains('Tour email')",
         },
         {
-            trigger: ".modal .o_field_widget[name=customer_partner_id] input:value('Tour Buyer')",
+            content: "The customer's contact is prefilled",
+            trigger:
+                ".o_sales_process_move_dialog .o_sales_process_entry_contact input:value('Tour Buyer')",
+        },
+        {
+            content: "Dated today",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_evidence_entry .o_datetime_input:value(/\\d/)",
+        },
+        {
+            content: "No separate evidence form opens",
+            trigger: "body:not(:has(.modal .o_form_view))",
+        },
+        {
+            content: "Saving without saying what happened is refused in place",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_save",
+            run: "click",
+        },
+        {
+            trigger:
+                ".o_sales_process_move_dialog .o_sales_process_entry_problems:contains('Tour budget confirmed')",
+        },
+        {
+            content: "No generic error dialog for the refusal",
+            trigger: "body:not(:has(.o_error_dialog))",
         },
         {
             content: "Summarize what happened",
-            trigger: ".modal .o_field_widget[name=summary] textarea",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_summary",
             run: "edit The buyer confirmed the budget by email.",
         },
         {
-            trigger: ".modal:has(.o_field_widget[name=summary]) .o_form_button_save",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_save",
             run: "click",
+        },
+        {
+            content: "The line shows the milestone as met, in the same dialog",
+            trigger:
+                ".o_sales_process_move_dialog .o_sales_process_move_line_met:contains('Tour budget confirmed') .fa-check-square-o",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog:not(:has(.o_sales_process_evidence_entry))",
         },
         {
             content: "Everything is met: the dialog offers the move",
@@ -152,6 +186,24 @@ registry.category("web_tour.tours").add("sales_process_zh_move_tour", {
         {
             content: "The dialog speaks Chinese: its header, badges and buttons come from the zh_CN catalog",
             trigger: ".o_sales_process_move_dialog:contains('未达成的里程碑') .modal-footer:contains('申请例外')",
+        },
+        {
+            content: "The milestone's evidence entry opens in place, dated today in the user's format",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_record_evidence",
+            run: "click",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .o_sales_process_evidence_entry .o_datetime_input:value(/^\\d{4}\\D\\d{2}\\D\\d{2}$/)",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_contact input:value('Tour Buyer')",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_cancel",
+            run: "click",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog:not(:has(.o_sales_process_evidence_entry))",
         },
         {
             content: "Cancel",

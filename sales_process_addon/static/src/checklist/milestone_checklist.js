@@ -1,0 +1,143 @@
+import { Component, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { formatDate, deserializeDate } from "@web/core/l10n/dates";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+import { useRecordObserver } from "@web/model/relational_model/utils";
+import { standardFieldProps } from "@web/views/fields/standard_field_props";
+import { EvidenceEntry } from "../move_dialog/evidence_entry";
+
+/**
+ * The opportunity form's milestone checklist, one clickable line per milestone
+ * of the current stage: a missing milestone opens its compact evidence entry
+ * in place (prefilled as in the move dialog), a met or awaiting one shows its
+ * evidence.
+ *
+ * Set on the `milestone_checklist` field: its value only tells when to reload.
+ * The lines come from `crm.lead.milestone_checklist_lines` (one call, read
+ * after the form), the entry's defaults from `crm.lead.evidence_entry_defaults`
+ * when a line is opened, so the form's own read does not grow.
+ */
+export class MilestoneChecklistField extends Component {
+    static template = "sales_process_addon.MilestoneChecklistField";
+    static components = { EvidenceEntry };
+    static props = { ...standardFieldProps };
+
+    setup() {
+        this.orm = useService("orm");
+        this.action = useService("action");
+        this.state = useState({ lines: [], expandedId: false, defaults: false });
+        this.loadedKey = null;
+        // Reload when the opportunity or its checklist's value changes (a save, a reload).
+        // The observer's record is the reactive one: what keyOf reads of it is watched.
+        useRecordObserver((record) => {
+            const key = this.keyOf(record);
+            if (key !== this.loadedKey) {
+                return this.loadLines(record.resId, key);
+            }
+        });
+    }
+
+    /** The lines change with the opportunity and with its checklist's value (the server's render). */
+    keyOf(record) {
+        const value = record.data[this.props.name];
+        return `${record.resId}:${value ? value.toString() : ""}`;
+    }
+
+    async loadLines(leadId, key) {
+        const lines = leadId
+            ? await this.orm.call("crm.lead", "milestone_checklist_lines", [[leadId]])
+            : [];
+        this.loadedKey = key;
+        this.state.lines = lines;
+        if (!lines.some((line) => line.id === this.state.expandedId)) {
+            this.state.expandedId = false;
+        }
+    }
+
+    get canRecord() {
+        const { record } = this.props;
+        return Boolean(record.resId) && record.data.active !== false;
+    }
+
+    icon(line) {
+        return {
+            met: "fa-check-square-o text-success",
+            awaiting: "fa-hourglass-half text-warning",
+            missing: "fa-square-o text-danger",
+        }[line.state];
+    }
+
+    stateLabel(line) {
+        return {
+            met: _t("Milestone met"),
+            awaiting: _t("Awaiting verification"),
+            missing: _t("Missing"),
+        }[line.state];
+    }
+
+    actionLabel(line) {
+        if (line.state !== "missing") {
+            return line.evidence.length ? _t("Show evidence") : "";
+        }
+        return this.canRecord ? _t("Record evidence") : "";
+    }
+
+    formatDate(value) {
+        return formatDate(deserializeDate(value));
+    }
+
+    async toggle(line) {
+        if (this.state.expandedId === line.id) {
+            this.state.expandedId = false;
+            return;
+        }
+        if (line.state === "missing" && this.canRecord) {
+            this.state.defaults = await this.orm.call("crm.lead", "evidence_entry_defaults", [
+                [this.props.record.resId],
+                [line.id],
+            ]);
+        }
+        this.state.expandedId = line.id;
+    }
+
+    onKeydown(ev, line) {
+        if (ev.key === "Enter" || ev.key === " ") {
+            ev.preventDefault();
+            this.toggle(line);
+        }
+    }
+
+    /** The server reads the opportunity as the form shows it: unsaved changes are saved first. */
+    async beforeSave() {
+        const { record } = this.props;
+        if (await record.isDirty()) {
+            await record.save();
+        }
+    }
+
+    async onSaved() {
+        this.state.expandedId = false;
+        // Reloads the progress badges and the checklist's value, hence the lines.
+        await this.props.record.load();
+    }
+
+    openEvidence(evidence) {
+        this.action.doAction(
+            {
+                type: "ir.actions.act_window",
+                res_model: "crm.lead.evidence",
+                res_id: evidence.id,
+                views: [[false, "form"]],
+                target: "new",
+            },
+            { onClose: () => this.props.record.load() }
+        );
+    }
+}
+
+registry.category("fields").add("sales_process_milestone_checklist", {
+    component: MilestoneChecklistField,
+    displayName: _t("Milestone checklist"),
+    supportedTypes: ["html"],
+});
