@@ -81,17 +81,19 @@ class CrmLeadStageGate(models.AbstractModel):
     def _stage_gate_structure(self):
         """The processes' stages as plain data, cached until a process, stage or milestone changes.
 
-        ``{"types": {id: {"mode", "allow_backward", "company", "probability_mode",
+        ``{"types": {id: {"mode", "allow_backward", "company", "probability_mode", "cancel_tasks",
         "stages": (stage ids in gate order)}},
         "stages": {id: {"type", "teams": frozenset, "won", "fold", "probability", "required": (milestone ids),
-        "plan"}}}``
+        "plan": activity plan id or False}}}``
         """
         # sudo: the gate's structure is the same for every user.
         types = (
             self.env["crm.pipeline.type"]
             .sudo()
             .with_context(active_test=False)
-            .search_fetch([], ["gate_mode", "allow_backward", "company_id", "probability_mode"])
+            .search_fetch(
+                [], ["gate_mode", "allow_backward", "company_id", "probability_mode", "cancel_tasks_on_exit"]
+            )
         )
         stages = (
             self.env["crm.stage"]
@@ -120,6 +122,7 @@ class CrmLeadStageGate(models.AbstractModel):
                     "allow_backward": ptype.allow_backward,
                     "company": ptype.company_id.id,
                     "probability_mode": ptype.probability_mode,
+                    "cancel_tasks": ptype.cancel_tasks_on_exit,
                     "stages": tuple(stage_ids_of[ptype.id]),
                 }
                 for ptype in types
@@ -132,7 +135,7 @@ class CrmLeadStageGate(models.AbstractModel):
                     "fold": stage.fold,
                     "probability": stage.default_probability,
                     "required": tuple(required[stage.id]),
-                    "plan": bool(stage.activity_plan_id),
+                    "plan": stage.activity_plan_id.id,
                 }
                 for stage in stages
             },

@@ -20,11 +20,17 @@ class CrmLeadStageTasks(models.AbstractModel):
 
         ``stage_by_lead``: ``{lead id: id of the stage it entered}``.
         """
-        stages = self.env["crm.stage"].browse(set(stage_by_lead.values()))
+        stage_info = self._stage_gate_structure()["stages"]
+        plan_of = {
+            stage_id: stage_info[stage_id]["plan"]
+            for stage_id in set(stage_by_lead.values())
+            if stage_info.get(stage_id, {}).get("plan")
+        }
+        plans = self.env["mail.activity.plan"].browse(set(plan_of.values()))
         templates_of = {
-            stage.id: stage.activity_plan_id.template_ids
-            for stage in stages
-            if stage.activity_plan_id.template_ids
+            stage_id: templates
+            for stage_id, plan_id in plan_of.items()
+            if (templates := plans.browse(plan_id).template_ids)
         }
         leads = self.browse(
             [lead_id for lead_id, stage_id in stage_by_lead.items() if stage_id in templates_of]
@@ -33,12 +39,13 @@ class CrmLeadStageTasks(models.AbstractModel):
             return self.env["mail.activity"]
         all_templates = self.env["mail.activity.plan.template"].union(*templates_of.values())
         still_open = {
-            (activity.res_id, activity.crm_plan_template_id.id)
+            (activity.res_id, activity.crm_plan_template_id.id, activity.crm_stage_id.id)
             for activity in self.env["mail.activity"].search(
                 [
                     ("res_model", "=", "crm.lead"),
                     ("res_id", "in", leads.ids),
                     ("crm_plan_template_id", "in", all_templates.ids),
+                    ("crm_stage_id", "in", list(templates_of)),
                 ]
             )
         }
@@ -48,7 +55,7 @@ class CrmLeadStageTasks(models.AbstractModel):
         for lead in leads:
             stage_id = stage_by_lead[lead.id]
             for template in templates_of[stage_id]:
-                if (lead.id, template.id) in still_open:
+                if (lead.id, template.id, stage_id) in still_open:
                     continue
                 responsible = template._determine_responsible(lead.user_id, lead)["responsible"]
                 user = responsible or lead.user_id or self.env.user
@@ -80,11 +87,21 @@ class CrmLeadStageTasks(models.AbstractModel):
         """
         if not stage_by_lead:
             return
-        stages = self.env["crm.stage"].browse({stage_id for stage_id in stage_by_lead.values() if stage_id})
-        cancelling = {stage.id for stage in stages if stage.pipeline_type_id.cancel_tasks_on_exit}
+        structure = self._stage_gate_structure()
+        types, stage_info = structure["types"], structure["stages"]
+
+        def cancels(type_id):
+            return types.get(type_id, {}).get("cancel_tasks", False)
+
+        wanted = {
+            lead_id: stage_id
+            for lead_id, stage_id in stage_by_lead.items()
+            if stage_id and cancels(stage_info.get(stage_id, {}).get("type"))
+        }
         anywhere = self.browse([lead_id for lead_id, stage_id in stage_by_lead.items() if not stage_id])
-        wanted = {lead_id: stage_id for lead_id, stage_id in stage_by_lead.items() if stage_id in cancelling}
-        wanted.update(dict.fromkeys(anywhere.filtered("pipeline_type_id.cancel_tasks_on_exit").ids, False))
+        wanted.update(
+            dict.fromkeys(anywhere.filtered(lambda lead: cancels(lead.pipeline_type_id.id)).ids, False)
+        )
         activities = self.env["mail.activity"].search(
             [
                 ("res_model", "=", "crm.lead"),
