@@ -502,8 +502,11 @@ class CrmLead(models.Model):
         if not moves:
             return
         stage_ids = {row["from_stage_id"] for row in moves} | {row["to_stage_id"] for row in moves}
-        milestones = self.env["crm.stage.milestone"].search(
-            [("stage_id", "in", list(stage_ids)), ("fact", "!=", False)]
+        known = self._stage_gate_structure()["milestones"]
+        milestones = self.env["crm.stage.milestone"].browse(
+            mid
+            for mid, info in known.items()
+            if info["fact"] and info["active"] and info["stage"] in stage_ids
         )
         if not milestones:
             return
@@ -515,7 +518,7 @@ class CrmLead(models.Model):
             used = [
                 description
                 for milestone_id, description in facts.get(row["lead_id"], {}).items()
-                if milestones.browse(milestone_id).stage_id.id in proven
+                if known[milestone_id]["stage"] in proven
             ]
             row["facts_used"] = "\n".join(used) or None
 

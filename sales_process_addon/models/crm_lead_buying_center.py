@@ -336,7 +336,9 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         A customer-led milestone is met by a customer-produced fact only; an
         internal fact meets the others, and the description says it is internal.
         """
-        with_facts = milestones.filtered("fact")
+        # Which milestones have a fact: from the gate's registry cache, no read when none has.
+        known = self._stage_gate_structure()["milestones"]
+        with_facts = milestones.browse([mid for mid in milestones.ids if known.get(mid, {}).get("fact")])
         if not with_facts:
             return {}
         customer_facts = set(with_facts.filtered("customer_led").mapped("fact"))

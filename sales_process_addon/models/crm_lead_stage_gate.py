@@ -84,7 +84,8 @@ class CrmLeadStageGate(models.AbstractModel):
         ``{"types": {id: {"mode", "allow_backward", "company", "probability_mode", "cancel_tasks",
         "stages": (stage ids in gate order)}},
         "stages": {id: {"type", "teams": frozenset, "won", "fold", "probability", "required": (milestone ids),
-        "plan": activity plan id or False}}}``
+        "plan": activity plan id or False}},
+        "milestones": {id: {"stage", "active", "proof_key", "fact"}} (every milestone, archived too)}``
         """
         # sudo: the gate's structure is the same for every user.
         types = (
@@ -107,11 +108,13 @@ class CrmLeadStageGate(models.AbstractModel):
         milestones = (
             self.env["crm.stage.milestone"]
             .sudo()
-            .search_fetch([("required", "=", True), ("stage_id", "in", stages.ids)], ["stage_id"])
+            .with_context(active_test=False)
+            .search_fetch([], ["stage_id", "required", "active", "proof_key", "fact"])
         )
         required = defaultdict(list)
         for milestone in milestones:
-            required[milestone.stage_id.id].append(milestone.id)
+            if milestone.required and milestone.active:
+                required[milestone.stage_id.id].append(milestone.id)
         stage_ids_of = defaultdict(list)
         for stage in stages:
             stage_ids_of[stage.pipeline_type_id.id].append(stage.id)
@@ -138,6 +141,15 @@ class CrmLeadStageGate(models.AbstractModel):
                     "plan": stage.activity_plan_id.id,
                 }
                 for stage in stages
+            },
+            "milestones": {
+                milestone.id: {
+                    "stage": milestone.stage_id.id,
+                    "active": milestone.active,
+                    "proof_key": milestone.proof_key or False,
+                    "fact": milestone.fact or False,
+                }
+                for milestone in milestones
             },
         }
 
@@ -442,31 +454,30 @@ class CrmLeadStageGate(models.AbstractModel):
         ``valid``: counted evidence (True), or evidence awaiting a manager's
         verification (False).
         """
-        Milestone = self.env["crm.stage.milestone"].sudo()
-        wanted = Milestone.browse(milestone_ids)
-        keys = {key for key in wanted.mapped("proof_key") if key}
-        domain = [("id", "in", list(milestone_ids))]
-        if keys:
-            domain = ["|", *domain, ("proof_key", "in", list(keys))]
-        proving = Milestone.with_context(active_test=False).search(domain)
+        known = self._stage_gate_structure()["milestones"]
+
+        def key_of(milestone_id):
+            return known.get(milestone_id, {}).get("proof_key") or milestone_id
+
+        wanted = set(milestone_ids)
+        keys = {key_of(mid) for mid in wanted} - wanted
+        proving = [mid for mid in known if mid in wanted or key_of(mid) in keys]
         # sudo: what proves a milestone must not depend on who moves or reads the lead.
         groups = (
             self.env["crm.lead.evidence"]
             .sudo()
             ._read_group(
-                [("lead_id", "in", self.ids), ("milestone_id", "in", proving.ids), ("is_valid", "=", valid)],
+                [("lead_id", "in", self.ids), ("milestone_id", "in", proving), ("is_valid", "=", valid)],
                 ["lead_id", "milestone_id"],
                 ["id:array_agg"],
             )
         )
         by_key = defaultdict(set)
-        for milestone in wanted:
-            by_key[milestone.proof_key or milestone.id].add(milestone.id)
+        for milestone_id in wanted:
+            by_key[key_of(milestone_id)].add(milestone_id)
         found = defaultdict(lambda: defaultdict(list))
         for lead, milestone, evidence_ids in groups:
-            for target in by_key.get(
-                milestone.proof_key or milestone.id, {milestone.id} & set(milestone_ids)
-            ):
+            for target in by_key.get(key_of(milestone.id), ()):
                 found[lead.id][target].extend(evidence_ids)
         return found
 
