@@ -76,7 +76,7 @@ class CrmLeadStageHistory(models.Model):
 
     @api.model
     def _record(self, rows):
-        """Write stage changes in one query; return the new history rows.
+        """Write stage changes, and the evidence each used, in one query; return the new history rows.
 
         Each row (see ``crm.lead.stage.gate._stage_history_record``) gives the
         lead as the gate judged it: the event, where it came from and since
@@ -94,33 +94,42 @@ class CrmLeadStageHistory(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                INSERT INTO crm_lead_stage_history (
-                    lead_id, event, date, user_id, salesperson_id, team_id, company_id,
-                    pipeline_type_id, from_pipeline_type_id, from_stage_id, to_stage_id,
-                    from_buyer_stage_id, to_buyer_stage_id, from_funnel_state_id, to_funnel_state_id,
-                    days_in_previous_stage, exception_id, proof, note, facts_used
+                WITH inserted AS (
+                    INSERT INTO crm_lead_stage_history (
+                        lead_id, event, date, user_id, salesperson_id, team_id, company_id,
+                        pipeline_type_id, from_pipeline_type_id, from_stage_id, to_stage_id,
+                        from_buyer_stage_id, to_buyer_stage_id, from_funnel_state_id, to_funnel_state_id,
+                        days_in_previous_stage, exception_id, proof, note, facts_used
+                    )
+                    SELECT change.lead_id, change.event, %(now)s, %(uid)s,
+                           change.salesperson_id, change.team_id, change.company_id, change.pipeline_type_id,
+                           change.from_pipeline_type_id, change.from_stage_id, change.to_stage_id,
+                           from_stage.buyer_stage_id, to_stage.buyer_stage_id,
+                           from_stage.funnel_state_id, to_stage.funnel_state_id,
+                           COALESCE(ROUND(CAST(EXTRACT(EPOCH FROM %(now)s - change.entered) AS numeric) / 86400, 2), 0),
+                           change.exception_id, change.proof, change.note, change.facts_used
+                    FROM unnest(
+                        %(lead_ids)s::int4[], %(events)s::varchar[], %(from_types)s::int4[],
+                        %(from_stages)s::int4[], %(to_stages)s::int4[], %(entered)s::timestamp[],
+                        %(exceptions)s::int4[], %(proofs)s::varchar[], %(notes)s::varchar[], %(facts)s::text[],
+                        %(salespeople)s::int4[], %(teams)s::int4[], %(companies)s::int4[], %(types)s::int4[]
+                    ) WITH ORDINALITY AS change(
+                        lead_id, event, from_pipeline_type_id, from_stage_id, to_stage_id, entered,
+                        exception_id, proof, note, facts_used, salesperson_id, team_id, company_id,
+                        pipeline_type_id, position
+                    )
+                    LEFT JOIN crm_stage from_stage ON from_stage.id = change.from_stage_id
+                    LEFT JOIN crm_stage to_stage ON to_stage.id = change.to_stage_id
+                    ORDER BY change.position
+                    RETURNING id, lead_id
+                ),
+                evidence AS (
+                    INSERT INTO crm_lead_stage_history_evidence_rel (history_id, evidence_id)
+                    SELECT inserted.id, used.evidence_id
+                    FROM unnest(%(evidence_leads)s::int4[], %(evidence_ids)s::int4[]) AS used(lead_id, evidence_id)
+                    JOIN inserted ON inserted.lead_id = used.lead_id
                 )
-                SELECT change.lead_id, change.event, %(now)s, %(uid)s,
-                       change.salesperson_id, change.team_id, change.company_id, change.pipeline_type_id,
-                       change.from_pipeline_type_id, change.from_stage_id, change.to_stage_id,
-                       from_stage.buyer_stage_id, to_stage.buyer_stage_id,
-                       from_stage.funnel_state_id, to_stage.funnel_state_id,
-                       COALESCE(ROUND(CAST(EXTRACT(EPOCH FROM %(now)s - change.entered) AS numeric) / 86400, 2), 0),
-                       change.exception_id, change.proof, change.note, change.facts_used
-                FROM unnest(
-                    %(lead_ids)s::int4[], %(events)s::varchar[], %(from_types)s::int4[],
-                    %(from_stages)s::int4[], %(to_stages)s::int4[], %(entered)s::timestamp[],
-                    %(exceptions)s::int4[], %(proofs)s::varchar[], %(notes)s::varchar[], %(facts)s::text[],
-                    %(salespeople)s::int4[], %(teams)s::int4[], %(companies)s::int4[], %(types)s::int4[]
-                ) WITH ORDINALITY AS change(
-                    lead_id, event, from_pipeline_type_id, from_stage_id, to_stage_id, entered,
-                    exception_id, proof, note, facts_used, salesperson_id, team_id, company_id,
-                    pipeline_type_id, position
-                )
-                LEFT JOIN crm_stage from_stage ON from_stage.id = change.from_stage_id
-                LEFT JOIN crm_stage to_stage ON to_stage.id = change.to_stage_id
-                ORDER BY change.position
-                RETURNING id, lead_id
+                SELECT id, lead_id FROM inserted
                 """,
                 now=now,
                 uid=self.env.uid,
@@ -138,26 +147,14 @@ class CrmLeadStageHistory(models.Model):
                 teams=[row["team_id"] for row in rows],
                 companies=[row["company_id"] for row in rows],
                 types=[row["pipeline_type_id"] for row in rows],
+                evidence_leads=[
+                    row["lead_id"] for row in rows for _evidence in row.get("evidence_ids") or ()
+                ],
+                evidence_ids=[evidence_id for row in rows for evidence_id in row.get("evidence_ids") or ()],
             )
         )
         history_of_lead = {lead_id: history_id for history_id, lead_id in self.env.cr.fetchall()}
         history_ids = list(history_of_lead.values())
-        pairs = [
-            (history_of_lead[row["lead_id"]], evidence_id)
-            for row in rows
-            for evidence_id in row.get("evidence_ids") or ()
-        ]
-        if pairs:
-            self.env.cr.execute(
-                SQL(
-                    """
-                    INSERT INTO crm_lead_stage_history_evidence_rel (history_id, evidence_id)
-                    SELECT * FROM unnest(%s::int4[], %s::int4[])
-                    """,
-                    [pair[0] for pair in pairs],
-                    [pair[1] for pair in pairs],
-                )
-            )
         history = self.browse(sorted(history_ids))
         self.env["crm.lead"].browse(lead_ids).invalidate_recordset(["stage_history_ids"])
         return history
