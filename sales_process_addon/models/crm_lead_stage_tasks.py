@@ -102,21 +102,27 @@ class CrmLeadStageTasks(models.AbstractModel):
         wanted.update(
             dict.fromkeys(anywhere.filtered(lambda lead: cancels(lead.pipeline_type_id.id)).ids, False)
         )
-        activities = self.env["mail.activity"].search(
-            [
-                ("res_model", "=", "crm.lead"),
-                ("res_id", "in", list(stage_by_lead)),
-                "|",
-                ("crm_stage_id", "!=", False),
-                ("crm_stale_level", "!=", False),
-            ]
-        )
         # sudo: the process cancels its own tasks and alerts, whoever they are assigned to
-        # (e.g. the team leader's escalation), when the user moving the deal may not.
+        # (e.g. the team leader's escalation), when the user moving the deal may not. Read with
+        # what the deletion reads, in one query.
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("res_model", "=", "crm.lead"),
+                    ("res_id", "in", list(stage_by_lead)),
+                    "|",
+                    ("crm_stage_id", "!=", False),
+                    ("crm_stale_level", "!=", False),
+                ],
+                ["res_id", "crm_stage_id", "crm_stale_level", "active", "date_deadline", "user_id"],
+            )
+        )
         activities.filtered(
             lambda activity: activity.crm_stale_level
             or wanted.get(activity.res_id, -1) in (False, activity.crm_stage_id.id)
-        ).sudo().unlink()
+        ).unlink()
 
     # ------------------------------------------------------------
     # Stale-deal alerts
