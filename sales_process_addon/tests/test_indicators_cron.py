@@ -33,7 +33,7 @@ class TestIndicatorsCron(OpportunityCase):
         with self.enter_registry_test_mode(), self.registry.cursor() as cr:
             cron = self.cron.with_env(self.cron.env(cr=cr, context={"cron_id": self.cron.id}))
             cron, progress = cron._add_progress()
-            cr.commit()  # as the cron runner does before the job
+            cr.commit()  # pylint: disable=invalid-commit  # a test cursor; as the cron runner does before the job
             cron.with_context(**context).env["crm.lead"]._cron_refresh_indicators(batch_size=2)
             result = progress.read(["done", "remaining"])[0]
         self.env.invalidate_all()
