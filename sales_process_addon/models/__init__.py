@@ -22,6 +22,7 @@ from . import crm_lead_indicators
 from . import crm_lead_probability
 from . import crm_lead_ui
 from . import crm_lead
+from . import crm_lead_divergence
 from . import crm_lead_evidence
 from . import crm_stage_exception
 from . import crm_lead_stage_history

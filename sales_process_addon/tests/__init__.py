@@ -34,3 +34,4 @@ from . import test_standard_funnel_states
 from . import test_dashboard
 from . import test_company_default_process
 from . import test_qualification_questions_cache
+from . import test_lead_divergence
