@@ -1,5 +1,8 @@
 from odoo import models
 
+# cr.precommit.data key: ids of the opportunities whose report rows are to be synced.
+PENDING_FACTS = "sales_process_addon.report_facts"
+
 
 class CrmLead(models.Model):
     """The report rows copy some of the opportunity's fields: keep them equal when they change."""
@@ -15,6 +18,16 @@ class CrmLead(models.Model):
         sync = not self._REPORT_FACT_FIELDS.isdisjoint(vals)
         result = super().write(vals)
         if sync:
-            # sudo: the report rows are derived by the server from the opportunities.
-            self.env["crm.lead.stage.stay"].sudo()._sync_lead_facts(self)
+            self._report_facts_later()
         return result
+
+    def _report_facts_later(self):
+        """Sync the report rows of these opportunities before the commit, or before a report is read.
+
+        Lead assignment and mass conversion write opportunities one at a time:
+        the rows of all of them are then synced in one query.
+        """
+        pending = self.env.cr.precommit.data.setdefault(PENDING_FACTS, set())
+        if not pending:
+            self.env.cr.precommit.add(self.env["crm.lead.stage.stay"]._sync_pending_facts)
+        pending.update(self.ids)

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .crm_lead import PENDING_FACTS
+
 
 class CrmLeadStageStay(models.Model):
     """Each ended stay of an opportunity in a stage, with how it ended.
@@ -198,6 +200,15 @@ class CrmLeadStageStay(models.Model):
             """,
             condition,
         )
+
+    @api.model
+    def _sync_pending_facts(self):
+        """Sync the rows of the opportunities written since the last sync (see ``crm.lead.write``)."""
+        lead_ids = self.env.cr.precommit.data.pop(PENDING_FACTS, None)
+        if lead_ids:
+            # sudo: the report rows are derived by the server from the opportunities.
+            leads = self.env["crm.lead"].sudo().with_context(active_test=False).browse(lead_ids).exists()
+            self.sudo()._sync_lead_facts(leads)
 
     @api.model
     def _sync_lead_facts(self, leads):

@@ -288,6 +288,16 @@ class TestReports(SalesProcessCase):
             self._groups(conversion, conversion_status, ["__count"], [("lead_id", "=", self.l3.id)]),
             {("pending",): 2},
         )
+        # Written one at a time (as lead assignment does): their rows are synced together.
+        leads = self.l1 | self.l2 | self.l7
+        for lead in leads:
+            lead.user_id = self.rep2
+        self.env.flush_all()
+        with self.assertQueryCount(2):  # which of them still exist, then one UPDATE
+            self.env.cr.flush()
+        self.assertEqual(
+            set(self.env["crm.lead.stage.stay"].search([("lead_id", "in", leads.ids)]).user_id), {self.rep2}
+        )
         # An opportunity turned back into a lead leaves the conversion report.
         self.l5.type = "lead"
         self.assertEqual(self.env[conversion].search_count([("lead_id", "=", self.l5.id)]), 0)
