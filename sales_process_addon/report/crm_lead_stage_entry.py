@@ -36,9 +36,9 @@ class CrmLeadStageEntry(models.Model):
     date = fields.Datetime("First Entered on", required=True, readonly=True)
     reached_next = fields.Boolean("Reached Next Stage", readonly=True)
     next_stage_id = fields.Many2one("crm.stage", readonly=True)
-    # The opportunity's, now.
-    user_id = fields.Many2one("res.users", "Salesperson", readonly=True)
-    team_id = fields.Many2one("crm.team", "Sales Team", readonly=True)
+    # The opportunity's, now. Indexed: a salesperson's reports (record rules) and a team's dashboard.
+    user_id = fields.Many2one("res.users", "Salesperson", index=True, readonly=True)
+    team_id = fields.Many2one("crm.team", "Sales Team", index=True, readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     won_status = fields.Selection(
         [("won", "Won"), ("lost", "Lost"), ("pending", "Open")], "Status", readonly=True

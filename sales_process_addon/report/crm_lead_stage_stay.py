@@ -64,9 +64,9 @@ class CrmLeadStageStay(models.Model):
         "Left With",
         readonly=True,
     )
-    # The opportunity's, now.
-    user_id = fields.Many2one("res.users", "Salesperson", readonly=True)
-    team_id = fields.Many2one("crm.team", "Sales Team", readonly=True)
+    # The opportunity's, now. Indexed: a salesperson's reports (record rules) and a team's dashboard.
+    user_id = fields.Many2one("res.users", "Salesperson", index=True, readonly=True)
+    team_id = fields.Many2one("crm.team", "Sales Team", index=True, readonly=True)
     won_status = fields.Selection(
         [("won", "Won"), ("lost", "Lost"), ("pending", "Open")], "Status", readonly=True
     )
