@@ -22,8 +22,8 @@ class CrmLeadStageEntry(models.Model):
 
     The opportunity's salesperson, team, company, status and type are copied
     on the row, kept equal to the opportunity's by the history writer and
-    ``crm.lead._lead_facts_sync``: joining the opportunities took most of the
-    report's time (see ``crm.lead.stage.stay``).
+    ``crm.lead.write`` (``crm.lead.stage.stay._sync_lead_facts``): joining the
+    opportunities took most of the report's time (see ``crm.lead.stage.stay``).
     """
 
     _name = "crm.lead.stage.entry"

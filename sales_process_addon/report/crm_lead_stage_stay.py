@@ -20,7 +20,7 @@ class CrmLeadStageStay(models.Model):
     outcome: 1 to 1.5 s per grouped read. Here one narrow row per stay, the
     days as float8 (the median sorts them), the exit basis judged once, and
     the opportunity's salesperson, team, status, type (and cycle length, for
-    the won ones) copied on the row: ``_lead_facts_sync`` and the history
+    the won ones) copied on the row: ``_sync_lead_facts`` and the history
     writer keep them equal to the opportunity's.
     """
 
