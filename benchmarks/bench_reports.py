@@ -351,10 +351,13 @@ def fill(env):
             exceptions=EXCEPTIONS,
         )
     )
-    # The history was written in SQL: derive the stage entries of the conversion report from it.
+    # The history was written in SQL: derive the stage entries and stays of the reports from it.
     start = time.perf_counter()
     env["crm.lead.stage.entry"]._rebuild()
-    print(f"stage entries rebuilt from the history in {time.perf_counter() - start:.1f} s", flush=True)
+    env["crm.lead.stage.stay"]._rebuild()
+    print(
+        f"stage entries and stays rebuilt from the history in {time.perf_counter() - start:.1f} s", flush=True
+    )
     env["ir.config_parameter"].set_param(FILLED_PARAM, "1")
 
 
@@ -373,11 +376,17 @@ def ensure_filled(db_name):
             fill(env)
             cr.commit()
             print(f"filled in {time.perf_counter() - start:.1f} s", flush=True)
-        for table in ("crm_lead", "crm_lead_stage_history", "crm_lead_stage_entry", "crm_stage_exception"):
+        for table in (
+            "crm_lead",
+            "crm_lead_stage_history",
+            "crm_lead_stage_entry",
+            "crm_lead_stage_stay",
+            "crm_stage_exception",
+        ):
             cr.execute(SQL("SELECT count(*) FROM %s", SQL.identifier(table)))
             print(f"  {table}: {cr.fetchone()[0]:,} rows")
     # VACUUM cannot run in a transaction: psql, autocommit.
-    tables = "crm_lead, crm_lead_stage_history, crm_lead_stage_entry, crm_stage_exception, crm_stage"
+    tables = "crm_lead, crm_lead_stage_history, crm_lead_stage_entry, crm_lead_stage_stay, crm_stage_exception, crm_stage"
     subprocess.run(["psql", "-X", "-q", "-d", db_name, "-c", f"VACUUM ANALYZE {tables}"], check=True)
 
 

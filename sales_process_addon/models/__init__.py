@@ -23,6 +23,7 @@ from . import crm_lead_probability
 from . import crm_lead_ui
 from . import crm_lead_evidence_entry
 from . import crm_lead
+from . import crm_lead_divergence
 from . import crm_lead_evidence
 from . import crm_stage_exception
 from . import crm_lead_stage_history

@@ -1,5 +1,6 @@
 from . import crm_sales_report_mixin
 from . import crm_lead_stage_entry
+from . import crm_lead_stage_stay
 from . import crm_lead_stage_history
 from . import crm_sales_funnel_report
 from . import crm_stage_conversion_report
@@ -13,3 +14,4 @@ from . import crm_sales_dashboard
 from . import crm_stage_exit_report
 from . import crm_stage_time_stats
 from . import crm_buyer_divergence_report
+from . import crm_lead

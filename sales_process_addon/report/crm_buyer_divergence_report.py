@@ -12,6 +12,10 @@ class CrmBuyerDivergenceReport(models.Model):
     (working on the next step is normal), or past the first step with no
     customer evidence at all. ``gap`` is the number of buying stages skipped.
     Only stages paired with a buying stage are judged.
+
+    The opportunity form reads the same query for its own opportunities
+    (``_query(lead_ids)``, see ``crm.lead.divergence``): the report and the
+    badge cannot disagree.
     """
 
     _name = "crm.buyer.divergence.report"
@@ -35,7 +39,18 @@ class CrmBuyerDivergenceReport(models.Model):
     currency_id = fields.Many2one("res.currency", readonly=True)
     expected_revenue = fields.Monetary(currency_field="currency_id", readonly=True)
 
-    def _select(self):
+    def _query(self, lead_ids=None):
+        """The report's query, for every open opportunity or only for ``lead_ids``.
+
+        The filter is applied inside the evidence grouping too: filtering the
+        view from outside would still group the evidence of every opportunity.
+        """
+        return SQL("%s %s %s", self._select(lead_ids), self._from(), self._where(lead_ids))
+
+    def _lead_filter(self, column, lead_ids):
+        return SQL("TRUE") if lead_ids is None else SQL("%s = ANY(%s)", column, list(lead_ids))
+
+    def _select(self, lead_ids=None):
         return SQL(
             """
             WITH buyer_rank AS (
@@ -49,7 +64,7 @@ class CrmBuyerDivergenceReport(models.Model):
                 FROM crm_lead_evidence evidence
                 JOIN crm_stage stage ON stage.id = evidence.stage_id
                 JOIN buyer_rank rank ON rank.id = stage.buyer_stage_id
-                WHERE evidence.customer_led AND evidence.is_valid
+                WHERE evidence.customer_led AND evidence.is_valid AND %s
                 GROUP BY evidence.lead_id, rank.buyer_process_id
             )
             SELECT
@@ -65,7 +80,8 @@ class CrmBuyerDivergenceReport(models.Model):
                 current.position - COALESCE(supported.position, 0) - 1 AS gap,
                 company.currency_id,
                 lead.expected_revenue
-            """
+            """,
+            self._lead_filter(SQL("evidence.lead_id"), lead_ids),
         )
 
     def _from(self):
@@ -82,10 +98,11 @@ class CrmBuyerDivergenceReport(models.Model):
             """
         )
 
-    def _where(self):
+    def _where(self, lead_ids=None):
         return SQL(
             """
             WHERE lead.type = 'opportunity' AND lead.won_status = 'pending' AND lead.active
-              AND current.position > COALESCE(supported.position, 0) + 1
-            """
+              AND current.position > COALESCE(supported.position, 0) + 1 AND %s
+            """,
+            self._lead_filter(SQL("lead.id"), lead_ids),
         )

@@ -17,7 +17,13 @@ class CrmLeadStageEntry(models.Model):
     "Reached next" is judged when the opportunity enters a stage: the next
     stage is the one following in the stage order of that moment. Reordering
     stages later does not rewrite past conversions; ``_rebuild`` recomputes
-    the whole table from the history with the current order.
+    the whole table from the history with the current order. The next stage
+    of that moment is kept too (``next_stage_id``: none for the last stage).
+
+    The opportunity's salesperson, team, company, status and type are copied
+    on the row, kept equal to the opportunity's by the history writer and
+    ``crm.lead.write`` (``crm.lead.stage.stay._sync_lead_facts``): joining the
+    opportunities took most of the report's time (see ``crm.lead.stage.stay``).
     """
 
     _name = "crm.lead.stage.entry"
@@ -29,6 +35,15 @@ class CrmLeadStageEntry(models.Model):
     stage_id = fields.Many2one("crm.stage", required=True, index=True, ondelete="cascade", readonly=True)
     date = fields.Datetime("First Entered on", required=True, readonly=True)
     reached_next = fields.Boolean("Reached Next Stage", readonly=True)
+    next_stage_id = fields.Many2one("crm.stage", readonly=True)
+    # The opportunity's, now. Indexed: a salesperson's reports (record rules) and a team's dashboard.
+    user_id = fields.Many2one("res.users", "Salesperson", index=True, readonly=True)
+    team_id = fields.Many2one("crm.team", "Sales Team", index=True, readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    won_status = fields.Selection(
+        [("won", "Won"), ("lost", "Lost"), ("pending", "Open")], "Status", readonly=True
+    )
+    lead_type = fields.Selection([("lead", "Lead"), ("opportunity", "Opportunity")], readonly=True)
 
     _lead_stage_uniq = models.UniqueIndex("(lead_id, stage_id)")
 
@@ -60,8 +75,10 @@ class CrmLeadStageEntry(models.Model):
         )
 
     @api.model
-    def _record_history(self, history):
+    def _record_history(self, history, facts):
         """Record the stage entries of the new history rows ``history``, in one query.
+
+        ``facts``: the opportunities' facts now (see ``crm.lead.stage.stay._lead_facts``).
 
         The entries the rows create are inserted, already marked when a later row
         of the batch enters the next stage; the entries that existed before are
@@ -81,8 +98,11 @@ class CrmLeadStageEntry(models.Model):
                     WHERE history.id IN %(ids)s AND %(entry)s
                 ),
                 stage_order AS (%(stage_order)s),
+                facts AS (%(facts)s),
                 inserted AS (
-                    INSERT INTO crm_lead_stage_entry (lead_id, stage_id, date, reached_next)
+                    INSERT INTO crm_lead_stage_entry (
+                        lead_id, stage_id, date, reached_next, next_stage_id,
+                        user_id, team_id, company_id, won_status, lead_type)
                     SELECT entered.lead_id, entered.stage_id, entered.date,
                            EXISTS (
                                SELECT 1
@@ -92,12 +112,15 @@ class CrmLeadStageEntry(models.Model):
                                WHERE stage_order.stage_id = entered.stage_id
                                  AND next_entering.lead_id = entered.lead_id
                                  AND next_entering.date >= entered.date
-                           )
+                           ),
+                           (SELECT next_stage_id FROM stage_order WHERE stage_order.stage_id = entered.stage_id),
+                           facts.user_id, facts.team_id, facts.company_id, facts.won_status, facts.lead_type
                     FROM (
                         SELECT lead_id, stage_id, MIN(date) AS date
                         FROM entering
                         GROUP BY lead_id, stage_id
                     ) entered
+                    JOIN facts ON facts.lead_id = entered.lead_id
                     ON CONFLICT (lead_id, stage_id) DO NOTHING
                 )
                 UPDATE crm_lead_stage_entry entry
@@ -112,14 +135,32 @@ class CrmLeadStageEntry(models.Model):
                 ids=tuple(history.ids),
                 entry=self._entry_condition("history"),
                 stage_order=self._stage_order_sql(),
+                facts=self.env["crm.lead.stage.stay"]._facts_sql(list(facts), facts),
             )
         )
         self.invalidate_model()
 
     @api.model
+    def _facts_update_sql(self):
+        """UPDATE the entries whose opportunity's facts (relation ``facts``) changed."""
+        return SQL(
+            """
+            UPDATE crm_lead_stage_entry entry
+            SET user_id = facts.user_id, team_id = facts.team_id, company_id = facts.company_id,
+                won_status = facts.won_status, lead_type = facts.lead_type
+            FROM facts
+            WHERE entry.lead_id = facts.lead_id
+              AND (entry.user_id, entry.team_id, entry.company_id, entry.won_status, entry.lead_type)
+                  IS DISTINCT FROM
+                  (facts.user_id, facts.team_id, facts.company_id, facts.won_status, facts.lead_type)
+            """
+        )
+
+    @api.model
     def _rebuild(self):
         """Recompute all entries from the stage history, with the current stage order."""
         self.env["crm.lead.stage.history"].flush_model()
+        self.env["crm.lead"].flush_model(["user_id", "team_id", "company_id", "won_status", "type"])
         self.env.cr.execute(SQL("DELETE FROM crm_lead_stage_entry"))
         self.env.cr.execute(
             SQL(
@@ -131,10 +172,15 @@ class CrmLeadStageEntry(models.Model):
                     WHERE %(entry)s
                     GROUP BY history.lead_id, history.to_stage_id
                 )
-                INSERT INTO crm_lead_stage_entry (lead_id, stage_id, date, reached_next)
+                INSERT INTO crm_lead_stage_entry (
+                    lead_id, stage_id, date, reached_next, next_stage_id,
+                    user_id, team_id, company_id, won_status, lead_type)
                 SELECT entered.lead_id, entered.stage_id, entered.first_date,
-                       COALESCE(next_entered.last_date >= entered.first_date, FALSE)
+                       COALESCE(next_entered.last_date >= entered.first_date, FALSE),
+                       stage_order.next_stage_id,
+                       lead.user_id, lead.team_id, lead.company_id, lead.won_status, lead.type
                 FROM entered
+                JOIN crm_lead lead ON lead.id = entered.lead_id
                 LEFT JOIN (%(stage_order)s) stage_order ON stage_order.stage_id = entered.stage_id
                 LEFT JOIN entered next_entered
                     ON next_entered.lead_id = entered.lead_id
@@ -148,8 +194,9 @@ class CrmLeadStageEntry(models.Model):
         self.invalidate_model()
 
     def init(self):
-        # Opportunities moved before this table existed: fill it once from their history.
-        self.env.cr.execute(SQL("SELECT 1 FROM crm_lead_stage_entry LIMIT 1"))
+        # Opportunities moved before this table existed, or before it kept the opportunities'
+        # facts (19.0.2.1.0): fill it from their history.
+        self.env.cr.execute(SQL("SELECT 1 FROM crm_lead_stage_entry WHERE lead_type IS NOT NULL LIMIT 1"))
         if not self.env.cr.fetchone():
             self.env.cr.execute(SQL("SELECT 1 FROM crm_lead_stage_history LIMIT 1"))
             if self.env.cr.fetchone():

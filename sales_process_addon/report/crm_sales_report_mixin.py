@@ -62,6 +62,11 @@ class CrmSalesReportMixin(models.AbstractModel):
     def _query(self):
         return SQL("%s %s %s %s", self._select(), self._from(), self._where(), self._group_by())
 
+    def _search(self, domain, offset=0, limit=None, order=None, **kwargs):
+        # The report rows that copy opportunities' fields are synced before a report is read.
+        self.env["crm.lead.stage.stay"]._sync_pending_facts()
+        return super()._search(domain, offset=offset, limit=limit, order=order, **kwargs)
+
     def init(self):
         if self._abstract:
             self._create_median_aggregate()

@@ -3,7 +3,7 @@ from odoo.tools import SQL
 
 
 class CrmStageDurationReport(models.Model):
-    """Time in stage: one row per stay in a stage that has ended, from the stage history.
+    """Time in stage: one row per stay in a stage that has ended (``crm.lead.stage.stay``).
 
     A stay ends when the opportunity moves forward, backward, is won, switches
     sales process, or is lost (unless it was restored afterwards: the stay then
@@ -47,47 +47,24 @@ class CrmStageDurationReport(models.Model):
     days_median = fields.Float("Median Days in Stage", digits=(16, 2), readonly=True, aggregator="median")
 
     def _select(self):
-        # float8: the median sorts the values, much faster on floats than on numerics.
         return SQL(
             """
             SELECT
-                history.id,
-                history.lead_id,
-                history.date,
-                history.event,
-                COALESCE(history.from_pipeline_type_id, history.pipeline_type_id) AS pipeline_type_id,
-                history.from_stage_id AS stage_id,
-                history.from_buyer_stage_id AS buyer_stage_id,
-                history.from_funnel_state_id AS funnel_state_id,
-                lead.user_id,
-                lead.team_id,
-                history.company_id,
-                history.days_in_previous_stage::float8 AS days,
-                history.days_in_previous_stage::float8 AS days_median
+                stay.id,
+                stay.lead_id,
+                stay.date,
+                stay.event,
+                stay.pipeline_type_id,
+                stay.stage_id,
+                stay.buyer_stage_id,
+                stay.funnel_state_id,
+                stay.user_id,
+                stay.team_id,
+                stay.company_id,
+                stay.days,
+                stay.days AS days_median
             """
         )
 
     def _from(self):
-        # LEFT JOIN on the primary key: PostgreSQL drops the join when no lead column is used.
-        return SQL(
-            """
-            FROM crm_lead_stage_history history
-            LEFT JOIN crm_lead lead ON lead.id = history.lead_id
-            LEFT JOIN (
-                SELECT restore.lead_id, MAX(restore.id) AS last_restore_id
-                FROM crm_lead_stage_history restore
-                WHERE restore.event = 'restore'
-                GROUP BY restore.lead_id
-            ) restored ON restored.lead_id = history.lead_id
-            """
-        )
-
-    def _where(self):
-        # A loss undone by a later restore does not end the stay.
-        return SQL(
-            """
-            WHERE history.from_stage_id IS NOT NULL
-              AND history.event IN ('forward', 'backward', 'won', 'lost', 'type_switch')
-              AND NOT (history.event = 'lost' AND COALESCE(restored.last_restore_id > history.id, FALSE))
-            """
-        )
+        return SQL("FROM crm_lead_stage_stay stay")

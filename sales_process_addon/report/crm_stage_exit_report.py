@@ -15,8 +15,9 @@ class CrmStageExitReport(models.Model):
     of deals let through by an exception with those that met the criteria.
 
     The evidence is the one the stage gate recorded on the move
-    (``crm.lead.stage.history.evidence_ids``). The salesperson and team are
-    the opportunity's current ones; the period is the date the stage was left.
+    (``crm.lead.stage.history.evidence_ids``), judged when the move is
+    recorded (``crm.lead.stage.stay``). The salesperson and team are the
+    opportunity's current ones; the period is the date the stage was left.
     """
 
     _name = "crm.stage.exit.report"
@@ -65,49 +66,24 @@ class CrmStageExitReport(models.Model):
         return SQL(
             """
             SELECT
-                history.id,
-                history.lead_id,
-                history.date,
-                COALESCE(history.from_pipeline_type_id, history.pipeline_type_id) AS pipeline_type_id,
-                history.from_stage_id AS stage_id,
-                lead.user_id,
-                lead.team_id,
-                history.company_id,
-                history.exception_id,
-                CASE
-                    WHEN history.exception_id IS NOT NULL THEN 'exception'
-                    WHEN evidence.customer THEN 'customer_evidence'
-                    WHEN evidence.history_id IS NOT NULL THEN 'own_evidence'
-                    ELSE 'no_evidence'
-                END AS exit_basis,
-                lead.won_status,
-                CASE lead.won_status WHEN 'won' THEN 100.0 WHEN 'lost' THEN 0.0 END AS won_rate,
-                CASE
-                    WHEN lead.won_status = 'won'
-                    THEN EXTRACT(EPOCH FROM lead.date_closed - lead.create_date) / 86400.0
-                END AS cycle_days
+                stay.id,
+                stay.lead_id,
+                stay.date,
+                stay.pipeline_type_id,
+                stay.stage_id,
+                stay.user_id,
+                stay.team_id,
+                stay.company_id,
+                stay.exception_id,
+                stay.exit_basis,
+                stay.won_status,
+                CASE stay.won_status WHEN 'won' THEN 100.0::float8 WHEN 'lost' THEN 0.0::float8 END AS won_rate,
+                stay.cycle_days
             """
         )
 
     def _from(self):
-        return SQL(
-            """
-            FROM crm_lead_stage_history history
-            JOIN crm_lead lead ON lead.id = history.lead_id
-            LEFT JOIN (
-                SELECT rel.history_id, bool_or(evidence.customer_led) AS customer
-                FROM crm_lead_stage_history_evidence_rel rel
-                JOIN crm_lead_evidence evidence ON evidence.id = rel.evidence_id
-                GROUP BY rel.history_id
-            ) evidence ON evidence.history_id = history.id
-            """
-        )
+        return SQL("FROM crm_lead_stage_stay stay")
 
     def _where(self):
-        return SQL(
-            """
-            WHERE history.from_stage_id IS NOT NULL
-              AND history.event IN ('forward', 'won')
-              AND lead.type = 'opportunity'
-            """
-        )
+        return SQL("WHERE stay.event IN ('forward', 'won') AND stay.lead_type = 'opportunity'")

@@ -37,3 +37,4 @@ from . import test_qualification_questions_cache
 from . import test_process_export_import
 from . import test_evidence_entry
 from . import test_ui_milestone_checklist
+from . import test_lead_divergence

@@ -216,19 +216,91 @@ class TestReports(SalesProcessCase):
         )
 
     def test_stage_entries_rebuild(self):
-        """The entries kept up to date move by move equal those rebuilt from the history."""
-        Entry = self.env["crm.lead.stage.entry"]
+        """The entries and stays kept up to date move by move equal those rebuilt from the history."""
+        Entry, Stay = self.env["crm.lead.stage.entry"], self.env["crm.lead.stage.stay"]
         domain = [("lead_id", "in", self.leads.ids)]
+        entry_fields = ["stage_id", "date", "reached_next", "next_stage_id", "user_id", "team_id"]
+        entry_fields += ["company_id", "won_status", "lead_type"]
+        stay_fields = ["history_id", "date", "event", "pipeline_type_id", "stage_id", "buyer_stage_id"]
+        stay_fields += ["funnel_state_id", "company_id", "days", "exception_id", "exit_basis", "user_id"]
+        stay_fields += ["team_id", "won_status", "lead_type", "cycle_days"]
 
-        def entries():
-            return {(e.lead_id, e.stage_id, e.date, e.reached_next) for e in Entry.search(domain)}
+        def rows(model, fnames):
+            model.invalidate_model()
+            return {
+                tuple(round(value, 6) if isinstance(value, float) else value for value in row.values())
+                for row in model.search_read(domain, ["lead_id", *fnames], load=None)
+                for row in [{key: value for key, value in row.items() if key != "id"}]
+            }
 
-        kept = entries()
-        self.assertEqual(len(kept), 16)
-        self.assertIn((self.l3, self.a1, day(0), True), kept)
-        self.assertIn((self.l3, self.a2, day(1), False), kept)
+        entries, stays = rows(Entry, entry_fields), rows(Stay, stay_fields)
+        self.assertEqual(len(entries), 16)
+        self.assertEqual(len(stays), 11)
+        l3 = Entry.search([("lead_id", "=", self.l3.id)])
+        self.assertEqual(
+            {(e.stage_id, e.date, e.reached_next, e.user_id, e.won_status) for e in l3},
+            {(self.a1, day(0), True, self.rep2, "pending"), (self.a2, day(1), False, self.rep2, "pending")},
+        )
+        # L1's stays: A1 (2 days, forward), A2 (4 days, won), all of a won deal of 6 days.
+        self.assertEqual(
+            [
+                (s.stage_id, s.event, s.days, s.won_status, s.cycle_days)
+                for s in Stay.search([("lead_id", "=", self.l1.id)], order="date")
+            ],
+            [(self.a1, "forward", 2.0, "won", 6.0), (self.a2, "won", 4.0, "won", 6.0)],
+        )
         Entry._rebuild()
-        self.assertEqual(entries(), kept)
+        Stay._rebuild()
+        self.assertEqual(rows(Entry, entry_fields), entries)
+        self.assertEqual(rows(Stay, stay_fields), stays)
+
+    def test_report_rows_follow_the_opportunity(self):
+        """Reassigned, lost, restored, turned back into a lead: the report rows follow at once."""
+        duration, conversion = "crm.stage.duration.report", "crm.stage.conversion.report"
+
+        def seen(model, user):
+            return self.env[model].with_user(user).search_count(self.types)
+
+        self.assertEqual((seen(duration, self.rep), seen(conversion, self.rep)), (7, 11))
+        # L3 (3 stays, 2 entries) goes from rep2 to rep; L6 joins the team.
+        self.l3.user_id = self.rep
+        self.l6.team_id = self.team
+        self.assertEqual((seen(duration, self.rep), seen(conversion, self.rep)), (10, 13))
+        self.assertEqual((seen(duration, self.rep2), seen(conversion, self.rep2)), (1, 4))
+        # L3's team follows its new salesperson (CRM's rule): its 3 stays with it.
+        self.assertNotEqual(self.l3.team_id, self.team)
+        self._assert_groups(
+            self._groups(duration, ["team_id"], ["__count"]), {(self.team.id,): 8, (self.l3.team_id.id,): 3}
+        )
+        # L3 lost: its A2 stay ends, its entries count as lost; restored: the stay goes on.
+        conversion_status = ["won_status"]
+        with self.at(day(8)):
+            self.l3.action_set_lost()
+        self.assertEqual(self._groups(duration, ["stage_id"], ["__count"])[(self.a2.id,)], 5)
+        self.assertEqual(
+            self._groups(conversion, conversion_status, ["__count"], [("lead_id", "=", self.l3.id)]),
+            {("lost",): 2},
+        )
+        with self.at(day(9)):
+            self.l3.action_restore()
+        self.assertEqual(self._groups(duration, ["stage_id"], ["__count"])[(self.a2.id,)], 4)
+        self.assertEqual(
+            self._groups(conversion, conversion_status, ["__count"], [("lead_id", "=", self.l3.id)]),
+            {("pending",): 2},
+        )
+        # Written one at a time (as lead assignment does): their rows are synced together.
+        leads = self.l1 | self.l2 | self.l7
+        for lead in leads:
+            lead.user_id = self.rep2
+        self.env.flush_all()
+        with self.assertQueryCount(2):  # which of them still exist, then one UPDATE
+            self.env.cr.flush()
+        self.assertEqual(
+            set(self.env["crm.lead.stage.stay"].search([("lead_id", "in", leads.ids)]).user_id), {self.rep2}
+        )
+        # An opportunity turned back into a lead leaves the conversion report.
+        self.l5.type = "lead"
+        self.assertEqual(self.env[conversion].search_count([("lead_id", "=", self.l5.id)]), 0)
 
     def test_group_order(self):
         """Groups come in the order of the grouped model (stage sequence), not by id,

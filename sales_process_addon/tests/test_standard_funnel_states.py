@@ -1,4 +1,6 @@
+from odoo.modules.module import load_script
 from odoo.tests import TransactionCase, tagged
+from odoo.tools.misc import file_path
 
 from odoo.addons.sales_process_addon.hooks import _set_standard_funnel_states
 
@@ -47,3 +49,40 @@ class TestStandardFunnelStates(TransactionCase):
         _set_standard_funnel_states(self.env)
         self.assertEqual([stage.funnel_state_id for stage in two], [search, in_funnel])
         self.assertEqual([stage.funnel_state_id for stage in new], [search, in_funnel, in_funnel, best])
+
+
+@tagged("post_install", "-at_install")
+class TestStandardFunnelStatesMigration(TransactionCase):
+    """Upgrading to 19.0.2.1.0 gives the Standard pipeline's stages the funnel states a fresh install gives."""
+
+    def _migrate(self):
+        script = file_path("sales_process_addon/migrations/19.0.2.1.0/post-migrate.py")
+        load_script(script, "sales_process_addon_post_migrate_19_0_2_1_0").migrate(self.env.cr, "19.0.2.0.0")
+
+    def test_migration_sets_cleared_states(self):
+        standard = self.env.ref("sales_process_addon.pipeline_type_standard")
+        stages = self.env["crm.stage"].search([("pipeline_type_id", "=", standard.id)], order="sequence, id")
+        installed = [stage.funnel_state_id for stage in stages]
+        self.assertGreaterEqual(len(stages), 3)
+        # As on a database installed before the hook set them.
+        stages.write({"funnel_state_id": False})
+        self.assertFalse(any(stages.mapped("funnel_state_id")))
+        self._migrate()
+        self.assertEqual([stage.funnel_state_id for stage in stages], installed)
+        self.assertTrue(all(stages.mapped("funnel_state_id")))
+
+    def test_migration_keeps_chosen_states(self):
+        standard = self.env.ref("sales_process_addon.pipeline_type_standard")
+        stages = self.env["crm.stage"].search([("pipeline_type_id", "=", standard.id)], order="sequence, id")
+        in_funnel = self.env.ref("sales_process_addon.funnel_state_in_funnel")
+        # A company's choice: every stage In funnel, but the first one cleared.
+        stages.write({"funnel_state_id": in_funnel.id})
+        stages[0].funnel_state_id = False
+        self._migrate()
+        search = self.env.ref("sales_process_addon.funnel_state_search")
+        self.assertEqual(stages[0].funnel_state_id, search)
+        self.assertEqual(set(stages[1:].mapped("funnel_state_id")), {in_funnel})
+        # Nothing left without a state: a second run changes nothing.
+        self._migrate()
+        self.assertEqual(stages[0].funnel_state_id, search)
+        self.assertEqual(set(stages[1:].mapped("funnel_state_id")), {in_funnel})
