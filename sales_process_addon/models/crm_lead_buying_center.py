@@ -223,7 +223,11 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         self.env["crm.stage.exception"].sudo().search([("lead_id", "in", opportunities.ids)]).write(
             {"lead_id": self.id}
         )
-        history = self.env["crm.lead.stage.history"].sudo().search([("lead_id", "in", opportunities.ids)])
+        history = (
+            self.env["crm.lead.stage.history"]
+            .sudo()
+            .search_fetch([("lead_id", "in", opportunities.ids)], ["lead_id", "note"])
+        )
         for lead, rows in history.grouped("lead_id").items():
             origin = _("Merged from %(lead)s (#%(id)s)", lead=lead.name, id=lead.id)
             for row in rows:
