@@ -86,3 +86,19 @@ class TestStandardFunnelStatesMigration(TransactionCase):
         self._migrate()
         self.assertEqual(stages[0].funnel_state_id, search)
         self.assertEqual(set(stages[1:].mapped("funnel_state_id")), {in_funnel})
+
+    def test_migration_gives_the_demo_rep_her_language(self):
+        """An update creates the demo's Chinese rep but skips the demo's language installation."""
+        rep = self.env.ref("sales_process_addon.user_rep_zh", raise_if_not_found=False)
+        if not rep:
+            self.skipTest("a database without demo data has no demo rep")
+        hong_kong = self.env.ref("base.lang_zh_HK")
+        self.assertFalse(hong_kong.active)
+        # As after an update: the rep's language is one the database does not have yet.
+        self.env.cr.execute("UPDATE res_partner SET lang = 'zh_HK' WHERE id = %s", [rep.partner_id.id])
+        rep.invalidate_recordset()
+        rep.partner_id.invalidate_recordset()
+        self._migrate()
+        self.assertEqual(self.env["res.lang"]._get_code("zh_HK"), "zh_HK")
+        self._migrate()  # a second run has nothing to do
+        self.assertTrue(hong_kong.active)
