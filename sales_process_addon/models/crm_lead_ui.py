@@ -111,11 +111,7 @@ class CrmLeadUi(models.AbstractModel):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sales_process_addon.crm_lead_stage_history_action"
         )
-        action.update(
-            name=_("Stage History: %(lead)s", lead=self.name),
-            domain=[("lead_id", "=", self.id)],
-            context={"create": False},
-        )
+        action.update(domain=[("lead_id", "=", self.id)], context={"create": False})
         return action
 
     def action_view_stage_exceptions(self):
@@ -124,11 +120,7 @@ class CrmLeadUi(models.AbstractModel):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sales_process_addon.crm_stage_exception_action"
         )
-        action.update(
-            name=_("Stage Exceptions: %(lead)s", lead=self.name),
-            domain=[("lead_id", "=", self.id)],
-            context={"create": False},
-        )
+        action.update(domain=[("lead_id", "=", self.id)], context={"create": False})
         return action
 
     # ------------------------------------------------------------
