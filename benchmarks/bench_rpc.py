@@ -9,8 +9,11 @@ logged in as the admin (a sales manager) then times, in interleaved rounds
 
 - *kanban*: the pipeline's ``web_read_group`` by stage with up to 80 cards per
   column, read with the fields of the kanban view as ``get_views`` returns it;
+  with the addon, of the process of the measured opportunities, as the web
+  client opens the pipeline on the rep's process (plain CRM: all opportunities);
 - *form*: ``web_read`` of one opportunity with the fields of the form view
-  (sub-lists read with their list's fields, as the web client does);
+  (sub-lists read with their list's fields, fields always invisible read
+  without their names or lines, as the web client does);
 - *one drag*: ``write`` of the next stage on one opportunity whose milestones
   of its stage are evidenced (with the addon: an enforced process, so the gate
   judges it, the history records it and the next stage's tasks are scheduled);
@@ -38,6 +41,8 @@ from pathlib import Path
 from lxml import etree
 
 ADMIN = (2, "admin")
+# A second sales manager: who records evidence may not verify it.
+VERIFIER = {"name": "Benchmark verifier", "login": "bench_verifier", "password": "bench_verifier"}
 BATCH = 300
 KANBAN_LIMIT = 80
 ADDON_TYPE = "sales_process_addon.pipeline_type_t4"
@@ -112,8 +117,8 @@ class Server:
             raise RuntimeError((error.get("data") or {}).get("message") or error.get("message"))
         return answer["result"]
 
-    def kw(self, model, method, args, kwargs=None):
-        return self.call("object", "execute_kw", self.db, *ADMIN, model, method, args, kwargs or {})
+    def kw(self, model, method, args, kwargs=None, user=ADMIN):
+        return self.call("object", "execute_kw", self.db, *user, model, method, args, kwargs or {})
 
     def stop(self):
         if self.process.poll() is None:
@@ -131,7 +136,11 @@ class Server:
 
 
 def specification(node, model, models):
-    """``web_read`` specification of the fields under ``node`` (not those of sub-views)."""
+    """``web_read`` specification of the fields under ``node`` (not those of sub-views).
+
+    As the web client builds it: a relational field reads its name, or the
+    fields of its sub-list; one always invisible reads its value only.
+    """
     fields_info = models[model]["fields"]
     spec = {}
     for field_node in node.iter("field"):
@@ -141,7 +150,8 @@ def specification(node, model, models):
         info = fields_info.get(name)
         if info is None:
             continue
-        if info["type"] in ("many2one", "many2many", "one2many"):
+        invisible = {field_node.get("invisible"), field_node.get("column_invisible")} & {"1", "True"}
+        if info["type"] in ("many2one", "many2many", "one2many") and not invisible:
             subviews = [child for child in field_node if child.tag in ("list", "kanban")]
             if subviews and info["type"] != "many2one":
                 sub = specification(subviews[0], info["relation"], models)
@@ -177,16 +187,23 @@ class Side:
                 "crm.stage", "search", [[("pipeline_type_id", "=", ptype)]], {"order": "sequence, id"}
             )
             self.extra = {"pipeline_type_id": ptype}
+            # The web client opens the pipeline on the rep's process (static/src/pipeline).
+            self.kanban_domain = [("type", "=", "opportunity"), ("pipeline_type_id", "=", ptype)]
         else:
             stages = [
                 server.kw("ir.model.data", "check_object_reference", ["crm", xmlid])[1]
                 for xmlid in ("stage_lead1", "stage_lead2")
             ]
             self.extra = {}
+            self.kanban_domain = [("type", "=", "opportunity")]
         self.first, self.second = stages[:2]
         self.team = server.kw(
             "ir.model.data", "check_object_reference", ["sales_team", "team_sales_department"]
         )[1]
+        # The opportunities' customer: customer-led evidence comes from one of its contacts.
+        self.customer = server.kw(
+            "res.partner", "create", [{"name": "Benchmark customer", "is_company": True}]
+        )
         self.milestones = []
         if with_addon:
             self.milestones = server.kw(
@@ -195,15 +212,32 @@ class Side:
                 [[("stage_id", "=", self.first), ("required", "=", True)]],
                 {"fields": ["evidence_kind_ids"]},
             )
-            self.contact = server.kw("res.partner", "create", [{"name": "Benchmark customer contact"}])
+            self.contact = server.kw(
+                "res.partner", "create", [{"name": "Benchmark customer contact", "parent_id": self.customer}]
+            )
             self.meeting = server.kw(
                 "ir.model.data", "check_object_reference", ["sales_process_addon", "evidence_kind_meeting"]
             )[1]
+            verifier = server.kw("res.users", "search", [[("login", "=", VERIFIER["login"])]])
+            if not verifier:
+                group = server.kw(
+                    "ir.model.data", "check_object_reference", ["sales_team", "group_sale_manager"]
+                )
+                verifier = [
+                    server.kw("res.users", "create", [{**VERIFIER, "group_ids": [(6, 0, [group[1]])]}])
+                ]
+            self.verifier = (verifier[0], VERIFIER["password"])
         self.form_lead = self.make_leads(1)[0]
 
     def make_leads(self, count):
         """``count`` opportunities in the first stage, their milestones evidenced (untimed)."""
-        vals = {"type": "opportunity", "team_id": self.team, "stage_id": self.first, "user_id": ADMIN[0]}
+        vals = {
+            "type": "opportunity",
+            "team_id": self.team,
+            "stage_id": self.first,
+            "user_id": ADMIN[0],
+            "partner_id": self.customer,
+        }
         ids = self.server.kw(
             "crm.lead", "create", [[{"name": f"Bench {i}", **vals, **self.extra} for i in range(count)]]
         )
@@ -221,7 +255,7 @@ class Side:
                 for milestone in self.milestones
             ]
             evidence_ids = self.server.kw("crm.lead.evidence", "create", [evidence])
-            self.server.kw("crm.lead.evidence", "action_verify", [evidence_ids])
+            self.server.kw("crm.lead.evidence", "action_verify", [evidence_ids], user=self.verifier)
         return ids
 
     def timed(self, key, operation):
@@ -231,13 +265,12 @@ class Side:
 
     def round(self):
         kw = self.server.kw
-        domain = [("type", "=", "opportunity")]
         self.timed(
             "kanban",
             lambda: kw(
                 "crm.lead",
                 "web_read_group",
-                [domain, ["stage_id"], ["expected_revenue:sum", "__count"]],
+                [self.kanban_domain, ["stage_id"], ["expected_revenue:sum", "__count"]],
                 {
                     "auto_unfold": True,
                     "unfold_read_specification": self.kanban_spec,

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
+import websocket
 from conftest import REPO_ROOT, OdooServer, RpcError, _free_port, spawn_server
 
 ADMIN = (2, "admin")
@@ -112,16 +113,18 @@ result = {"leads": leads.ids, "stages": stages, "exception": exception.id, "cron
 
 def _start_production_server(odoo_env, db: str, log_path: Path) -> OdooServer:
     """``scripts/run.sh --workers 2 --no-update`` on ``db``, as the README says."""
-    port = _free_port()
+    port, gevent_port = _free_port(), _free_port()
     env = dict(
         odoo_env.pg_env,
         SPA_DB=db,
         SPA_HTTP_PORT=str(port),
-        SPA_GEVENT_PORT=str(_free_port()),
+        SPA_GEVENT_PORT=str(gevent_port),
         SPA_CRON_WORKERS="2",
     )
     command = [str(REPO_ROOT / "scripts/run.sh"), "--workers", "2", "--no-update"]
-    return spawn_server(command, db, port, log_path, env, cwd=REPO_ROOT)
+    server = spawn_server(command, db, port, log_path, env, cwd=REPO_ROOT)
+    server.gevent_port = gevent_port
+    return server
 
 
 def _sql(odoo_env, db: str, query: str) -> list[str]:
@@ -180,6 +183,33 @@ def _prove(server, data, lead_ids, stage_id):
         server.execute_kw(uid, "concurrency_verifier", "crm.lead.evidence", "action_verify", [ids])
 
 
+def _assert_websocket_answers(server, timeout=60):
+    """The gevent process accepts a websocket on ``/websocket`` (live chatter, notifications).
+
+    It is the process that patches the standard library with gevent at start:
+    with a setuptools whose ``pkg_resources`` cannot load gevent's plugins, it
+    dies there and the web client never gets its notifications.
+    """
+    url = f"ws://127.0.0.1:{server.gevent_port}/websocket"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket = websocket.create_connection(
+                url, origin=f"http://127.0.0.1:{server.gevent_port}", timeout=10
+            )
+        except (OSError, websocket.WebSocketException) as err:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{url} does not accept a websocket ({err}):\n{server.log_tail()}"
+                ) from err
+            time.sleep(1)
+            continue
+        connected = socket.connected
+        socket.close()
+        assert connected, f"{url} closed the websocket at once:\n{server.log_tail()}"
+        return
+
+
 def _move(server, user, lead_id, stage_id):
     return lambda: server.execute_kw(*user, "crm.lead", "write", [[lead_id], {"stage_id": stage_id}])
 
@@ -194,6 +224,7 @@ def test_concurrent_moves_on_two_workers(odoo_env, production_server):
         ["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True, check=False
     ).stdout.split()
     assert len(children) >= 3, f"expected HTTP, cron and gevent workers, got {children}"
+    _assert_websocket_answers(server)
 
     # A refused move is answered with the gate's message by a worker; nothing is saved.
     with pytest.raises(RpcError, match="stages are passed one at a time"):

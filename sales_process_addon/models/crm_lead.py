@@ -125,6 +125,11 @@ class CrmLead(models.Model):
     )
 
     # What the browser shows of the process (computed in crm.lead.ui).
+    risk_reason_codes = fields.Char(
+        compute="_compute_risk_level",
+        store=True,
+        help="Why the risk level is what it is, as codes (see risk_reasons).",
+    )
     risk_reasons = fields.Text(compute="_compute_risk_reasons", help="Why the risk level is what it is.")
     stage_exit_criteria = fields.Html(
         "Exit Criteria",
@@ -135,19 +140,19 @@ class CrmLead(models.Model):
     stage_unreachable_ids = fields.Many2many(
         "crm.stage",
         string="Stages Out of Reach",
-        compute="_compute_stage_unreachable_ids",
+        compute="_compute_stage_reach",
         help="Stages the gate does not let this opportunity move to from its current stage.",
     )
     stage_exception_banner_id = fields.Many2one(
-        "crm.stage.exception", "Current Exception", compute="_compute_stage_exception_banner"
+        "crm.stage.exception", "Current Exception", compute="_compute_stage_reach"
     )
     stage_exception_banner_state = fields.Selection(
         [("pending", "Pending"), ("approved", "Approved")],
         "Current Exception State",
-        compute="_compute_stage_exception_banner",
+        compute="_compute_stage_reach",
     )
     stage_exception_banner_target_id = fields.Many2one(
-        "crm.stage", "Exception Target", compute="_compute_stage_exception_banner"
+        "crm.stage", "Exception Target", compute="_compute_stage_reach"
     )
 
     # ------------------------------------------------------------
@@ -253,65 +258,107 @@ class CrmLead(models.Model):
     def _compute_milestone_status(self):
         """Checklist of the current stage's milestones, for the form and kanban cards.
 
-        Three queries for any number of leads: the milestones, what is met, and
-        what awaits a manager's verification.
+        The stages' milestones come from the registry cache. Then, for any
+        number of leads: what is met (the gate's proof), and, for the
+        milestones still missing only, what awaits a manager's verification
+        and what internal facts alone prove (no query when none can). The
+        form's checklist shares this work: the proof of optional milestones
+        rides in the same queries, so a separate compute would only repeat them.
         """
         leads = self.filtered("id")
-        milestones = self.env["crm.stage.milestone"].search([("stage_id", "in", leads.stage_id.ids)])
-        milestones_of = milestones.grouped("stage_id")
+        milestones_of = leads._milestones_of_stages()
+        milestones = self.env["crm.stage.milestone"].union(*milestones_of.values())
         met = leads._stage_gate_proof(milestones.ids)[0]
-        awaiting = leads._stage_gate_evidence(milestones.ids, valid=False)
-        internal_only = leads._stage_gate_facts_internal_only(milestones)
+        unmet = milestones.browse(
+            sorted(
+                {
+                    m.id
+                    for lead in leads
+                    for m in milestones_of.get(lead.stage_id, ())
+                    if m.id not in met[lead.id]
+                }
+            )
+        )
+        # Evidence awaits a manager only for a milestone verified by one (or sharing its proof).
+        verified = unmet.filtered(lambda m: m.needs_verification or m.proof_key)
+        awaiting = leads._stage_gate_evidence(verified.ids, valid=False) if verified else {}
+        internal_only = leads._stage_gate_facts_internal_only(unmet)
+        # A card's lines repeat on every card in the same stage and state: each is
+        # translated and rendered once per call, not once per card.
+        missing_lines, items = {}, {}
         for lead in self:
             stage_milestones = milestones_of.get(lead.stage_id, milestones.browse()) if lead.id else []
             required = [m for m in stage_milestones if m.required]
             missing = [m for m in required if m.id not in met[lead.id]]
             lead.milestone_progress = f"{len(required) - len(missing)}/{len(required)}" if required else False
+            waiting = awaiting.get(lead.id, {})
             internal = internal_only.get(lead.id, set())
             lead.milestone_missing = (
                 "\n".join(
-                    _("%(milestone)s: awaiting verification", milestone=m._gate_label())
-                    if m.id in awaiting[lead.id]
-                    else _("%(milestone)s: internal proof only", milestone=m._gate_label())
-                    if m.id in internal
-                    else m._gate_label()
+                    self._milestone_missing_line(m, m.id in waiting, m.id in internal, missing_lines)
                     for m in missing
                 )
                 or False
             )
             lead.milestone_checklist = lead._render_milestone_checklist(
-                stage_milestones, met[lead.id], awaiting[lead.id], internal
+                stage_milestones, met[lead.id], waiting, internal, items
             )
 
-    def _render_milestone_checklist(self, milestones, met_ids, awaiting_ids, internal_ids=()):
+    @api.model
+    def _milestone_missing_line(self, milestone, awaiting, internal, memo):
+        """A missing milestone as ``milestone_missing`` lists it; ``memo``: lines already made."""
+        key = (milestone.id, awaiting, internal)
+        if key not in memo:
+            if awaiting:
+                memo[key] = _("%(milestone)s: awaiting verification", milestone=milestone._gate_label())
+            elif internal:
+                memo[key] = _("%(milestone)s: internal proof only", milestone=milestone._gate_label())
+            else:
+                memo[key] = milestone._gate_label()
+        return memo[key]
+
+    def _render_milestone_checklist(self, milestones, met_ids, awaiting_ids, internal_ids=(), memo=None):
+        """The checklist's HTML; ``memo``: items already rendered, by milestone and state."""
         if not milestones:
             return False
+        memo = {} if memo is None else memo
         items = Markup()
         for milestone in milestones:
-            if milestone.id in met_ids:
-                icon, state = "fa-check-square-o text-success", _("Milestone met")
-            elif milestone.id in awaiting_ids:
-                icon, state = "fa-hourglass-half text-warning", _("Awaiting verification")
-            else:
-                icon, state = "fa-square-o text-danger", _("Missing")
-            items += Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s%s%s</li>') % (
-                icon,
-                state,
-                milestone.name,
-                Markup(' <span class="badge text-bg-info">%s</span>') % _("customer-led")
-                if milestone.customer_led
-                else "",
-                Markup(' <span class="badge text-bg-warning">%s</span>') % _("awaiting verification")
-                if milestone.id in awaiting_ids and milestone.id not in met_ids
-                else "",
-                Markup(' <span class="badge text-bg-secondary">%s</span>') % _("internal proof only")
-                if milestone.id in internal_ids and milestone.id not in met_ids
-                else "",
-                Markup('<span class="text-muted">%s</span>') % parenthesized(self.env, _("optional"))
-                if not milestone.required
-                else "",
-            )
+            met = milestone.id in met_ids
+            awaiting = not met and milestone.id in awaiting_ids
+            internal = not met and milestone.id in internal_ids
+            key = (milestone.id, met, awaiting, internal)
+            if key not in memo:
+                memo[key] = self._render_milestone_item(milestone, met, awaiting, internal)
+            items += memo[key]
         return Markup('<ul class="ps-0 mb-0">%s</ul>') % items
+
+    @api.model
+    def _render_milestone_item(self, milestone, met, awaiting, internal):
+        """One line of the checklist; ``awaiting`` and ``internal`` only for a milestone not met."""
+        if met:
+            icon, state = "fa-check-square-o text-success", _("Milestone met")
+        elif awaiting:
+            icon, state = "fa-hourglass-half text-warning", _("Awaiting verification")
+        else:
+            icon, state = "fa-square-o text-danger", _("Missing")
+        return Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s%s%s</li>') % (
+            icon,
+            state,
+            milestone.name,
+            Markup(' <span class="badge text-bg-info">%s</span>') % _("customer-led")
+            if milestone.customer_led
+            else "",
+            Markup(' <span class="badge text-bg-warning">%s</span>') % _("awaiting verification")
+            if awaiting
+            else "",
+            Markup(' <span class="badge text-bg-secondary">%s</span>') % _("internal proof only")
+            if internal
+            else "",
+            Markup('<span class="text-muted">%s</span>') % parenthesized(self.env, _("optional"))
+            if not milestone.required
+            else "",
+        )
 
     # ------------------------------------------------------------
     # CONSTRAINTS

@@ -1,6 +1,8 @@
+from collections import defaultdict
+
 from markupsafe import Markup
 
-from odoo import _, api, models
+from odoo import _, api, models, tools
 from odoo.exceptions import UserError
 
 
@@ -21,58 +23,68 @@ class CrmLeadUi(models.AbstractModel):
 
     @api.depends("stage_id")
     def _compute_stage_exit_criteria(self):
-        """The stage's exit criteria, from its milestones themselves (one source)."""
-        milestones = self.env["crm.stage.milestone"].search([("stage_id", "in", self.stage_id.ids)])
-        milestones_of = milestones.grouped("stage_id")
+        """The stage's exit criteria, from its milestones themselves (one source).
+
+        The stages' milestones come from the registry cache, and their records
+        are those the milestone checklist reads: no query of its own on the form.
+        """
+        milestones_of = self._milestones_of_stages()
         for lead in self:
             lead.stage_exit_criteria = self._render_exit_criteria(milestones_of.get(lead.stage_id))
 
-    @api.depends("risk_level")
+    @api.depends("risk_reason_codes")
     def _compute_risk_reasons(self):
-        """One funnel-state lookup for the whole kanban page, not one per card."""
-        first_state = self.env["crm.funnel.state"].search([], limit=1)
+        """The reasons stored with the risk level, in the reader's language: no query."""
+        labels = self._risk_reason_labels()
         for lead in self:
-            lead.risk_reasons = "\n".join(lead._risk_assessment(first_state)[1]) if lead.risk_level else False
-
-    @api.depends("pipeline_type_id", "stage_id")
-    def _compute_stage_unreachable_ids(self):
-        """Stages of an enforced process the lead cannot move to directly.
-
-        Stages after the next one (skips), and earlier ones where the process
-        does not allow moving backward. An approved exception opens its target.
-        """
-        for lead in self:
-            ptype = lead.pipeline_type_id
-            if not ptype or ptype.gate_mode == "guided" or lead.stage_id not in ptype.stage_ids:
-                lead.stage_unreachable_ids = False
-                continue
-            stages = ptype.stage_ids
-            index = list(stages).index(lead.stage_id)
-            unreachable = stages[index + 2 :]
-            if not ptype.allow_backward:
-                unreachable |= stages[:index]
-            approved = lead.stage_exception_ids.filtered(
-                lambda e, lead=lead: e.state == "approved" and e.from_stage_id == lead.stage_id
-            )
-            lead.stage_unreachable_ids = unreachable - approved.to_stage_id
+            codes = (lead.risk_reason_codes or "").split(",")
+            lead.risk_reasons = "\n".join(labels[code] for code in codes if code in labels) or False
 
     @api.depends(
+        "pipeline_type_id",
         "stage_id",
         "stage_exception_ids.state",
         "stage_exception_ids.from_stage_id",
         "stage_exception_ids.to_stage_id",
     )
-    def _compute_stage_exception_banner(self):
-        """The exception of the current stage that the rep waits for or may use."""
-        for lead in self:
-            current = lead.stage_exception_ids.filtered(
-                lambda e, lead=lead: e.from_stage_id == lead.stage_id and e.state in ("pending", "approved")
+    def _compute_stage_reach(self):
+        """The stages out of reach, and the exception of the current stage the rep waits for or may use.
+
+        Out of reach, in an enforced process: the stages after the next one
+        (skips), and earlier ones where the process does not allow moving
+        backward; an approved exception opens its target. The processes come
+        from the gate's registry cache, the exceptions from one query for all
+        these leads (the form does not read the exception list).
+        """
+        structure = self._stage_gate_structure()
+        lead_ids = [lead_id for lead_id in self._origin.ids if lead_id]
+        exceptions = self.env["crm.stage.exception"].browse()
+        if lead_ids:
+            exceptions = exceptions.search_fetch(
+                [("lead_id", "in", lead_ids), ("state", "in", ("pending", "approved"))],
+                ["lead_id", "from_stage_id", "to_stage_id", "state"],
             )
-            approved = current.filtered(lambda e: e.state == "approved")[:1]
-            shown = approved or current[:1]
+        exceptions_of = exceptions.grouped(lambda e: e.lead_id.id)
+        Stage = self.env["crm.stage"]
+        for lead in self:
+            current = exceptions_of.get(lead._origin.id, exceptions.browse()).filtered(
+                lambda e, lead=lead: e.from_stage_id == lead.stage_id
+            )
+            approved = current.filtered(lambda e: e.state == "approved")
+            shown = approved[:1] or current[:1]
             lead.stage_exception_banner_id = shown
             lead.stage_exception_banner_state = shown.state or False
             lead.stage_exception_banner_target_id = shown.to_stage_id
+            ptype = structure["types"].get(lead.pipeline_type_id.id)
+            stage_ids = ptype["stages"] if ptype else ()
+            if not ptype or ptype["mode"] == "guided" or lead.stage_id.id not in stage_ids:
+                lead.stage_unreachable_ids = False
+                continue
+            index = stage_ids.index(lead.stage_id.id)
+            unreachable = Stage.browse(stage_ids[index + 2 :])
+            if not ptype["allow_backward"]:
+                unreachable |= Stage.browse(stage_ids[:index])
+            lead.stage_unreachable_ids = unreachable - approved.to_stage_id
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -92,6 +104,24 @@ class CrmLeadUi(models.AbstractModel):
             )
         self.stage_id = exception.to_stage_id
         return True
+
+    def action_view_stage_history(self):
+        """The opportunity's stage history, opened on demand: the form does not read it."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sales_process_addon.crm_lead_stage_history_action"
+        )
+        action.update(domain=[("lead_id", "=", self.id)], context={"create": False})
+        return action
+
+    def action_view_stage_exceptions(self):
+        """The opportunity's stage exceptions, opened on demand: the form does not read them."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sales_process_addon.crm_stage_exception_action"
+        )
+        action.update(domain=[("lead_id", "=", self.id)], context={"create": False})
+        return action
 
     # ------------------------------------------------------------
     # BUSINESS
@@ -233,6 +263,45 @@ class CrmLeadUi(models.AbstractModel):
         if not target or target == self.stage_id:
             return False
         return {"id": target.id, "name": target.display_name}
+
+    @api.model
+    @tools.ormcache()
+    def _milestone_ids_by_stage(self):
+        """``{stage id: (ids of its active milestones, in order)}``, required and optional.
+
+        Cached with the gate's structure: a change to a milestone (a
+        ``crm.stage.gate.config.mixin``) clears both in every worker.
+        """
+        # sudo: a stage's milestones are the same for every user.
+        milestones = self.env["crm.stage.milestone"].sudo().search_fetch([], ["stage_id"])
+        ids_of = defaultdict(list)
+        for milestone in milestones:
+            ids_of[milestone.stage_id.id].append(milestone.id)
+        return {stage_id: tuple(ids) for stage_id, ids in ids_of.items()}
+
+    def _milestones_of_stages(self):
+        """``{stage: its milestones}`` for the stages of these leads, without a query.
+
+        From the registry cache; the milestones of all these stages are read
+        together when a field of one of them is first needed.
+        """
+        ids_of = self._milestone_ids_by_stage()
+        stages = self.stage_id
+        prefetch = tuple(mid for stage in stages for mid in ids_of.get(stage.id, ()))
+        Milestone = self.env["crm.stage.milestone"]
+        return {stage: Milestone.browse(ids_of.get(stage.id, ())).with_prefetch(prefetch) for stage in stages}
+
+    @api.model
+    def _risk_reason_labels(self):
+        """``{code: sentence}`` of the reasons ``_risk_assessment`` gives, in the user's language."""
+        return {
+            "qualification_drop": _("Qualification: Drop (a deal-breaker answered No)"),
+            "qualification_not_pursue": _("Qualification not Pursue"),
+            "cold": _("Cold relationship: no interaction in 30 days"),
+            "no_access_no_commitment": _("Neither the decision maker reached nor a customer commitment"),
+            "no_access": _("Decision maker not reached"),
+            "no_commitment": _("No customer commitment"),
+        }
 
     @api.model
     def _render_exit_criteria(self, milestones):
