@@ -2,7 +2,7 @@ from collections import defaultdict
 
 from markupsafe import Markup
 
-from odoo import _, api, models, tools
+from odoo import _, api, models
 from odoo.exceptions import UserError
 
 
@@ -265,19 +265,14 @@ class CrmLeadUi(models.AbstractModel):
         return {"id": target.id, "name": target.display_name}
 
     @api.model
-    @tools.ormcache()
     def _milestone_ids_by_stage(self):
-        """``{stage id: (ids of its active milestones, in order)}``, required and optional.
-
-        Cached with the gate's structure: a change to a milestone (a
-        ``crm.stage.gate.config.mixin``) clears both in every worker.
-        """
-        # sudo: a stage's milestones are the same for every user.
-        milestones = self.env["crm.stage.milestone"].sudo().search_fetch([], ["stage_id"])
+        """``{stage id: [ids of its active milestones, in order]}``, required and optional,
+        from the gate's registry cache (cleared by any change to a milestone)."""
         ids_of = defaultdict(list)
-        for milestone in milestones:
-            ids_of[milestone.stage_id.id].append(milestone.id)
-        return {stage_id: tuple(ids) for stage_id, ids in ids_of.items()}
+        for milestone_id, info in self._stage_gate_structure()["milestones"].items():
+            if info["active"]:
+                ids_of[info["stage"]].append(milestone_id)
+        return ids_of
 
     def _milestones_of_stages(self):
         """``{stage: its milestones}`` for the stages of these leads, without a query.
