@@ -3,6 +3,7 @@ from collections import Counter, defaultdict
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 from ..tools import join_list, parenthesized
 
@@ -223,16 +224,64 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         self.env["crm.stage.exception"].sudo().search([("lead_id", "in", opportunities.ids)]).write(
             {"lead_id": self.id}
         )
-        history = (
-            self.env["crm.lead.stage.history"]
-            .sudo()
-            .search_fetch([("lead_id", "in", opportunities.ids)], ["lead_id", "note"])
+        self._merge_history(opportunities)
+
+    def _merge_history(self, opportunities):
+        """Move the stage history of merged ``opportunities`` to ``self``, and the report rows
+        derived from it, in one query.
+
+        Each row says which opportunity it comes from. The stays follow their
+        history rows; a stage entry follows unless ``self`` (or another merged
+        opportunity, earlier) entered that stage too. The rows then get the
+        facts of ``self`` (salesperson, team, status) with its other rows.
+        """
+        origins = {
+            lead.id: self.env._("Merged from %(lead)s (#%(id)s)", lead=lead.name, id=lead.id)
+            for lead in opportunities
+        }
+        self.env["crm.lead.stage.history"].flush_model(["lead_id", "note"])
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH origin AS (
+                    SELECT * FROM unnest(%(ids)s::int4[], %(plain)s::varchar[], %(suffix)s::varchar[])
+                        AS origin(lead_id, plain, suffix)
+                ),
+                history AS (
+                    UPDATE crm_lead_stage_history history
+                    SET lead_id = %(head)s,
+                        note = CASE WHEN COALESCE(history.note, '') = '' THEN origin.plain
+                                    ELSE history.note || origin.suffix END
+                    FROM origin
+                    WHERE history.lead_id = origin.lead_id
+                ),
+                stays AS (
+                    UPDATE crm_lead_stage_stay SET lead_id = %(head)s WHERE lead_id = ANY(%(ids)s)
+                )
+                UPDATE crm_lead_stage_entry entry
+                SET lead_id = %(head)s
+                WHERE entry.id IN (
+                    SELECT DISTINCT ON (merged.stage_id) merged.id
+                    FROM crm_lead_stage_entry merged
+                    WHERE merged.lead_id = ANY(%(ids)s)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM crm_lead_stage_entry kept
+                          WHERE kept.lead_id = %(head)s AND kept.stage_id = merged.stage_id
+                      )
+                    ORDER BY merged.stage_id, merged.date, merged.id
+                )
+                """,
+                head=self.id,
+                ids=list(origins),
+                plain=list(origins.values()),
+                suffix=[parenthesized(self.env, origin) for origin in origins.values()],
+            )
         )
-        for lead, rows in history.grouped("lead_id").items():
-            origin = _("Merged from %(lead)s (#%(id)s)", lead=lead.name, id=lead.id)
-            for row in rows:
-                note = row.note + parenthesized(self.env, origin) if row.note else origin
-                row.write({"lead_id": self.id, "note": note})
+        self.env["crm.lead.stage.history"].invalidate_model(["lead_id", "note"])
+        self.env["crm.lead.stage.stay"].invalidate_model()
+        self.env["crm.lead.stage.entry"].invalidate_model()
+        (self | opportunities).invalidate_recordset(["stage_history_ids"])
+        self._report_facts_later()
 
     def _opportunity_facts(self, facts, customer_facts=()):
         """Which of ``facts`` (codes of ``crm.stage.milestone.fact``) hold for these leads.

@@ -263,7 +263,18 @@ class TestMergeKeepsAuditTrail(StageGateCase):
         history = tail.stage_history_ids
         self.assertEqual(len(evidence), 3)
         self.assertTrue(history)
+        # The reports' rows derived from the history (stays, stage entries).
+        Stay, Entry = self.env["crm.lead.stage.stay"].sudo(), self.env["crm.lead.stage.entry"].sudo()
+        stays = Stay.search([("lead_id", "=", tail.id)])
+        tail_stages = Entry.search([("lead_id", "=", tail.id)]).stage_id
+        head_stages = Entry.search([("lead_id", "=", head.id)]).stage_id
+        self.assertTrue(stays)
+        self.assertTrue(tail_stages - head_stages, "the tail entered a stage the head did not")
         merged = (head | tail).with_user(self.manager).merge_opportunity()
+        self.assertEqual(stays.exists(), stays)
+        self.assertEqual(stays.lead_id, merged)
+        self.assertEqual(Entry.search([("lead_id", "=", merged.id)]).stage_id, head_stages | tail_stages)
+        self.assertEqual(set(Stay.search([("lead_id", "=", merged.id)]).mapped("user_id")), {merged.user_id})
         self.assertEqual(merged, head)
         self.assertFalse(tail.exists())
         self.assertTrue(evidence.exists() == evidence)
