@@ -3,6 +3,14 @@ from odoo.tools import SQL
 
 from .crm_lead import PENDING_FACTS
 
+# How a stage was left, for the stays and the exit report.
+EXIT_BASES = [
+    ("exception", "Approved exception"),
+    ("customer_evidence", "Customer-led evidence"),
+    ("own_evidence", "Our own evidence only"),
+    ("no_evidence", "No evidence recorded"),
+]
+
 
 class CrmLeadStageStay(models.Model):
     """Each ended stay of an opportunity in a stage, with how it ended.
@@ -55,12 +63,7 @@ class CrmLeadStageStay(models.Model):
     days = fields.Float("Days in Stage", readonly=True)
     exception_id = fields.Many2one("crm.stage.exception", "Exception Used", readonly=True)
     exit_basis = fields.Selection(
-        [
-            ("exception", "Approved exception"),
-            ("customer_evidence", "Customer-led evidence"),
-            ("own_evidence", "Our own evidence only"),
-            ("no_evidence", "No evidence recorded"),
-        ],
+        EXIT_BASES,
         "Left With",
         readonly=True,
     )

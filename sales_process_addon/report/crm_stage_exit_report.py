@@ -1,6 +1,8 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
+from .crm_lead_stage_stay import EXIT_BASES
+
 
 class CrmStageExitReport(models.Model):
     """Do the exit criteria predict wins? One row per stage an opportunity left forward.
@@ -36,12 +38,7 @@ class CrmStageExitReport(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     exception_id = fields.Many2one("crm.stage.exception", "Exception Used", readonly=True)
     exit_basis = fields.Selection(
-        [
-            ("exception", "Approved exception"),
-            ("customer_evidence", "Customer-led evidence"),
-            ("own_evidence", "Our own evidence only"),
-            ("no_evidence", "No evidence recorded"),
-        ],
+        EXIT_BASES,
         "Left With",
         readonly=True,
     )
