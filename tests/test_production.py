@@ -14,7 +14,9 @@ Afterwards, in the database:
 * no move is recorded twice, no exception is used twice;
 * PostgreSQL did serialise concurrent moves of one lead (the server log shows
   Odoo retrying a transaction after a serialisation failure), and every call
-  still answered without error;
+  still answered without error. The first round holds the lead's row until
+  both workers wait for it, so the two transactions overlap on every run,
+  however fast one move is;
 * each daily job ran once, without error, although two cron workers run.
 """
 
@@ -26,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 import websocket
 from conftest import REPO_ROOT, OdooServer, RpcError, _free_port, spawn_server
@@ -163,6 +166,53 @@ def production_server(odoo_env, odoo_shell, scratch_db, tmp_path):
         server.stop()
 
 
+def _pg_connect(odoo_env, db: str):
+    """A psycopg2 connection to ``db`` with the server's PostgreSQL settings."""
+    pg_env = odoo_env.pg_env
+    params = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD"}
+    return psycopg2.connect(dbname=db, **{key: pg_env[var] for key, var in params.items() if pg_env.get(var)})
+
+
+def _together_on_held_row(odoo_env, db: str, lead_id: int, calls, waiters: int = 2) -> list:
+    """Run ``calls`` together while the lead's row is locked, until ``waiters`` workers wait on it.
+
+    Each worker's transaction has taken its snapshot by then, so once the
+    lock is released the two moves of the lead are truly concurrent: one
+    commits, PostgreSQL refuses the other's update and Odoo retries it.
+    The lock only holds the row: it changes nothing.
+    """
+    holder, watcher = _pg_connect(odoo_env, db), _pg_connect(odoo_env, db)
+    watcher.autocommit = True
+    released = threading.Event()
+
+    def release_when_waited_on():
+        deadline = time.monotonic() + 60
+        with watcher.cursor() as cr:
+            while time.monotonic() < deadline:
+                cr.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                    [db],
+                )
+                if cr.fetchone()[0] >= waiters:
+                    break
+                time.sleep(0.05)
+        holder.commit()
+        released.set()
+
+    try:
+        with holder.cursor() as cr:
+            cr.execute("SELECT id FROM crm_lead WHERE id = %s FOR UPDATE", [lead_id])
+        releaser = threading.Thread(target=release_when_waited_on)
+        releaser.start()
+        results = _together(calls)
+        releaser.join(90)
+        assert released.is_set(), "the lead's row was never released"
+        return results
+    finally:
+        holder.close()
+        watcher.close()
+
+
 def _prove(server, data, lead_ids, stage_id):
     """A manager records (and verifies) the evidence of every required milestone of ``stage_id``."""
     vals_list = [
@@ -250,7 +300,11 @@ def test_concurrent_moves_on_two_workers(odoo_env, production_server):
         if step == 2:
             # Two managers race to use the one exception that lets lead 6 skip a stage.
             calls += [_move(server, ADMIN, leads[5], target), _move(server, ADMIN, leads[5], target)]
-        errors += [(step, result) for result in _together(calls) if isinstance(result, Exception)]
+        if step == 1:
+            results = _together_on_held_row(odoo_env, server.db, leads[0], calls)
+        else:
+            results = _together(calls)
+        errors += [(step, result) for result in results if isinstance(result, Exception)]
     assert not errors, f"calls failed: {errors}"
 
     # Each lead is where the last round put it; the exception was used, once.
