@@ -9,6 +9,7 @@ class CrmFunnelState(models.Model):
     """
 
     _name = "crm.funnel.state"
+    _inherit = ["crm.stage.gate.config.mixin"]
     _description = "Sales Funnel State"
     _order = "sequence, id"
 

@@ -92,10 +92,7 @@ class CrmLeadIndicators(models.AbstractModel):
         The reasons are stored with the level, as codes (``risk_reasons`` says
         them in the reader's language): the kanban's tooltip costs no query.
         """
-        # Looked up only when an opportunity has a funnel state (none has when created).
-        first_state = self.env["crm.funnel.state"]
-        if any(lead.funnel_state_id and lead.type == "opportunity" for lead in self):
-            first_state = first_state.search([], limit=1)
+        first_state = self.env["crm.funnel.state"].browse(self._stage_gate_structure()["first_funnel_state"])
         for lead in self:
             level, reasons = lead._risk_assessment(first_state)
             lead.risk_level = level

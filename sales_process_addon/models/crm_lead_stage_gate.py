@@ -85,7 +85,8 @@ class CrmLeadStageGate(models.AbstractModel):
         "stages": (stage ids in gate order)}},
         "stages": {id: {"type", "teams": frozenset, "won", "fold", "probability", "required": (milestone ids),
         "plan": activity plan id or False}},
-        "milestones": {id: {"stage", "active", "proof_key", "fact"}} (every milestone, archived too)}``
+        "milestones": {id: {"stage", "active", "proof_key", "fact"}} (every milestone, archived too),
+        "first_funnel_state": id of the first active funnel state, or False}``
         """
         # sudo: the gate's structure is the same for every user.
         types = (
@@ -111,6 +112,8 @@ class CrmLeadStageGate(models.AbstractModel):
             .with_context(active_test=False)
             .search_fetch([], ["stage_id", "required", "active", "proof_key", "fact"])
         )
+        # sudo: as above; the first funnel state steers every lead's risk alike.
+        first_funnel_state = self.env["crm.funnel.state"].sudo().search([], limit=1)
         required = defaultdict(list)
         for milestone in milestones:
             if milestone.required and milestone.active:
@@ -151,6 +154,7 @@ class CrmLeadStageGate(models.AbstractModel):
                 }
                 for milestone in milestones
             },
+            "first_funnel_state": first_funnel_state.id,
         }
 
     @api.model
@@ -623,14 +627,20 @@ class CrmLeadStageGate(models.AbstractModel):
             if t.event in ("forward", "backward", "won", "type_switch") and t.old.stage_id
         }
         left.update({t.lead_id: False for t in transitions if t.event == "lost"})
-        self._stage_tasks_cancel(left)
-        self._stage_tasks_schedule(
-            {
-                t.lead_id: t.new.stage_id
-                for t in transitions
-                if t.new.stage_id and t.new.won_status != "lost" and t.event != "reopen" and t.event != "lost"
-            }
-        )
+        entered = {
+            t.lead_id: t.new.stage_id
+            for t in transitions
+            if t.new.stage_id and t.new.won_status != "lost" and t.event != "reopen" and t.event != "lost"
+        }
+        if not left:
+            self._stage_tasks_schedule(entered)
+            return
+        # One read of the leads' open tasks serves both: what to cancel, and what is already
+        # scheduled (taken before cancelling, as deleting clears the ORM cache).
+        open_tasks = self.browse({**left, **entered})._stage_tasks_open()
+        scheduled = open_tasks._crm_stage_task_keys()
+        self._stage_tasks_cancel(left, open_tasks)
+        self._stage_tasks_schedule(entered, scheduled)
 
     # ------------------------------------------------------------
     # HISTORY

@@ -15,10 +15,12 @@ class CrmLeadStageTasks(models.AbstractModel):
     _name = "crm.lead.stage.tasks"
     _description = "Opportunity Stage Tasks"
 
-    def _stage_tasks_schedule(self, stage_by_lead):
+    def _stage_tasks_schedule(self, stage_by_lead, scheduled=None):
         """Schedule the plan of the stage each lead entered, in one create.
 
         ``stage_by_lead``: ``{lead id: id of the stage it entered}``.
+        ``scheduled``: the ``_crm_stage_task_keys`` of the leads' open stage
+        tasks, when already read: those are not scheduled twice.
         """
         stage_info = self._stage_gate_structure()["stages"]
         plan_of = {
@@ -37,25 +39,15 @@ class CrmLeadStageTasks(models.AbstractModel):
         )
         if not leads:
             return self.env["mail.activity"]
-        all_templates = self.env["mail.activity.plan.template"].union(*templates_of.values())
-        still_open = {
-            (activity.res_id, activity.crm_plan_template_id.id, activity.crm_stage_id.id)
-            for activity in self.env["mail.activity"].search(
-                [
-                    ("res_model", "=", "crm.lead"),
-                    ("res_id", "in", leads.ids),
-                    ("crm_plan_template_id", "in", all_templates.ids),
-                    ("crm_stage_id", "in", list(templates_of)),
-                ]
-            )
-        }
+        if scheduled is None:
+            scheduled = leads._stage_tasks_open()._crm_stage_task_keys()
         today = fields.Date.context_today(self)
         model_id = self.env["ir.model"]._get_id("crm.lead")
         vals_list = []
         for lead in leads:
             stage_id = stage_by_lead[lead.id]
             for template in templates_of[stage_id]:
-                if (lead.id, template.id, stage_id) in still_open:
+                if (lead.id, template.id, stage_id) in scheduled:
                     continue
                 responsible = template._determine_responsible(lead.user_id, lead)["responsible"]
                 user = responsible or lead.user_id or self.env.user
@@ -77,16 +69,46 @@ class CrmLeadStageTasks(models.AbstractModel):
                 )
         return self.env["mail.activity"].create(vals_list)
 
-    def _stage_tasks_cancel(self, stage_by_lead):
+    def _stage_tasks_open(self):
+        """The open stage tasks and stale-deal alerts of these leads, in one query.
+
+        Read with what cancelling (``unlink``) and scheduling read of them.
+        """
+        # sudo: the process's own tasks and alerts, whoever they are assigned to (e.g. the team
+        # leader's escalation): those the user moving the deal may not see are still cancelled,
+        # and not scheduled twice.
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("res_model", "=", "crm.lead"),
+                    ("res_id", "in", self.ids),
+                    "|",
+                    ("crm_stage_id", "!=", False),
+                    ("crm_stale_level", "!=", False),
+                ],
+                [
+                    "res_id",
+                    "crm_stage_id",
+                    "crm_plan_template_id",
+                    "crm_stale_level",
+                    "active",
+                    "date_deadline",
+                    "user_id",
+                ],
+            )
+        )
+
+    def _stage_tasks_cancel(self, stage_by_lead, open_tasks):
         """Cancel open stage tasks of the stage each lead left (of every stage for False).
 
         ``stage_by_lead``: ``{lead id: id of the stage left, or False}``. Only
         where the stage's process (else the lead's) cancels tasks on exit. The
         stale-deal alerts of these leads close in every process: they were
         about being idle in the stage left (or in the deal lost or won).
+        ``open_tasks``: the leads' open stage tasks (``_stage_tasks_open``).
         """
-        if not stage_by_lead:
-            return
         structure = self._stage_gate_structure()
         types, stage_info = structure["types"], structure["stages"]
 
@@ -102,26 +124,12 @@ class CrmLeadStageTasks(models.AbstractModel):
         wanted.update(
             dict.fromkeys(anywhere.filtered(lambda lead: cancels(lead.pipeline_type_id.id)).ids, False)
         )
-        # sudo: the process cancels its own tasks and alerts, whoever they are assigned to
-        # (e.g. the team leader's escalation), when the user moving the deal may not. Read with
-        # what the deletion reads, in one query.
-        activities = (
-            self.env["mail.activity"]
-            .sudo()
-            .search_fetch(
-                [
-                    ("res_model", "=", "crm.lead"),
-                    ("res_id", "in", list(stage_by_lead)),
-                    "|",
-                    ("crm_stage_id", "!=", False),
-                    ("crm_stale_level", "!=", False),
-                ],
-                ["res_id", "crm_stage_id", "crm_stale_level", "active", "date_deadline", "user_id"],
+        open_tasks.filtered(
+            lambda activity: activity.res_id in stage_by_lead
+            and (
+                activity.crm_stale_level
+                or wanted.get(activity.res_id, -1) in (False, activity.crm_stage_id.id)
             )
-        )
-        activities.filtered(
-            lambda activity: activity.crm_stale_level
-            or wanted.get(activity.res_id, -1) in (False, activity.crm_stage_id.id)
         ).unlink()
 
     # ------------------------------------------------------------

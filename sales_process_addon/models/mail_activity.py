@@ -48,6 +48,12 @@ class MailActivity(models.Model):
         self._check_stale_level_write(vals)
         return super().write(vals)
 
+    def _crm_stage_task_keys(self):
+        """``{(lead id, stage task id, stage id)}`` of these activities: what is scheduled."""
+        return {
+            (activity.res_id, activity.crm_plan_template_id.id, activity.crm_stage_id.id) for activity in self
+        }
+
     def _crm_stage_tasks_localize(self):
         """Copy again the plan's texts into these stage tasks, in their assignee's language.
 

@@ -302,7 +302,7 @@ class TestStageGate(StageGateCase):
         # The stage changes behind the ORM's back: only the gate's own queries are counted.
         self.env.cr.execute("UPDATE crm_lead SET stage_id = %s WHERE id = ANY(%s)", [self.a2.id, leads.ids])
         self.env.invalidate_all()
-        with self.assertQueryCount(__system__=13):
+        with self.assertQueryCount(__system__=6):
             leads._stage_gate_enforce(before)
         self.assertEqual(leads.stage_history_ids.filtered(lambda row: row.event == "forward").lead_id, leads)
 
