@@ -46,9 +46,9 @@ VERIFIER = {"name": "Benchmark verifier", "login": "bench_verifier", "password":
 BATCH = 300
 KANBAN_LIMIT = 80
 ADDON_TYPE = "sales_process_addon.pipeline_type_t4"
-# The production settings of scripts/run.sh, without cron workers.
+# The production settings of scripts/run.sh, without cron workers (the HTTP workers: ``Server``'s).
 PRODUCTION_ARGS = [
-    "--workers", "2", "--max-cron-threads", "0", "--proxy-mode",
+    "--max-cron-threads", "0", "--proxy-mode",
     "--limit-time-cpu", "600", "--limit-time-real", "1200", "--db_maxconn", "16",
 ]  # fmt: skip
 
@@ -71,13 +71,13 @@ def ensure_database(name, modules, odoo_bin, conf):
 class Server:
     """``odoo-bin`` in production mode on one database, and a JSON-RPC client of it."""
 
-    def __init__(self, odoo_bin, conf, db, port, log_dir):
+    def __init__(self, odoo_bin, conf, db, port, log_dir, workers=2):
         self.db, self.port = db, port
         self.log_path = Path(log_dir) / f"bench-rpc-{db}.log"
         command = [
             sys.executable, odoo_bin, "-c", conf, "-d", db, "--db-filter", f"^{db}$",
             "--http-interface", "127.0.0.1", "--http-port", str(port), "--gevent-port", str(port + 10),
-            *PRODUCTION_ARGS,
+            "--workers", str(workers), *PRODUCTION_ARGS,
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(

@@ -15,11 +15,14 @@ the salespersons a password. A database already filled is reused (the addon
 is updated first); drop it to build it again.
 
 Then, one server at a time, each in the production settings of
-``bench_rpc.py`` (2 HTTP workers, proxy mode, limits, no cron worker), it runs
+``bench_rpc.py`` (``--workers`` HTTP workers, 2 by default; proxy mode,
+limits, no cron worker), it runs
 ``benchmarks/locustfile.py`` with Locust (in its own venv, see
 ``benchmarks/requirements.txt``): ``--users`` simulated users, of which
 ``--managers`` managers, each pausing up to ``--think`` seconds between two
-clicks, a warm-up, then ``--run-time`` seconds measured. It
+clicks, a warm-up, then ``--run-time`` seconds measured. The managers read
+the addon's reports, or on plain CRM as many of Odoo's own (forecast, won and
+lost, activities), so that both servers carry a manager's load. It
 prints, side by side, each action's requests per second, median and p95
 latency, the errors, and the moves the stage gate refused (expected: the
 rep's evidence does not always meet the milestones), apart from the errors.
@@ -58,6 +61,16 @@ FILLED_PARAM = "load_test.filled_leads"
 REP_PASSWORD = "bench"
 CUSTOMERS = 200
 REPORTS = ("Funnel", "Conversion", "Time in stage")
+# Plain CRM's managers read Odoo's own analyses instead, as many calls per visit: the forecast,
+# won and lost per salesperson, the activities. Without them plain CRM's server would idle while
+# the addon's serves its reports, and the shared actions would not be compared under the same load.
+OPPORTUNITIES = [["type", "=", "opportunity"]]
+PLAIN_REPORTS = [
+    ["forecast", "crm.lead", [*OPPORTUNITIES, ["won_status", "=", "pending"]],
+     ["date_deadline:month", "stage_id"], ["prorated_revenue:sum", "expected_revenue:sum", "__count"]],
+    ["won and lost", "crm.lead", OPPORTUNITIES, ["user_id", "won_status"], ["expected_revenue:sum", "__count"]],
+    ["activities", "crm.activity.report", [], ["date:month", "user_id"], ["__count"]],
+]  # fmt: skip
 # Odoo's access log line of a call: the method, then queries, SQL time and the rest of the time (s).
 CALL_LOG = re.compile(
     r"^(\S+ \S+),\d+ .*\"POST /web/dataset/call_kw/\S+#(\S+) HTTP/[\d.]+\" 200 - (\d+) ([\d.]+) ([\d.]+)$"
@@ -228,7 +241,25 @@ def side_config(db, with_addon):
             "sequence": stages.sorted(lambda stage: (stage.sequence, stage.id)).ids,
         }
         if not with_addon:
+            config_["reports"] = PLAIN_REPORTS
             return config_
+        # The web client opens a rep's pipeline on his team's process; the generator spreads each
+        # rep's opportunities over all processes, so the one holding most of them stands for it.
+        cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT ON (user_id) user_id, pipeline_type_id
+                FROM crm_lead
+                WHERE type = 'opportunity' AND active AND user_id = ANY(%s)
+                GROUP BY user_id, pipeline_type_id
+                ORDER BY user_id, count(*) DESC
+                """,
+                reps.ids,
+            )
+        )
+        process_of = dict(cr.fetchall())
+        for rep, login in zip(reps, config_["reps"], strict=True):
+            login["pipeline_type_id"] = process_of.get(rep.id, False)
         Lead = env["crm.lead"]
         teams = env["crm.team"].search([]).ids
         config_["sequences"] = {
@@ -263,7 +294,7 @@ def side_config(db, with_addon):
 
 def run_side(args, name, db, port, with_addon):
     config_ = side_config(db, with_addon)
-    server = bench_rpc.Server(args.odoo_bin, args.config, db, port, args.log_dir)
+    server = bench_rpc.Server(args.odoo_bin, args.config, db, port, args.log_dir, workers=args.workers)
     try:
         rep = AsUser(server, config_["rep_uid"], REP_PASSWORD)
         config_["kanban_spec"], config_["form_spec"] = bench_rpc.view_specs(rep)
@@ -323,7 +354,7 @@ def print_table(figures, counts, args):
     print(
         f"\n{args.users} simulated users ({args.managers} managers), {args.run_time:.0f} s measured "
         f"after {args.warmup:.0f} s of warm-up, pauses up to {args.think:g} s between clicks, "
-        "one server at a time, 2 HTTP workers"
+        f"one server at a time, {args.workers} HTTP workers"
     )
     for side in ("plain", "addon"):
         print(f"  {side}: " + ", ".join(f"{count:,} {what}" for what, count in counts[side].items()))
@@ -387,6 +418,9 @@ def main():
     parser.add_argument("--addon-db", default="spa_load_addon")
     parser.add_argument("--leads", type=int, default=200_000, help="opportunities per database")
     parser.add_argument("--port", type=int, default=8870, help="plain on this port, the addon on the next")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="HTTP workers per server (Odoo's sizing rule: 2 per core + 1)"
+    )
     parser.add_argument("--users", type=int, default=24)
     parser.add_argument("--managers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=20)
