@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -259,16 +261,21 @@ class CrmLead(models.Model):
         """Checklist of the current stage's milestones, for the form and kanban cards.
 
         The stages' milestones come from the registry cache. Then, for any
-        number of leads: what is met (the gate's proof), and, for the
-        milestones still missing only, what awaits a manager's verification
-        and what internal facts alone prove (no query when none can). The
+        number of leads: what is met (the gate's proof; the facts, read once,
+        also tell what internal facts alone prove), and, for the milestones
+        still missing only, what awaits a manager's verification. The
         form's checklist shares this work: the proof of optional milestones
         rides in the same queries, so a separate compute would only repeat them.
         """
         leads = self.filtered("id")
         milestones_of = leads._milestones_of_stages()
         milestones = self.env["crm.stage.milestone"].union(*milestones_of.values())
-        met = leads._stage_gate_proof(milestones.ids)[0]
+        # The facts are read once, for what they prove and for what only internal facts hold.
+        facts_met, internal_only = leads._stage_gate_facts(milestones)
+        met = defaultdict(set)
+        if leads and milestones:
+            evidence = leads._stage_gate_evidence(milestones.ids)
+            met.update(leads._stage_gate_milestones_met(milestones, evidence, facts_met=facts_met))
         unmet = milestones.browse(
             sorted(
                 {
@@ -282,7 +289,6 @@ class CrmLead(models.Model):
         # Evidence awaits a manager only for a milestone verified by one (or sharing its proof).
         verified = unmet.filtered(lambda m: m.needs_verification or m.proof_key)
         awaiting = leads._stage_gate_evidence(verified.ids, valid=False) if verified else {}
-        internal_only = leads._stage_gate_facts_internal_only(unmet)
         # A card's lines repeat on every card in the same stage and state: each is
         # translated and rendered once per call, not once per card.
         missing_lines, items = {}, {}
@@ -534,10 +540,15 @@ class CrmLead(models.Model):
             domain = Domain.AND([domain or [], [("pipeline_type_id", "in", self.pipeline_type_id.ids)]])
         return super()._stage_find(team_id=team_id, domain=domain, order=order, limit=limit)
 
-    def _stage_gate_milestones_met(self, milestones, evidence=None):
-        """Facts of the buying center and the qualification prove milestones too."""
+    def _stage_gate_milestones_met(self, milestones, evidence=None, facts_met=None):
+        """Facts of the buying center and the qualification prove milestones too.
+
+        ``facts_met``: ``_stage_gate_facts_met`` of these milestones, when already read.
+        """
         met = super()._stage_gate_milestones_met(milestones, evidence)
-        for lead_id, by_fact in self._stage_gate_facts_met(milestones).items():
+        if facts_met is None:
+            facts_met = self._stage_gate_facts_met(milestones)
+        for lead_id, by_fact in facts_met.items():
             met[lead_id].update(by_fact)
         return met
 

@@ -383,20 +383,23 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             }
         return traces
 
-    def _stage_gate_facts_met(self, milestones):
-        """``{lead id: {milestone id: description}}`` of ``milestones`` met by facts.
+    def _stage_gate_facts(self, milestones):
+        """``(met, internal_only)``: what facts prove of ``milestones``, from one read of the facts.
 
-        A customer-led milestone is met by a customer-produced fact only; an
-        internal fact meets the others, and the description says it is internal.
+        ``met``: ``{lead id: {milestone id: description}}``. A customer-led
+        milestone is met by a customer-produced fact only; an internal fact
+        meets the others, and the description says it is internal.
+        ``internal_only``: ``{lead id: set of milestone ids}`` of the
+        customer-led milestones for which only internal facts hold.
         """
         # Which milestones have a fact: from the gate's registry cache, no read when none has.
         known = self._stage_gate_structure()["milestones"]
         with_facts = milestones.browse([mid for mid in milestones.ids if known.get(mid, {}).get("fact")])
+        met, internal_only = defaultdict(dict), defaultdict(set)
         if not with_facts:
-            return {}
+            return met, internal_only
         customer_facts = set(with_facts.filtered("customer_led").mapped("fact"))
         facts = self._opportunity_facts(set(with_facts.mapped("fact")), customer_facts)
-        met = defaultdict(dict)
         for lead_id, lead_facts in facts.items():
             for milestone in with_facts:
                 if milestone.fact not in lead_facts:
@@ -410,15 +413,10 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     met[lead_id][milestone.id] = _(
                         "%(milestone)s: %(fact)s (internal proof)", milestone=milestone.name, fact=description
                     )
-        return met
+                else:
+                    internal_only[lead_id].add(milestone.id)
+        return met, internal_only
 
-    def _stage_gate_facts_internal_only(self, milestones):
-        """``{lead id: set of milestone ids}``: customer-led ``milestones`` for which only internal facts hold."""
-        customer_led = milestones.filtered(lambda m: m.fact and m.customer_led)
-        if not customer_led:
-            return {}
-        facts = self._opportunity_facts(set(customer_led.mapped("fact")), set(customer_led.mapped("fact")))
-        return {
-            lead_id: {m.id for m in customer_led if m.fact in lead_facts and not lead_facts[m.fact][1]}
-            for lead_id, lead_facts in facts.items()
-        }
+    def _stage_gate_facts_met(self, milestones):
+        """``{lead id: {milestone id: description}}`` of ``milestones`` met by facts (``_stage_gate_facts``)."""
+        return self._stage_gate_facts(milestones)[0]

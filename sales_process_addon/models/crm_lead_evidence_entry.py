@@ -276,9 +276,12 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
         milestones = self.env["crm.stage.milestone"].search([("stage_id", "=", self.stage_id.id)])
         if not milestones:
             return []
-        met, valid = self._stage_gate_proof(milestones.ids)
+        # The facts are read once, for what they prove and for what only internal facts hold.
+        facts_met, internal_only = self._stage_gate_facts(milestones)
+        valid = self._stage_gate_evidence(milestones.ids)
+        met = self._stage_gate_milestones_met(milestones, valid, facts_met=facts_met)
         awaiting = self._stage_gate_evidence(milestones.ids, valid=False)[self.id]
-        internal = self._stage_gate_facts_internal_only(milestones).get(self.id, set())
+        internal = internal_only.get(self.id, set())
         proving = {mid: valid[self.id].get(mid, []) + awaiting.get(mid, []) for mid in milestones.ids}
         evidence = (
             self.env["crm.lead.evidence"]

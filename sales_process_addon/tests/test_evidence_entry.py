@@ -242,12 +242,12 @@ class TestEvidenceEntry(StageGateCase):
         self._evidence(lead, self.m_summary)
         as_rep.milestone_checklist_lines()  # warm the access and rule caches, as a running server has
         self.env.invalidate_all()
-        with self.assertQueryCount(__system__=17):
+        with self.assertQueryCount(__system__=15):
             as_rep.milestone_checklist_lines()
         self._evidence(lead, self.m_approval)
         self._evidence(lead, self.m_optional, customer_partner_id=self.contact.id)
         as_rep.milestone_checklist_lines()
         self.env.invalidate_all()
-        with self.assertQueryCount(__system__=17):
+        with self.assertQueryCount(__system__=15):
             lines = as_rep.milestone_checklist_lines()
         self.assertEqual([line["state"] for line in lines], ["met", "met", "met"])
