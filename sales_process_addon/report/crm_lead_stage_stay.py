@@ -3,6 +3,15 @@ from odoo.tools import SQL
 
 from .crm_lead import PENDING_FACTS
 
+# How a stay in a stage ended, for the stays and the time in stage report.
+STAY_ENDS = [
+    ("forward", "Forward"),
+    ("backward", "Backward"),
+    ("won", "Won"),
+    ("lost", "Lost"),
+    ("type_switch", "Sales process switch"),
+]
+
 # How a stage was left, for the stays and the exit report.
 EXIT_BASES = [
     ("exception", "Approved exception"),
@@ -44,13 +53,7 @@ class CrmLeadStageStay(models.Model):
     )
     date = fields.Datetime("Left on", required=True, readonly=True)
     event = fields.Selection(
-        [
-            ("forward", "Forward"),
-            ("backward", "Backward"),
-            ("won", "Won"),
-            ("lost", "Lost"),
-            ("type_switch", "Sales process switch"),
-        ],
+        STAY_ENDS,
         "Left by",
         required=True,
         readonly=True,

@@ -1,6 +1,8 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
+from .crm_lead_stage_stay import STAY_ENDS
+
 
 class CrmStageDurationReport(models.Model):
     """Time in stage: one row per stay in a stage that has ended (``crm.lead.stage.stay``).
@@ -26,13 +28,7 @@ class CrmStageDurationReport(models.Model):
     lead_id = fields.Many2one("crm.lead", "Opportunity", readonly=True)
     date = fields.Datetime("Left on", readonly=True)
     event = fields.Selection(
-        [
-            ("forward", "Forward"),
-            ("backward", "Backward"),
-            ("won", "Won"),
-            ("lost", "Lost"),
-            ("type_switch", "Sales process switch"),
-        ],
+        STAY_ENDS,
         "Left by",
         readonly=True,
     )
