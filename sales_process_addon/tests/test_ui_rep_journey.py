@@ -58,6 +58,14 @@ class TestRepJourneyUi(HttpCase):
         self.assertEqual(evidence.milestone_id, self.milestone)
         self.assertEqual(evidence.kind_id, self.kind, "the only accepted kind is preselected")
         self.assertEqual(evidence.customer_partner_id, self.buyer, "the customer's only contact is defaulted")
+        self.assertEqual(evidence.attachment_ids.mapped("name"), ["budget-email.txt"])
+        self.assertEqual(
+            self.env["ir.attachment"]
+            .search([("res_model", "=", "crm.lead"), ("res_id", "=", self.lead.id)])
+            .mapped("name"),
+            ["budget-email.txt"],
+            "documents removed from the entry, or left in a cancelled one, are deleted",
+        )
         self.assertEqual(self.lead.stage_id, self.qualify, "the move went through the gate")
         exception = self.lead.stage_exception_ids
         self.assertEqual(exception.state, "pending")

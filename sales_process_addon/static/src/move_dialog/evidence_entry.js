@@ -1,4 +1,4 @@
-import { Component, useState } from "@odoo/owl";
+import { Component, onWillDestroy, useState } from "@odoo/owl";
 import { DateTimeInput } from "@web/core/datetime/datetime_input";
 import { FileInput } from "@web/core/file_input/file_input";
 import { deserializeDate, serializeDate } from "@web/core/l10n/dates";
@@ -20,6 +20,10 @@ const SHOWN_IN_PLACE = ["odoo.exceptions.ValidationError", "odoo.exceptions.User
  *
  * `defaults`: the `crm.lead.evidence_entry_defaults` answer; `milestone`: one
  * of its milestones.
+ *
+ * A document is uploaded as soon as it is chosen, as an attachment of the
+ * opportunity. One the rep removes, or leaves behind by cancelling or closing
+ * the entry unsaved, is deleted: only saved evidence adds documents to the deal.
  */
 export class EvidenceEntry extends Component {
     static template = "sales_process_addon.EvidenceEntry";
@@ -47,6 +51,12 @@ export class EvidenceEntry extends Component {
             attachments: [],
             problems: [],
             saving: false,
+        });
+        this.saved = false;
+        onWillDestroy(() => {
+            if (!this.saved) {
+                this.discardAttachments(this.state.attachments);
+            }
         });
     }
 
@@ -98,6 +108,15 @@ export class EvidenceEntry extends Component {
 
     removeAttachment(attachment) {
         this.state.attachments = this.state.attachments.filter((a) => a.id !== attachment.id);
+        this.discardAttachments([attachment]);
+    }
+
+    /** Delete uploaded documents no evidence uses; also while the entry closes, hence the raw service. */
+    discardAttachments(attachments) {
+        if (attachments.length) {
+            const ids = attachments.map((a) => a.id);
+            this.env.services.orm.unlink("ir.attachment", ids).catch(() => {});
+        }
     }
 
     get values() {
@@ -136,6 +155,7 @@ export class EvidenceEntry extends Component {
         } finally {
             this.state.saving = false;
         }
+        this.saved = true;
         await this.props.onSaved();
     }
 }

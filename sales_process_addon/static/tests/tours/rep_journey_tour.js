@@ -4,12 +4,32 @@ import { registry } from "@web/core/registry";
  * The rep's day, part 1: the CRM opens on the rep's process with its columns
  * unfolded; a card dragged one stage opens the move dialog listing the missing
  * milestone; the rep records the customer's evidence in place, in the dialog
- * (a first save without a summary is refused there, every problem listed),
+ * (a first save without a summary is refused there, every problem listed;
+ * documents removed or left in a cancelled entry are deleted),
  * sees the milestone met and moves; a card
  * dragged two stages explains the next stage to reach, and the rep requests an
  * exception.
  */
 const column = (name) => `.o_opportunity_kanban .o_kanban_group:has(.o_column_title:contains('${name}'))`;
+const entry = ".o_sales_process_move_dialog .o_sales_process_evidence_entry";
+
+/** Choose a text file in the entry's document input, as the file picker does. */
+function attach(fileName) {
+    return {
+        content: `Attach ${fileName}`,
+        trigger: `${entry} .o_sales_process_entry_attach`,
+        run() {
+            const input = document.querySelector(`${entry} input[type=file]`);
+            const files = new DataTransfer();
+            files.items.add(new File([`${fileName}: what the customer sent`], fileName, { type: "text/plain" }));
+            input.files = files.files;
+            input.dispatchEvent(new Event("change", { bubbles: true }));
+        },
+    };
+}
+const attached = (fileName) => ({
+    trigger: `${entry} .o_sales_process_entry_attachment:contains('${fileName}')`,
+});
 
 registry.category("web_tour.tours").add("sales_process_rep_journey_tour", {
     steps: () => [
@@ -64,6 +84,33 @@ registry.category("web_tour.tours").add("sales_process_rep_journey_tour", {
         {
             content: "No separate evidence form opens",
             trigger: "body:not(:has(.modal .o_form_view))",
+        },
+        attach("abandoned-draft.txt"),
+        attached("abandoned-draft.txt"),
+        {
+            content: "Cancelling the entry drops the document it uploaded",
+            trigger: `${entry} .o_sales_process_entry_cancel`,
+            run: "click",
+        },
+        {
+            trigger: ".o_sales_process_move_dialog:not(:has(.o_sales_process_evidence_entry))",
+        },
+        {
+            content: "Open the entry again",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_record_evidence",
+            run: "click",
+        },
+        attach("budget-email.txt"),
+        attached("budget-email.txt"),
+        attach("wrong-file.txt"),
+        attached("wrong-file.txt"),
+        {
+            content: "Remove the wrong document",
+            trigger: `${entry} .o_sales_process_entry_attachment:contains('wrong-file.txt') .fa-times`,
+            run: "click",
+        },
+        {
+            trigger: `${entry}:not(:has(.o_sales_process_entry_attachment:contains('wrong-file.txt')))`,
         },
         {
             content: "Saving without saying what happened is refused in place",
