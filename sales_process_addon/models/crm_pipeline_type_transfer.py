@@ -423,14 +423,14 @@ class CrmPipelineTypeTransfer(models.Model):
         if not data["processes"]:
             raise UserError(_("The sales process file holds no process."))
         for process in data["processes"]:
-            pname = process["name"]["en_US"]
+            pname = self._transfer_label(process["name"])
             if not process["stages"]:
                 raise UserError(_('Sales process "%(process)s" in the file has no stages.', process=pname))
             buyer_stages = {
                 _transfer_key(bstage) for bstage in (process["buying_process"] or {}).get("stages", [])
             }
             for stage in process["stages"]:
-                sname = stage["name"]["en_US"]
+                sname = self._transfer_label(stage["name"])
                 if stage["funnel_state"] and _transfer_key(stage["funnel_state"]) not in funnels:
                     raise UserError(
                         _(
@@ -459,7 +459,7 @@ class CrmPipelineTypeTransfer(models.Model):
                                     'Sales process "%(process)s", milestone "%(milestone)s": evidence kind '
                                     '"%(code)s" is not defined in the file.',
                                     process=pname,
-                                    milestone=milestone["name"]["en_US"],
+                                    milestone=self._transfer_label(milestone["name"]),
                                     code=code,
                                 )
                             )
@@ -511,12 +511,13 @@ class CrmPipelineTypeTransfer(models.Model):
         """What the import does differently from the file, as sentences."""
         warnings = []
         for process, pplan in zip(data["processes"], plan["processes"], strict=True):
-            if pplan["name"] != process["name"]["en_US"]:
+            name = self._transfer_label(process["name"])
+            if pplan["suffix"]:
                 warnings.append(
                     _(
                         'A sales process named "%(name)s" exists: the new one is named "%(new)s".',
-                        name=process["name"]["en_US"],
-                        new=pplan["name"],
+                        name=name,
+                        new=name + pplan["suffix"],
                     )
                 )
             if process["gate_mode"] == "enforced":
@@ -524,7 +525,7 @@ class CrmPipelineTypeTransfer(models.Model):
                     _(
                         '"%(name)s" is enforced in the file and is imported guided: enforce it once you have '
                         "reviewed it.",
-                        name=pplan["name"],
+                        name=name + pplan["suffix"],
                     )
                 )
         for login, user in sorted(plan["users"].items()):
@@ -546,6 +547,11 @@ class CrmPipelineTypeTransfer(models.Model):
                 )
             )
         return warnings
+
+    @api.model
+    def _transfer_label(self, text):
+        """A text of the file (``{lang: value}``) in the user's language, else in English."""
+        return text.get(self.env.lang) or text["en_US"]
 
     @api.model
     def _transfer_plan_buying_process(self, buyer):
@@ -594,8 +600,8 @@ class CrmPipelineTypeTransfer(models.Model):
                         'Sales process "%(process)s", stage "%(stage)s": the activity type "%(type)s" of a '
                         "task does not exist in this database. Create it (Settings > Discuss > Activity "
                         "Types), then import the file again.",
-                        process=process["name"]["en_US"],
-                        stage=stage["name"]["en_US"],
+                        process=self._transfer_label(process["name"]),
+                        stage=self._transfer_label(stage["name"]),
                         type=task["activity_type"]["name"],
                     )
                 )

@@ -352,6 +352,38 @@ class TestProcessExportImport(TransactionCase):
             "accepts any kind of evidence", wizard.preview, "the designer's problems, before the import"
         )
 
+    def test_preview_in_the_users_language(self):
+        """A Chinese user reads the preview in Chinese: the file's texts, and the reused records' names."""
+        data = self._export(self.industrial)
+        data["processes"][0]["gate_mode"] = "enforced"
+        data["evidence_kinds"].append(
+            {
+                "xml_id": None,
+                "code": "site_visit",
+                "name": {"en_US": "Site visit", "zh_CN": "现场考察"},
+                "sequence": 60,
+                "description": None,
+            }
+        )
+        wizard = self._wizard(data).with_context(lang="zh_CN")
+        wizard.action_preview()
+        preview = wizard.preview
+        chinese = self.industrial.with_context(lang="zh_CN")
+        self.assertIn(
+            f"{chinese.name} (2)", preview, "the new process's name, in the preview and its warnings"
+        )
+        reused_funnel = chinese.stage_ids.funnel_state_id[:1]
+        self.assertIn(reused_funnel.name, preview)
+        self.assertIn("现场考察", preview, "a created record: the file's Chinese text")
+        self.assertIn(chinese.buyer_process_id.name, preview)
+        for record in (
+            self.industrial,
+            self.industrial.stage_ids.funnel_state_id[:1],
+            self.industrial.buyer_process_id,
+        ):
+            self.assertNotIn(record.with_context(lang="en_US").name, preview)
+        self.assertNotIn("Site visit", preview)
+
     # ------------------------------------------------------------
     # REFUSED
     # ------------------------------------------------------------

@@ -103,6 +103,13 @@ class CrmPipelineTypeImport(models.TransientModel):
         return problems, False
 
     def _preview_html(self, data, plan, problems, error):
+        """The preview, in the user's language: the file's texts in it when the file has them,
+        the records reused from this database by their names in it."""
+        label = self.env["crm.pipeline.type"]._transfer_label
+
+        def name_of(record, text):
+            return record.with_env(self.env).display_name if record else label(text)
+
         def items(title, names):
             if not names:
                 return Markup()
@@ -118,7 +125,7 @@ class CrmPipelineTypeImport(models.TransientModel):
             parts.append(
                 Markup("<h4 class='mb-1'>%s</h4><p class='mb-2'>%s</p>")
                 % (
-                    pplan["name"],
+                    label(process["name"]) + pplan["suffix"],
                     _(
                         "%(stages)s stages, %(milestones)s milestones, %(plans)s task plans with %(tasks)s tasks.",
                         stages=len(stages),
@@ -132,21 +139,26 @@ class CrmPipelineTypeImport(models.TransientModel):
         for funnel in data["funnel_states"]:
             record = plan["funnel_states"][funnel.get("xml_id") or funnel["name"]["en_US"]]
             (reused if record else created).setdefault(_("Funnel states:"), []).append(
-                funnel["name"]["en_US"]
+                name_of(record, funnel["name"])
             )
         for kind in data["evidence_kinds"]:
             record = plan["evidence_kinds"][kind["code"]]
-            (reused if record else created).setdefault(_("Evidence kinds:"), []).append(kind["name"]["en_US"])
+            (reused if record else created).setdefault(_("Evidence kinds:"), []).append(
+                name_of(record, kind["name"])
+            )
         for process, pplan in zip(data["processes"], plan["processes"], strict=True):
             if process["buying_process"]:
-                target = reused if pplan["buying_process"][0] else created
-                target.setdefault(_("Buying processes:"), []).append(
-                    process["buying_process"]["name"]["en_US"]
+                record = pplan["buying_process"][0]
+                (reused if record else created).setdefault(_("Buying processes:"), []).append(
+                    name_of(record, process["buying_process"]["name"])
                 )
         reused[_("Activity types:")] = [
-            activity_type.name for activity_type in plan["activity_types"].values()
+            name_of(activity_type, None) for activity_type in plan["activity_types"].values()
         ]
-        created[_("Sales processes:")] = [pplan["name"] for pplan in plan["processes"]]
+        created[_("Sales processes:")] = [
+            label(process["name"]) + pplan["suffix"]
+            for process, pplan in zip(data["processes"], plan["processes"], strict=True)
+        ]
         for title, groups in ((_("Reused from this database"), reused), (_("Created"), created)):
             if any(groups.values()):
                 parts.append(
