@@ -276,39 +276,51 @@ class CrmLead(models.Model):
         if leads and milestones:
             evidence = leads._stage_gate_evidence(milestones.ids)
             met.update(leads._stage_gate_milestones_met(milestones, evidence, facts_met=facts_met))
+        ids_of = {stage: set(stage_milestones.ids) for stage, stage_milestones in milestones_of.items()}
         unmet = milestones.browse(
-            sorted(
-                {
-                    m.id
-                    for lead in leads
-                    for m in milestones_of.get(lead.stage_id, ())
-                    if m.id not in met[lead.id]
-                }
-            )
+            sorted({mid for lead in leads for mid in ids_of.get(lead.stage_id, ()) - met[lead.id]})
         )
         # Evidence awaits a manager only for a milestone verified by one (or sharing its proof).
         verified = unmet.filtered(lambda m: m.needs_verification or m.proof_key)
         awaiting = leads._stage_gate_evidence(verified.ids, valid=False) if verified else {}
-        # A card's lines repeat on every card in the same stage and state: each is
-        # translated and rendered once per call, not once per card.
-        missing_lines, items = {}, {}
+        # Cards in the same stage and state show the same lines: each state is made once per call
+        # (its lines translated and rendered once), not once per card.
+        made, missing_lines, items = {}, {}, {}
         for lead in self:
-            stage_milestones = milestones_of.get(lead.stage_id, milestones.browse()) if lead.id else []
-            required = [m for m in stage_milestones if m.required]
-            missing = [m for m in required if m.id not in met[lead.id]]
-            lead.milestone_progress = f"{len(required) - len(missing)}/{len(required)}" if required else False
-            waiting = awaiting.get(lead.id, {})
-            internal = internal_only.get(lead.id, set())
-            lead.milestone_missing = (
-                "\n".join(
-                    self._milestone_missing_line(m, m.id in waiting, m.id in internal, missing_lines)
-                    for m in missing
+            stage = lead.stage_id if lead.id else lead.stage_id.browse()
+            stage_ids = ids_of.get(stage, set())
+            state = (
+                stage,
+                frozenset(met[lead.id] & stage_ids),
+                frozenset(awaiting.get(lead.id, {}).keys() & stage_ids),
+                frozenset(internal_only.get(lead.id, set()) & stage_ids),
+            )
+            if state not in made:
+                stage_milestones = milestones_of.get(stage, milestones.browse())
+                made[state] = self._milestone_status_values(
+                    stage_milestones, *state[1:], missing_lines, items
                 )
-                or False
+            lead.milestone_progress, lead.milestone_missing, lead.milestone_checklist = made[state]
+
+    @api.model
+    def _milestone_status_values(self, milestones, met, waiting, internal, missing_lines, items):
+        """``(progress, missing, checklist)`` of a lead in the stage of ``milestones``, given the ids of
+        those met, awaiting verification and held by internal facts only; the two memos are shared."""
+        required = [m for m in milestones if m.required]
+        missing = [m for m in required if m.id not in met]
+        progress = f"{len(required) - len(missing)}/{len(required)}" if required else False
+        missing_text = (
+            "\n".join(
+                self._milestone_missing_line(m, m.id in waiting, m.id in internal, missing_lines)
+                for m in missing
             )
-            lead.milestone_checklist = lead._render_milestone_checklist(
-                stage_milestones, met[lead.id], waiting, internal, items
-            )
+            or False
+        )
+        return (
+            progress,
+            missing_text,
+            self._render_milestone_checklist(milestones, met, waiting, internal, items),
+        )
 
     @api.model
     def _milestone_missing_line(self, milestone, awaiting, internal, memo):

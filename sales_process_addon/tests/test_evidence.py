@@ -119,6 +119,31 @@ class TestEvidence(StageGateCase):
         self.assertNotIn("fa-hourglass-half", lead.milestone_checklist)
         self.assertNotIn(self.m_clearance.name, lead.milestone_missing or "")
 
+    def test_cards_read_together_show_their_own_state(self):
+        """The kanban reads a column's cards at once: each shows its own milestones, not a neighbour's."""
+        awaiting, proven, bare, bare_too = (self._lead() for _ in range(4))
+        self._evidence(awaiting, self.m_summary)
+        self._evidence(proven, self.m_summary)
+        self._evidence(bare, self.m_optional)
+        # Process A verifies the approval: the first lead's awaits a manager.
+        self.m_approval.needs_verification = True
+        self._evidence(awaiting, self.m_approval)
+        leads = awaiting | proven | bare | bare_too
+        self.env.invalidate_all()
+        status = {
+            lead: (lead.milestone_progress, lead.milestone_missing, lead.milestone_checklist)
+            for lead in leads
+        }
+        self.assertEqual(
+            [progress for progress, _missing, _checklist in status.values()], ["1/2", "1/2", "0/2", "0/2"]
+        )
+        self.assertIn("awaiting verification", status[awaiting][1])
+        self.assertNotIn("awaiting verification", status[proven][1])
+        self.assertIn(self.m_approval.name, status[proven][1])
+        self.assertIn(self.m_summary.name, status[bare][1])
+        self.assertNotEqual(status[bare][2], status[bare_too][2], "the optional milestone met on one only")
+        self.assertEqual(status[bare][1], status[bare_too][1])
+
     def test_rep_sees_evidence_of_own_opportunities_only(self):
         mine = self._evidence(self._lead(), self.m_approval)
         theirs = self._evidence(self._lead(user_id=self.other_rep.id), self.m_approval)
