@@ -383,6 +383,7 @@ class TestProcessExportImport(TransactionCase):
         ):
             self.assertNotIn(record.with_context(lang="en_US").name, preview)
         self.assertNotIn("Site visit", preview)
+        self.assertNotIn(", ", preview, "lists are joined as Chinese joins them")
 
     # ------------------------------------------------------------
     # REFUSED

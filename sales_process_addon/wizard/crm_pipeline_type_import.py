@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_list
 
 
 class CrmPipelineTypeImport(models.TransientModel):
@@ -113,10 +114,7 @@ class CrmPipelineTypeImport(models.TransientModel):
         def items(title, names):
             if not names:
                 return Markup()
-            return Markup("<li><b>%s</b> %s</li>") % (
-                title,
-                ", ".join(sorted(set(names))),
-            )
+            return Markup("<li><b>%s</b> %s</li>") % (title, format_list(self.env, sorted(set(names))))
 
         parts = []
         for process, pplan in zip(data["processes"], plan["processes"], strict=True):
