@@ -27,6 +27,7 @@ from . import crm_lead_divergence
 from . import crm_lead_evidence
 from . import crm_stage_exception
 from . import crm_lead_stage_history
+from . import crm_lead_stage_task_job
 from . import crm_lead_qualification
 from . import crm_lead_stakeholder
 from . import crm_lead_competitor

@@ -632,15 +632,7 @@ class CrmLeadStageGate(models.AbstractModel):
             for t in transitions
             if t.new.stage_id and t.new.won_status != "lost" and t.event != "reopen" and t.event != "lost"
         }
-        if not left:
-            self._stage_tasks_schedule(entered)
-            return
-        # One read of the leads' open tasks serves both: what to cancel, and what is already
-        # scheduled (taken before cancelling, as deleting clears the ORM cache).
-        open_tasks = self.browse({**left, **entered})._stage_tasks_open()
-        scheduled = open_tasks._crm_stage_task_keys()
-        self._stage_tasks_cancel(left, open_tasks)
-        self._stage_tasks_schedule(entered, scheduled)
+        self._stage_tasks_follow_moves(left, entered)
 
     # ------------------------------------------------------------
     # HISTORY

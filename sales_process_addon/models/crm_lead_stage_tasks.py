@@ -15,12 +15,118 @@ class CrmLeadStageTasks(models.AbstractModel):
     _name = "crm.lead.stage.tasks"
     _description = "Opportunity Stage Tasks"
 
-    def _stage_tasks_schedule(self, stage_by_lead, scheduled=None):
+    _BACKGROUND_PARAM = "sales_process_addon.stage_tasks_in_background"
+    _JOB_BATCH = 200
+
+    # ------------------------------------------------------------
+    # Stage tasks: at once, or in the background
+    # ------------------------------------------------------------
+
+    @api.model
+    def _stage_tasks_in_background(self):
+        """Whether moves leave their stage tasks to the scheduled action (Settings).
+
+        Read from Odoo's cache of system parameters: no query per move.
+        """
+        # sudo: a system parameter; every user moving a deal must know where its tasks go.
+        return bool(self.env["ir.config_parameter"].sudo().get_param(self._BACKGROUND_PARAM))
+
+    def _stage_tasks_follow_moves(self, left, entered):
+        """Cancel and schedule the stage tasks of these moves, now or in the background.
+
+        ``left``: ``{lead id: id of the stage left, or False when lost}``;
+        ``entered``: ``{lead id: id of the stage entered}``.
+        """
+        if self._stage_tasks_in_background():
+            self._stage_tasks_enqueue(left, entered)
+        else:
+            self._stage_tasks_apply(left, entered)
+
+    def _stage_tasks_apply(self, left, entered, today=None):
+        """Cancel the stage tasks of the stages left, then schedule those of the stages entered.
+
+        ``today``: the day of the moves, from which the tasks' deadlines count (default: today).
+        """
+        if not left:
+            self._stage_tasks_schedule(entered, today=today)
+            return
+        # One read of the leads' open tasks serves both: what to cancel, and what is already
+        # scheduled (taken before cancelling, as deleting clears the ORM cache).
+        open_tasks = self.browse({**left, **entered})._stage_tasks_open()
+        scheduled = open_tasks._crm_stage_task_keys()
+        self._stage_tasks_cancel(left, open_tasks)
+        self._stage_tasks_schedule(entered, scheduled, today)
+
+    def _stage_tasks_enqueue(self, left, entered):
+        """Record the moves for the scheduled action, and wake it for right after the commit."""
+        vals_list = [
+            {
+                "lead_id": lead_id,
+                "left_stage_id": left.get(lead_id) or False,
+                "lost": lead_id in left and not left[lead_id],
+                "entered_stage_id": entered.get(lead_id, False),
+            }
+            for lead_id in dict.fromkeys([*left, *entered])
+        ]
+        if not vals_list:
+            return
+        # sudo: the queue is the server's own; users have no access to it. The job keeps who moved
+        # (its creator), as whom its tasks are scheduled.
+        self.env["crm.lead.stage.task.job"].sudo().create(vals_list)
+        self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")._trigger()
+
+    @api.model
+    def _cron_schedule_stage_tasks(self):
+        """Work the queued moves in their order, in batches committed one by one.
+
+        A batch holds consecutive moves by one user on one day of theirs,
+        each lead once (a lead's later move waits for the next batch, so moves
+        apply in their order). The tasks are scheduled as the user who moved,
+        as the move itself would have: the same assignees notified, the same
+        author, deadlines counted from the day of the move.
+        """
+        Cron = self.env["ir.cron"]
+        jobs = self.env["crm.lead.stage.task.job"].search([])
+        Cron._commit_progress(remaining=len(jobs))
+        for (mover, day), batch in self._stage_task_job_batches(jobs):
+            left = {job.lead_id.id: job.left_stage_id.id for job in batch if job.left_stage_id}
+            left.update({job.lead_id.id: False for job in batch if job.lost})
+            entered = {job.lead_id.id: job.entered_stage_id.id for job in batch if job.entered_stage_id}
+            # sudo: the move was allowed when it was made; its tasks follow it even if the mover's
+            # rights changed since. As the mover (env.user), so as the move would have.
+            self.with_user(mover).sudo()._stage_tasks_apply(left, entered, day)
+            batch.unlink()
+            if not Cron._commit_progress(len(batch)):
+                break
+
+    @api.model
+    def _stage_task_job_batches(self, jobs):
+        """``((mover, day of the move), jobs)`` batches of ``jobs``, in order (see ``_cron_schedule_stage_tasks``)."""
+        batch, leads, key = [], set(), None
+        for job in jobs:
+            mover = job.create_uid
+            mover_env = self.with_user(mover).with_context(tz=mover.tz)
+            job_key = (mover, fields.Date.context_today(mover_env, job.create_date))
+            if batch and (job.lead_id.id in leads or job_key != key or len(batch) >= self._JOB_BATCH):
+                yield key, jobs.browse(batch)
+                batch, leads = [], set()
+            batch.append(job.id)
+            leads.add(job.lead_id.id)
+            key = job_key
+        if batch:
+            yield key, jobs.browse(batch)
+
+    # ------------------------------------------------------------
+    # Stage tasks
+    # ------------------------------------------------------------
+
+    def _stage_tasks_schedule(self, stage_by_lead, scheduled=None, today=None):
         """Schedule the plan of the stage each lead entered, in one create.
 
         ``stage_by_lead``: ``{lead id: id of the stage it entered}``.
         ``scheduled``: the ``_crm_stage_task_keys`` of the leads' open stage
         tasks, when already read: those are not scheduled twice.
+        ``today``: the day the deadlines count from (default: today).
         """
         stage_info = self._stage_gate_structure()["stages"]
         plan_of = {
@@ -41,7 +147,7 @@ class CrmLeadStageTasks(models.AbstractModel):
             return self.env["mail.activity"]
         if scheduled is None:
             scheduled = leads._stage_tasks_open()._crm_stage_task_keys()
-        today = fields.Date.context_today(self)
+        today = today or fields.Date.context_today(self)
         model_id = self.env["ir.model"]._get_id("crm.lead")
         vals_list = []
         for lead in leads:

@@ -13,3 +13,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.stage_exception_validity_days",
         readonly=False,
     )
+    stage_tasks_in_background = fields.Boolean(
+        "Stage Tasks in the Background",
+        config_parameter="sales_process_addon.stage_tasks_in_background",
+    )

@@ -1,0 +1,214 @@
+from unittest.mock import patch
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from . import test_stage_tasks
+
+BACKGROUND = "sales_process_addon.stage_tasks_in_background"
+
+
+@tagged("post_install", "-at_install")
+class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
+    """With the stage tasks in the background (Settings), every test of the
+    stage tasks runs again: the moves only queue their tasks, and the queue is
+    worked, as the scheduler does, before each look at the tasks."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].set_param(BACKGROUND, True)
+        # The parameter is rolled back with the class; Odoo's cache of parameters must follow.
+        cls.addClassCleanup(cls.registry.clear_cache)
+
+    def _run_queue(self, **context):
+        """Work the queue as the scheduler does: in its own cursor, whose commits are savepoints here."""
+        self.env.flush_all()
+        with self.enter_registry_test_mode(), self.registry.cursor() as cr:
+            self.env["crm.lead"].with_env(self.env(cr=cr)).with_context(
+                **context
+            )._cron_schedule_stage_tasks()
+        self.env.invalidate_all()
+
+    def _queue(self):
+        return self.env["crm.lead.stage.task.job"].search([])
+
+    def _stage_tasks(self, lead, stage=None):
+        self._run_queue()
+        self.assertFalse(self._queue(), "the queue is worked to the end")
+        return super()._stage_tasks(lead, stage)
+
+    def test_move_reads_open_tasks_once(self):
+        """The move only queues (a constant number of queries, no activity created or deleted);
+        working the queue reads the leads' open tasks once, then creates and deletes in one call each."""
+        Activity = type(self.env["mail.activity"])
+        self.a1.activity_plan_id = self.env["mail.activity.plan"].create(
+            {
+                "name": "A1 standard tasks",
+                "res_model": "crm.lead",
+                "template_ids": [
+                    (0, 0, {"activity_type_id": self.env.ref("mail.mail_activity_data_call").id})
+                ],
+            }
+        )
+        created, deleted = [], []
+
+        def fake_create(records, vals_list):
+            created.append(len(vals_list))
+            return records.browse()
+
+        def fake_unlink(records):
+            if records:  # Odoo also deletes the activities of the queue's rows: none
+                deleted.append(len(records))
+            return True
+
+        def move(count):
+            leads = self.env["crm.lead"].union(*(self._lead(name=f"M{i}") for i in range(count)))
+            for lead in leads:
+                self._prove_a1(lead)
+            self._run_queue()  # the tasks of A1, scheduled on creation
+            self.env.flush_all()
+            before = leads._stage_gate_state()
+            self.env.cr.execute(
+                "UPDATE crm_lead SET stage_id = %s WHERE id = ANY(%s)", [self.a2.id, leads.ids]
+            )
+            self.env.invalidate_all()
+            done_before = (list(created), list(deleted))
+            with patch.object(Activity, "create", fake_create), patch.object(Activity, "unlink", fake_unlink):
+                # The gate's judgement and history rows, as for any move; the queue's rows in one
+                # insert, and the scheduler's trigger (15 when the move schedules the tasks itself).
+                with self.assertQueryCount(__system__=9):
+                    leads._stage_gate_enforce(before)
+                    self.env.flush_all()
+                self.assertEqual((created, deleted), done_before, "nothing done in the move itself")
+                self.assertEqual(len(self._queue()), count)
+                self._run_queue()
+
+        move(5)
+        move(25)
+        self.assertEqual(created, [15, 75], "A2's three tasks scheduled for each lead, in one create")
+        self.assertEqual(deleted, [5, 25], "A1's task cancelled for each lead, in one deletion")
+
+    def test_moves_apply_in_their_order(self):
+        """Several moves of a lead before the queue is worked: the tasks end as after each move."""
+        lead = self._ready_lead()
+        for stage in (self.a2, self.a1, self.a2, self.a1, self.a2):
+            lead.stage_id = stage
+        self.assertEqual(len(self._queue()), 6, "its creation, then each move")
+        self.assertEqual(
+            len(self._stage_tasks(lead)), 3, "A2's tasks once: those of earlier visits cancelled"
+        )
+
+    def test_batches_keep_each_lead_once_and_the_mover(self):
+        one, two = self._ready_lead(name="One"), self._ready_lead(name="Two")
+        self._run_queue()
+        one.with_user(self.rep).stage_id = self.a2
+        two.with_user(self.rep).stage_id = self.a2
+        one.with_user(self.manager).stage_id = self.a1
+        jobs = self._queue()
+        batches = [
+            (mover, batch.lead_id)
+            for (mover, _day), batch in self.env["crm.lead"]._stage_task_job_batches(jobs)
+        ]
+        self.assertEqual(batches, [(self.rep, one | two), (self.manager, one)])
+
+    def test_tasks_scheduled_as_the_mover(self):
+        """As the move would have: the mover is the tasks' author, and not told of the tasks given to him."""
+        lead = self._ready_lead()
+        self._run_queue()
+        last_message = self.env["mail.message"].search([], order="id desc", limit=1).id
+        lead.with_user(self.rep).stage_id = self.a2
+        self.assertEqual(self._queue().create_uid, self.rep)
+        tasks = self._stage_tasks(lead)
+        self.assertEqual(tasks.create_uid, self.rep)
+        self.assertIn(self.rep, tasks.user_id)
+        notified = self.env["mail.message"].search(
+            [
+                ("id", ">", last_message),
+                ("model", "=", "crm.lead"),
+                ("res_id", "=", lead.id),
+                ("message_type", "=", "user_notification"),
+            ]
+        )
+        self.assertEqual(
+            notified.partner_ids,
+            (self.manager | self.manager_2).partner_id,
+            "the others are told of the tasks they are given; the mover is not told of his own",
+        )
+
+    def test_a_move_wakes_the_scheduler(self):
+        cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self._ready_lead().stage_id = self.a2
+        self.assertGreater(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), len(triggers)
+        )
+
+    def test_the_queue_is_the_servers(self):
+        self._ready_lead().with_user(self.rep).stage_id = self.a2
+        for user in (self.rep, self.manager):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.env["crm.lead.stage.task.job"].with_user(user).search([])
+
+    def test_setting(self):
+        settings_form = self.env["res.config.settings"].create({})
+        self.assertTrue(settings_form.stage_tasks_in_background)
+        settings_form.stage_tasks_in_background = False
+        settings_form.execute()
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        self.assertFalse(self._queue(), "off: the move schedules its tasks itself")
+        self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
+
+    # ------------------------------------------------------------
+    # At once or in the background: the same tasks
+    # ------------------------------------------------------------
+
+    def _open_tasks(self, lead):
+        return sorted(
+            (task.crm_stage_id.id, task.summary, task.user_id.id)
+            for task in self.env["mail.activity"].search(
+                [("res_model", "=", "crm.lead"), ("res_id", "=", lead.id)]
+            )
+        )
+
+    def _play(self, steps):
+        lead = self._ready_lead()
+        for step in steps:
+            if step == "lost" and lead.active:
+                lead.action_set_lost()
+            elif step == "restore" and not lead.active:
+                lead.action_unarchive()
+            elif step in ("a1", "a2") and lead.active:
+                lead.stage_id = self.a1 if step == "a1" else self.a2
+        return lead
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        steps=st.lists(st.sampled_from(["a1", "a2", "lost", "restore"]), max_size=7),
+        cancel_on_exit=st.booleans(),
+    )
+    def test_same_tasks_at_once_or_in_the_background(self, steps, cancel_on_exit):
+        """Any sequence of moves, losses and restores ends with the same open stage tasks, whether
+        each move schedules them itself or the queue does it afterwards."""
+        Param = self.env["ir.config_parameter"]
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            self.type_a.cancel_tasks_on_exit = cancel_on_exit
+            Param.set_param(BACKGROUND, False)
+            at_once = self._open_tasks(self._play(steps))
+            Param.set_param(BACKGROUND, True)
+            lead = self._play(steps)
+            self._run_queue()
+            in_background = self._open_tasks(lead)
+            self.assertEqual(in_background, at_once, steps)
+            savepoint.rollback()
+        self.env.invalidate_all()
+        self.registry.clear_cache()
