@@ -22,6 +22,10 @@ logged in as the admin (a sales manager) then times, in interleaved rounds
 The opportunities moved are made, untimed, in each round. Prints the median of
 the rounds per measure and the ratio addon / plain.
 
+``--stage-tasks-in-background`` measures the addon with that setting on (its
+moves queue the stage tasks): its server then runs one cron worker, which
+schedules them while the rounds go on, as in production.
+
     PYTHONPATH=$HOME/.local/src/odoo-19.0 .venv/bin/python benchmarks/bench_rpc.py \\
         -c .local/odoo.conf --odoo-bin $HOME/.local/src/odoo-19.0/odoo-bin
 """
@@ -46,11 +50,11 @@ VERIFIER = {"name": "Benchmark verifier", "login": "bench_verifier", "password":
 BATCH = 300
 KANBAN_LIMIT = 80
 ADDON_TYPE = "sales_process_addon.pipeline_type_t4"
-# The production settings of scripts/run.sh, without cron workers (the HTTP workers: ``Server``'s).
+# The production settings of scripts/run.sh (the HTTP and cron workers: ``Server``'s).
 PRODUCTION_ARGS = [
-    "--max-cron-threads", "0", "--proxy-mode",
-    "--limit-time-cpu", "600", "--limit-time-real", "1200", "--db_maxconn", "16",
+    "--proxy-mode", "--limit-time-cpu", "600", "--limit-time-real", "1200", "--db_maxconn", "16",
 ]  # fmt: skip
+BACKGROUND = "sales_process_addon.stage_tasks_in_background"
 
 
 def database_exists(name):
@@ -71,13 +75,13 @@ def ensure_database(name, modules, odoo_bin, conf):
 class Server:
     """``odoo-bin`` in production mode on one database, and a JSON-RPC client of it."""
 
-    def __init__(self, odoo_bin, conf, db, port, log_dir, workers=2):
+    def __init__(self, odoo_bin, conf, db, port, log_dir, workers=2, cron_workers=0):
         self.db, self.port = db, port
         self.log_path = Path(log_dir) / f"bench-rpc-{db}.log"
         command = [
             sys.executable, odoo_bin, "-c", conf, "-d", db, "--db-filter", f"^{db}$",
             "--http-interface", "127.0.0.1", "--http-port", str(port), "--gevent-port", str(port + 10),
-            "--workers", str(workers), *PRODUCTION_ARGS,
+            "--workers", str(workers), "--max-cron-threads", str(cron_workers), *PRODUCTION_ARGS,
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -304,7 +308,11 @@ def main():
     parser.add_argument("--port", type=int, default=8671, help="plain on this port, the addon on the next")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--log-dir", default=".local/logs")
+    parser.add_argument(
+        "--stage-tasks-in-background", action="store_true", help="the addon's setting on (see above)"
+    )
     args = parser.parse_args()
+    background = args.stage_tasks_in_background
 
     ensure_database(args.plain_db, "crm", args.odoo_bin, args.config)
     ensure_database(args.addon_db, "crm,sales_process_addon", args.odoo_bin, args.config)
@@ -312,7 +320,17 @@ def main():
     servers = []
     try:
         servers.append(Server(args.odoo_bin, args.config, args.plain_db, args.port, args.log_dir))
-        servers.append(Server(args.odoo_bin, args.config, args.addon_db, args.port + 1, args.log_dir))
+        servers.append(
+            Server(
+                args.odoo_bin,
+                args.config,
+                args.addon_db,
+                args.port + 1,
+                args.log_dir,
+                cron_workers=int(background),
+            )
+        )
+        servers[1].kw("ir.config_parameter", "set_param", [BACKGROUND, background])
         sides = [Side("plain", servers[0], False), Side("addon", servers[1], True)]
         for side in sides:  # warm up: registry, caches, PostgreSQL buffers
             side.round()
@@ -327,6 +345,8 @@ def main():
 
     plain, addon = ({key: statistics.median(values) for key, values in side.times.items()} for side in sides)
     print(f"\nJSON-RPC as the admin, 2 workers per server, median of {args.rounds} interleaved rounds")
+    if background:
+        print("The addon with its stage tasks in the background (1 cron worker)")
     print("| what the rep waits for | plain | with addon | ratio |\n|---|---|---|---|")
     for key, label in LABELS.items():
         print(
