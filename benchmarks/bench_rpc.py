@@ -23,8 +23,9 @@ The opportunities moved are made, untimed, in each round. Prints the median of
 the rounds per measure and the ratio addon / plain.
 
 ``--stage-tasks-in-background`` measures the addon with that setting on (its
-moves queue the stage tasks): its server then runs one cron worker, which
-schedules them while the rounds go on, as in production.
+moves queue the stage tasks): its server then runs one cron worker, and each
+measure waits, untimed, until the worker has scheduled the queued tasks, so
+that it starts on an idle server as the others do.
 
     PYTHONPATH=$HOME/.local/src/odoo-19.0 .venv/bin/python benchmarks/bench_rpc.py \\
         -c .local/odoo.conf --odoo-bin $HOME/.local/src/odoo-19.0/odoo-bin
@@ -181,8 +182,8 @@ def view_specs(server):
 
 
 class Side:
-    def __init__(self, name, server, with_addon):
-        self.name, self.server, self.with_addon = name, server, with_addon
+    def __init__(self, name, server, with_addon, background=False):
+        self.name, self.server, self.with_addon, self.background = name, server, with_addon, background
         self.kanban_spec, self.form_spec = view_specs(server)
         self.times = {key: [] for key in ("kanban", "form", "drag", "batch")}
         if with_addon:
@@ -263,9 +264,21 @@ class Side:
         return ids
 
     def timed(self, key, operation):
+        self.settle()
         start = time.perf_counter()
         operation()
         self.times[key].append(time.perf_counter() - start)
+
+    def settle(self):
+        """With the stage tasks in the background, wait until the cron worker has scheduled the
+        queued ones (untimed): each measure starts, as the others, on a server with nothing to do."""
+        deadline = time.monotonic() + 120
+        while self.background and self.server.kw("crm.lead.stage.task.job", "search_count", [[]]):
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the stage tasks queue was not worked within 2 minutes: is the cron running?"
+                )
+            time.sleep(0.05)
 
     def round(self):
         kw = self.server.kw
@@ -331,7 +344,7 @@ def main():
             )
         )
         servers[1].kw("ir.config_parameter", "set_param", [BACKGROUND, background])
-        sides = [Side("plain", servers[0], False), Side("addon", servers[1], True)]
+        sides = [Side("plain", servers[0], False), Side("addon", servers[1], True, background)]
         for side in sides:  # warm up: registry, caches, PostgreSQL buffers
             side.round()
             side.times = {key: [] for key in side.times}
