@@ -16,7 +16,8 @@ is updated first); drop it to build it again.
 
 Then, one server at a time, each in the production settings of
 ``bench_rpc.py`` (``--workers`` HTTP workers, 2 by default; proxy mode,
-limits, no cron worker), it runs
+limits, no cron worker; with ``--stage-tasks-in-background``, which turns
+that setting of the addon on, one for that job only), it runs
 ``benchmarks/locustfile.py`` with Locust (in its own venv, see
 ``benchmarks/requirements.txt``): ``--users`` simulated users, of which
 ``--managers`` managers, each pausing up to ``--think`` seconds between two
@@ -294,8 +295,14 @@ def side_config(db, with_addon):
 
 def run_side(args, name, db, port, with_addon):
     config_ = side_config(db, with_addon)
-    server = bench_rpc.Server(args.odoo_bin, args.config, db, port, args.log_dir, workers=args.workers)
+    background = with_addon and args.stage_tasks_in_background
+    server = bench_rpc.Server(
+        args.odoo_bin, args.config, db, port, args.log_dir, workers=args.workers, cron_workers=int(background)
+    )
+    put_off = []
     try:
+        if with_addon:
+            put_off = bench_rpc.stage_tasks_in_background(server, background)
         rep = AsUser(server, config_["rep_uid"], REP_PASSWORD)
         config_["kanban_spec"], config_["form_spec"] = bench_rpc.view_specs(rep)
         config_path = Path(args.log_dir) / f"load-{name}-config.json"
@@ -322,9 +329,15 @@ def run_side(args, name, db, port, with_addon):
                 check=True,
                 timeout=args.warmup + args.run_time + 600,
             )
+        if background:
+            figures_queue = wait_for_stage_tasks(server)
     finally:
+        if put_off:
+            bench_rpc.restore_crons(server, put_off)
         server.stop()
     figures = json.loads(out_path.read_text())
+    if background:
+        figures["queue"] = figures_queue
     figures["server"] = server_times(server.log_path, measured_from)
     return figures
 
@@ -340,6 +353,20 @@ def server_times(log_path, since):
         method: [len(rows), *(statistics.median(row[i] for row in rows) for i in range(3))]
         for method, rows in calls.items()
     }
+
+
+def wait_for_stage_tasks(server, timeout=300):
+    """``(moves queued at the end of the run, seconds the cron worker took to work them)``."""
+    start = time.monotonic()
+    left = queued = server.kw("crm.lead.stage.task.job", "search_count", [[]])
+    while left and time.monotonic() - start < timeout:
+        time.sleep(0.5)
+        left = server.kw("crm.lead.stage.task.job", "search_count", [[]])
+    if left:
+        raise RuntimeError(
+            f"{left} moves still queued {timeout} s after the run: is the cron worker running?"
+        )
+    return queued, time.monotonic() - start
 
 
 def check_history(db):
@@ -433,6 +460,11 @@ def main():
     )
     parser.add_argument("--locust-python", default=str(REPO_ROOT / ".local/locust-venv/bin/python"))
     parser.add_argument("--log-dir", default=".local/logs")
+    parser.add_argument(
+        "--stage-tasks-in-background",
+        action="store_true",
+        help="the addon's setting on: its moves queue the stage tasks, for its server's one cron worker",
+    )
     args = parser.parse_args()
     if not Path(args.locust_python).exists():
         sys.exit(f"no Locust venv at {args.locust_python}: see benchmarks/requirements.txt")
@@ -447,6 +479,9 @@ def main():
     figures = {name: run_side(args, name, *side) for name, side in sides.items()}
     print_table(figures, counts, args)
     print_server_times(figures)
+    if "queue" in figures["addon"]:
+        queued, seconds = figures["addon"]["queue"]
+        print(f"\nstage tasks in the background: {queued} moves queued at the end, worked in {seconds:.1f} s")
 
     problems = check_history(args.addon_db)
     print(f"\nstage history of {args.addon_db} after the run:")

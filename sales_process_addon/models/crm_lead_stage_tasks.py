@@ -104,7 +104,7 @@ class CrmLeadStageTasks(models.AbstractModel):
         """``((mover, day of the move), jobs)`` batches of ``jobs``, in order (see ``_cron_schedule_stage_tasks``)."""
         batch, leads, key = [], set(), None
         for job in jobs:
-            mover = job.create_uid
+            mover = job.create_uid or self.env.user  # the scheduler's, for a mover deleted since
             mover_env = self.with_user(mover).with_context(tz=mover.tz)
             job_key = (mover, fields.Date.context_today(mover_env, job.create_date))
             if batch and (job.lead_id.id in leads or job_key != key or len(batch) >= self._JOB_BATCH):

@@ -11,6 +11,7 @@ from . import test_stage_exception
 from . import test_stage_history
 from . import test_gate_rpc
 from . import test_stage_tasks
+from . import test_stage_tasks_background
 from . import test_gate_ui
 from . import test_qualification
 from . import test_buying_center
