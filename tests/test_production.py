@@ -18,6 +18,10 @@ Afterwards, in the database:
   both workers wait for it, so the two transactions overlap on every run,
   however fast one move is;
 * each daily job ran once, without error, although two cron workers run.
+
+A second scenario turns the stage tasks in the background on: the moves
+queue them, the two cron workers schedule them, and each lead ends with its
+stage's tasks once.
 """
 
 from __future__ import annotations
@@ -350,3 +354,74 @@ def test_concurrent_moves_on_two_workers(odoo_env, production_server):
     )
     # Creation plus one row per step; the exception's lead: creation, then one skip.
     assert history == [f"{lead}|{1 + steps}" for lead in leads[:5]] + [f"{leads[5]}|2"]
+
+
+# Each lead's open stage tasks: of other stages (must be none where the process cancels them on
+# exit), of its stage, scheduled twice, and how many its stage's plan has.
+STAGE_TASKS_SQL = """
+SELECT lead.id,
+       count(task.id) FILTER (WHERE task.crm_stage_id IS DISTINCT FROM lead.stage_id AND ptype.cancel_tasks_on_exit),
+       count(task.id) FILTER (WHERE task.crm_stage_id = lead.stage_id),
+       count(task.id) - count(DISTINCT (task.crm_stage_id, task.crm_plan_template_id)),
+       (SELECT count(*) FROM mail_activity_plan_template template
+        JOIN crm_stage stage ON stage.activity_plan_id = template.plan_id WHERE stage.id = lead.stage_id)
+FROM crm_lead lead
+JOIN crm_pipeline_type ptype ON ptype.id = lead.pipeline_type_id
+LEFT JOIN mail_activity task
+       ON task.res_model = 'crm.lead' AND task.res_id = lead.id AND task.crm_plan_template_id IS NOT NULL
+      AND task.active
+WHERE lead.id IN ({ids})
+GROUP BY lead.id, ptype.cancel_tasks_on_exit
+ORDER BY lead.id
+"""
+
+
+def test_stage_tasks_in_the_background_under_concurrent_moves(odoo_env, odoo_shell, scratch_db, tmp_path):
+    """With the stage tasks in the background, concurrent moves queue them and the two cron
+    workers schedule them: each lead ends with its stage's tasks once, and none of the stages it
+    left where its process cancels them."""
+    data = odoo_shell.json(scratch_db, SETUP % {"crons": ()})
+    odoo_shell.json(
+        scratch_db,
+        'env["ir.config_parameter"].set_param("sales_process_addon.stage_tasks_in_background", True)\n'
+        "env.cr.commit()\nresult = True",
+    )
+    server = _start_production_server(odoo_env, scratch_db, tmp_path / "odoo-production.log")
+    leads, stages = data["leads"][:5], data["stages"]
+    try:
+        errors = []
+        for step in range(1, min(3, len(stages) - 1) + 1):
+            _prove(server, data, leads, stages[step - 1])
+            calls = [_move(server, user, leads[0], stages[step]) for user in (DEMO, DEMO, ADMIN, ADMIN)]
+            calls += [
+                _move(server, user, lead, stages[step])
+                for user, lead in zip((DEMO, DEMO, ADMIN, ADMIN), leads[1:], strict=True)
+            ]
+            errors += [result for result in _together(calls) if isinstance(result, Exception)]
+        assert not errors, f"calls failed: {errors}"
+        cron = server.execute_kw(
+            *ADMIN,
+            "ir.model.data",
+            "check_object_reference",
+            ["sales_process_addon", "ir_cron_schedule_stage_tasks"],
+        )[1]
+        deadline = time.monotonic() + 120
+        while server.execute_kw(*ADMIN, "crm.lead.stage.task.job", "search_count", [[]]):
+            assert time.monotonic() < deadline, "the cron workers did not work the queue within 2 minutes"
+            time.sleep(1)
+        failures = server.execute_kw(*ADMIN, "ir.cron", "read", [[cron], ["failure_count"]])[0][
+            "failure_count"
+        ]
+        assert not failures, server.log_tail()
+    finally:
+        server.stop()
+    rows = [
+        row.split("|")
+        for row in _sql(odoo_env, scratch_db, STAGE_TASKS_SQL.format(ids=",".join(map(str, leads))))
+    ]
+    assert len(rows) == len(leads)
+    for lead, other_stages, current, duplicates, planned in rows:
+        assert (other_stages, current, duplicates) == ("0", planned, "0"), (lead, rows)
+    assert any(planned != "0" for *_rest, planned in rows), "the scenario's stages schedule no task"
+    invariants = _sql(odoo_env, scratch_db, INVARIANTS_SQL)
+    assert all(row.endswith("|0") for row in invariants), invariants
