@@ -73,7 +73,10 @@ class CrmLeadStageTasks(models.AbstractModel):
         # sudo: the queue is the server's own; users have no access to it. The job keeps who moved
         # (its creator), as whom its tasks are scheduled.
         self.env["crm.lead.stage.task.job"].sudo().create(vals_list)
-        self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")._trigger()
+        # An admin may have deleted the scheduled action: the move still goes through.
+        cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks", raise_if_not_found=False)
+        if cron:
+            cron._trigger()
 
     @api.model
     def _cron_schedule_stage_tasks(self):
