@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from datetime import date, datetime
 from unittest.mock import patch
 
@@ -194,46 +195,60 @@ class TestStageTasks(StageGateCase):
         self.assertEqual(our_queries(5), our_queries(25))
         self.assertEqual(created[-2:], [15, 75], "one batch create of 3 activities per lead")
 
-    def test_move_reads_open_tasks_once(self):
-        """A move that cancels and schedules tasks reads the leads' open tasks once, for both:
-        the gate's queries around Odoo's creation and deletion of the activities are pinned,
-        the same for 5 or 25 leads."""
+    @contextmanager
+    def _counted_activity_writes(self, created, deleted):
+        """Odoo's creation and deletion of activities replaced by counters.
+
+        Appends to the lists ``created`` and ``deleted`` the number of
+        activities of each call (a deletion of none is not counted: Odoo
+        deletes the activities of any record it deletes).
+        """
         Activity = type(self.env["mail.activity"])
-        self.a1.activity_plan_id = self.env["mail.activity.plan"].create(
-            {
-                "name": "A1 standard tasks",
-                "res_model": "crm.lead",
-                "template_ids": [
-                    (0, 0, {"activity_type_id": self.env.ref("mail.mail_activity_data_call").id})
-                ],
-            }
-        )
-        created, deleted = [], []
 
         def fake_create(records, vals_list):
             created.append(len(vals_list))
             return records.browse()
 
         def fake_unlink(records):
-            deleted.append(len(records))
+            if records:
+                deleted.append(len(records))
             return True
 
-        def move(count):
-            leads = self.env["crm.lead"].union(*(self._lead(name=f"M{i}") for i in range(count)))
-            for lead in leads:
-                self._prove_a1(lead)
-            self.env.flush_all()
-            before = leads._stage_gate_state()
-            self.env.cr.execute(
-                "UPDATE crm_lead SET stage_id = %s WHERE id = ANY(%s)", [self.a2.id, leads.ids]
-            )
-            self.env.invalidate_all()
-            with patch.object(Activity, "create", fake_create), patch.object(Activity, "unlink", fake_unlink):
-                with self.assertQueryCount(__system__=15):
-                    leads._stage_gate_enforce(before)
+        with patch.object(Activity, "create", fake_create), patch.object(Activity, "unlink", fake_unlink):
+            yield
 
-        move(5)
-        move(25)
+    def _leads_moved_in_sql(self, count):
+        """``(leads, their gate state before)``: ``count`` leads with A1 proven and a task plan in
+        A1, moved to A2 in SQL, for ``_stage_gate_enforce`` to judge the move."""
+        if not self.a1.activity_plan_id:
+            self.a1.activity_plan_id = self.env["mail.activity.plan"].create(
+                {
+                    "name": "A1 standard tasks",
+                    "res_model": "crm.lead",
+                    "template_ids": [
+                        (0, 0, {"activity_type_id": self.env.ref("mail.mail_activity_data_call").id})
+                    ],
+                }
+            )
+        leads = self.env["crm.lead"].union(*(self._lead(name=f"M{i}") for i in range(count)))
+        for lead in leads:
+            self._prove_a1(lead)
+        self._stage_tasks(leads[:1])  # A1's tasks scheduled (by the queue, where there is one)
+        self.env.flush_all()
+        before = leads._stage_gate_state()
+        self.env.cr.execute("UPDATE crm_lead SET stage_id = %s WHERE id = ANY(%s)", [self.a2.id, leads.ids])
+        self.env.invalidate_all()
+        return leads, before
+
+    def test_move_reads_open_tasks_once(self):
+        """A move that cancels and schedules tasks reads the leads' open tasks once, for both:
+        the gate's queries around Odoo's creation and deletion of the activities are pinned,
+        the same for 5 or 25 leads."""
+        created, deleted = [], []
+        for count in (5, 25):
+            leads, before = self._leads_moved_in_sql(count)
+            with self._counted_activity_writes(created, deleted), self.assertQueryCount(__system__=15):
+                leads._stage_gate_enforce(before)
         self.assertEqual(created, [15, 75], "A2's three tasks scheduled for each lead, in one create")
         self.assertEqual(deleted, [5, 25], "A1's task cancelled for each lead, in one deletion")
 

@@ -1,5 +1,3 @@
-from unittest.mock import patch
-
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -44,51 +42,19 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
     def test_move_reads_open_tasks_once(self):
         """The move only queues (a constant number of queries, no activity created or deleted);
         working the queue reads the leads' open tasks once, then creates and deletes in one call each."""
-        Activity = type(self.env["mail.activity"])
-        self.a1.activity_plan_id = self.env["mail.activity.plan"].create(
-            {
-                "name": "A1 standard tasks",
-                "res_model": "crm.lead",
-                "template_ids": [
-                    (0, 0, {"activity_type_id": self.env.ref("mail.mail_activity_data_call").id})
-                ],
-            }
-        )
         created, deleted = [], []
-
-        def fake_create(records, vals_list):
-            created.append(len(vals_list))
-            return records.browse()
-
-        def fake_unlink(records):
-            if records:  # Odoo also deletes the activities of the queue's rows: none
-                deleted.append(len(records))
-            return True
-
-        def move(count):
-            leads = self.env["crm.lead"].union(*(self._lead(name=f"M{i}") for i in range(count)))
-            for lead in leads:
-                self._prove_a1(lead)
-            self._run_queue()  # the tasks of A1, scheduled on creation
-            self.env.flush_all()
-            before = leads._stage_gate_state()
-            self.env.cr.execute(
-                "UPDATE crm_lead SET stage_id = %s WHERE id = ANY(%s)", [self.a2.id, leads.ids]
-            )
-            self.env.invalidate_all()
-            done_before = (list(created), list(deleted))
-            with patch.object(Activity, "create", fake_create), patch.object(Activity, "unlink", fake_unlink):
+        for count in (5, 25):
+            leads, before = self._leads_moved_in_sql(count)
+            with self._counted_activity_writes(created, deleted):
+                done = (len(created), len(deleted))
                 # The gate's judgement and history rows, as for any move; the queue's rows in one
                 # insert, and the scheduler's trigger (15 when the move schedules the tasks itself).
                 with self.assertQueryCount(__system__=9):
                     leads._stage_gate_enforce(before)
                     self.env.flush_all()
-                self.assertEqual((created, deleted), done_before, "nothing done in the move itself")
+                self.assertEqual((len(created), len(deleted)), done, "nothing created or deleted in the move")
                 self.assertEqual(len(self._queue()), count)
                 self._run_queue()
-
-        move(5)
-        move(25)
         self.assertEqual(created, [15, 75], "A2's three tasks scheduled for each lead, in one create")
         self.assertEqual(deleted, [5, 25], "A1's task cancelled for each lead, in one deletion")
 
