@@ -497,6 +497,8 @@ class CrmPipelineTypeTransfer(models.Model):
                     "name": process["name"]["en_US"] + suffix,
                     "code": process["code"] + code,
                     "suffix": suffix,
+                    # The new name as the user reads it.
+                    "label": self._transfer_label(process["name"]) + suffix,
                     "buying_process": self._transfer_plan_buying_process(process["buying_process"]),
                 }
             )
@@ -511,13 +513,12 @@ class CrmPipelineTypeTransfer(models.Model):
         """What the import does differently from the file, as sentences."""
         warnings = []
         for process, pplan in zip(data["processes"], plan["processes"], strict=True):
-            name = self._transfer_label(process["name"])
             if pplan["suffix"]:
                 warnings.append(
                     _(
                         'A sales process named "%(name)s" exists: the new one is named "%(new)s".',
-                        name=name,
-                        new=name + pplan["suffix"],
+                        name=self._transfer_label(process["name"]),
+                        new=pplan["label"],
                     )
                 )
             if process["gate_mode"] == "enforced":
@@ -525,7 +526,7 @@ class CrmPipelineTypeTransfer(models.Model):
                     _(
                         '"%(name)s" is enforced in the file and is imported guided: enforce it once you have '
                         "reviewed it.",
-                        name=name + pplan["suffix"],
+                        name=pplan["label"],
                     )
                 )
         for login, user in sorted(plan["users"].items()):

@@ -123,7 +123,7 @@ class CrmPipelineTypeImport(models.TransientModel):
             parts.append(
                 Markup("<h4 class='mb-1'>%s</h4><p class='mb-2'>%s</p>")
                 % (
-                    label(process["name"]) + pplan["suffix"],
+                    pplan["label"],
                     _(
                         "%(stages)s stages, %(milestones)s milestones, %(plans)s task plans with %(tasks)s tasks.",
                         stages=len(stages),
@@ -153,10 +153,7 @@ class CrmPipelineTypeImport(models.TransientModel):
         reused[_("Activity types:")] = [
             name_of(activity_type, None) for activity_type in plan["activity_types"].values()
         ]
-        created[_("Sales processes:")] = [
-            label(process["name"]) + pplan["suffix"]
-            for process, pplan in zip(data["processes"], plan["processes"], strict=True)
-        ]
+        created[_("Sales processes:")] = [pplan["label"] for pplan in plan["processes"]]
         for title, groups in ((_("Reused from this database"), reused), (_("Created"), created)):
             if any(groups.values()):
                 parts.append(

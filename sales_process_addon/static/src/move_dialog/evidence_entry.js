@@ -111,7 +111,10 @@ export class EvidenceEntry extends Component {
         this.discardAttachments([attachment]);
     }
 
-    /** Delete uploaded documents no evidence uses; also while the entry closes, hence the raw service. */
+    /**
+     * Delete uploaded documents no evidence uses; also while the entry closes, hence the raw
+     * service. Silent: a document that cannot be deleted only stays on the deal, as it did.
+     */
     discardAttachments(attachments) {
         if (attachments.length) {
             const ids = attachments.map((a) => a.id);
