@@ -45,7 +45,11 @@ class CrmLead(models.Model):
     )
     funnel_state_indicators = fields.Text(related="stage_id.funnel_state_id.indicators")
     milestone_criteria = fields.Text(related="stage_id.milestone_criteria")
-    stage_playbook = fields.Html(related="stage_id.playbook", string="Playbook")
+    stage_playbook = fields.Html(
+        related="stage_id.playbook",
+        string="Playbook",
+        sanitize=False,  # the stage's playbook is sanitized when saved: not again on every read
+    )
     funnel_state_guidance = fields.Text(related="stage_id.funnel_state_id.guidance", string="Funnel Guidance")
     evidence_ids = fields.One2many("crm.lead.evidence", "lead_id")
     stage_exception_ids = fields.One2many("crm.stage.exception", "lead_id", string="Stage Exceptions")

@@ -180,6 +180,16 @@ class TestUiHelpers(StageGateCase):
             "Fourth milestone", lead.stage_exit_criteria, "one source: a new milestone shows at once"
         )
 
+    def test_playbook_shown_as_the_stage_saved_it(self):
+        """The opportunity shows the stage's playbook as sanitized when the stage was saved:
+        a script an admin pastes never reaches the form, and the form does not sanitize again."""
+        self.a1.playbook = '<p>Ask <b>who signs</b>.</p><script>alert("x")</script>'
+        lead = self._lead()
+        self.assertIn("<b>who signs</b>", lead.stage_playbook)
+        self.assertNotIn("script", lead.stage_playbook)
+        self.assertEqual(lead.stage_playbook, self.a1.playbook)
+        self.assertFalse(lead._fields["stage_playbook"].sanitize, "sanitized once, on the stage")
+
     def test_banner_and_move_with_exception(self):
         lead = self._lead()
         with self.assertRefused(UserError, "no approved exception"):
