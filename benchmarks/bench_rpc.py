@@ -163,6 +163,17 @@ class Server:
 # ----------------------------------------------------------------------------
 
 
+def own_field_nodes(node):
+    """The field nodes under ``node``; those of a field's sub-view are the sub-view's own."""
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue  # a comment
+        if child.tag == "field":
+            yield child
+        else:
+            yield from own_field_nodes(child)
+
+
 def specification(node, model, models):
     """``web_read`` specification of the fields under ``node`` (not those of sub-views).
 
@@ -171,9 +182,7 @@ def specification(node, model, models):
     """
     fields_info = models[model]["fields"]
     spec = {}
-    for field_node in node.iter("field"):
-        if any(parent.tag == "field" for parent in field_node.iterancestors()):
-            continue  # a field of a sub-view, read by the sub-view's own spec
+    for field_node in own_field_nodes(node):
         name = field_node.get("name")
         info = fields_info.get(name)
         if info is None:
