@@ -7,7 +7,7 @@ class CrmLeadCompetitor(models.Model):
     _name = "crm.lead.competitor"
     _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Competitor"
-    _order = "lead_id, threat_sequence, id"
+    _order = "lead_id.id, threat_sequence, id"  # by id: grouped by opportunity, no join to sort
     _rec_name = "competitor_id"
     _check_company_auto = True
 

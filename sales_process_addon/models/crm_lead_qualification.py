@@ -7,7 +7,7 @@ class CrmLeadQualification(models.Model):
     _name = "crm.lead.qualification"
     _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Qualification Answer"
-    _order = "lead_id, question_id, id"
+    _order = "lead_id.id, question_id, id"  # by id: grouped by opportunity, no join to sort
     _rec_name = "question_id"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")

@@ -12,7 +12,7 @@ class CrmLeadStakeholder(models.Model):
     _name = "crm.lead.stakeholder"
     _inherit = ["crm.lead.child.mixin", "crm.valid.selection.mixin"]
     _description = "Opportunity Stakeholder"
-    _order = "lead_id, role_sequence, id"
+    _order = "lead_id.id, role_sequence, id"  # by id: grouped by opportunity, no join to sort
     _rec_name = "partner_id"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")

@@ -59,6 +59,20 @@ class TestQualification(OpportunityCase):
         lead.with_user(self.rep).action_load_qualification_questions()  # no duplicates
         self.assertEqual(lead.qualification_ids.question_id, self.q_funding | self.q_driver | new_question)
 
+    def test_answers_listed_in_the_questions_order(self):
+        """The form lists an opportunity's own answers in the questions' order, not the order asked."""
+        lead = self._lead()
+        first = self.env["crm.qualification.question"].create({"name": "Timing?", "sequence": -1})
+        lead.action_load_qualification_questions()  # asked last, listed first
+        self._lead().action_load_qualification_questions()
+        questions = self.env["crm.qualification.question"].search(
+            [("id", "in", (self.q_funding | self.q_driver | first).ids)]
+        )
+        self.assertEqual(questions[0], first)
+        self.env.invalidate_all()  # as the form reads it, in a request of its own
+        read = lead.web_read({"qualification_ids": {"fields": {"question_id": {"fields": {}}}}})[0]
+        self.assertEqual([answer["question_id"]["id"] for answer in read["qualification_ids"]], questions.ids)
+
     def test_status_rules(self):
         lead = self._lead()
         self._answer(lead, {self.q_funding: "yes", self.q_driver: "yes"})
