@@ -82,7 +82,14 @@ class CrmLeadProbability(models.AbstractModel):
         return super()._compute_probabilities()
 
     def _pls_get_naive_bayes_probabilities(self, batch_mode=False, is_tooltip=False):
-        result = super()._pls_get_naive_bayes_probabilities(batch_mode=batch_mode, is_tooltip=is_tooltip)
+        """Odoo's predictive scoring, but not for the leads whose process follows the evidence.
+
+        Theirs is their evidence probability: scoring them too (Odoo reads the
+        scoring tables for every lead, e.g. on each stage move) would be work
+        thrown away. The tooltip still explains Odoo's scoring.
+        """
+        if is_tooltip:
+            return super()._pls_get_naive_bayes_probabilities(batch_mode=batch_mode, is_tooltip=True)
         # The processes' modes come from the gate's registry cache: scoring a lead reads no process.
         types = self._stage_gate_structure()["types"]
         evidence_based = self.filtered(
@@ -92,7 +99,10 @@ class CrmLeadProbability(models.AbstractModel):
             evidence_based = evidence_based.filtered(
                 lambda lead: lead.active and lead.won_status == "pending"
             )
-        if is_tooltip or not evidence_based:
+        result = super(CrmLeadProbability, self - evidence_based)._pls_get_naive_bayes_probabilities(
+            batch_mode=batch_mode
+        )
+        if not evidence_based:
             return result
         # Odoo returns a bare dict when it computed nothing.
         probabilities, tooltip_data = result if isinstance(result, tuple) else (result, {})

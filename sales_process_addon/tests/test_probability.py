@@ -74,6 +74,22 @@ class TestEvidenceProbability(StageGateCase):
         self.assertEqual(probabilities[lead.id], 30.0)
         self.assertNotEqual(probabilities.get(other.id), other.evidence_probability or -1)
 
+    def test_evidence_based_deals_are_not_scored(self):
+        """Odoo's scoring is not run for deals whose probability follows the evidence: a stage
+        move of such a deal reads none of its tables; the others are scored as before."""
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)
+        self.env.flush_all()
+        lead.mapped("evidence_probability")
+        with self.assertQueryCount(0):
+            probabilities, _tooltip = lead._pls_get_naive_bayes_probabilities()
+        self.assertEqual(probabilities, {lead.id: 30.0})
+        other = self._lead(pipeline_type_id=self.type_b.id, stage=self.bx)
+        alone, _tooltip = other._pls_get_naive_bayes_probabilities()
+        together, _tooltip = (lead | other)._pls_get_naive_bayes_probabilities()
+        self.assertEqual(together, {**alone, lead.id: 30.0})
+        self.assertIn(other.id, together, "the predictive process's deal is scored")
+
     def test_probability_of_many_leads_in_fixed_queries(self):
         def cost(leads):
             self.env.invalidate_all()
