@@ -1,5 +1,12 @@
+import logging
+
+import psycopg2
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
+
+_logger = logging.getLogger(__name__)
 
 
 class CrmLeadStageTasks(models.AbstractModel):
@@ -87,20 +94,60 @@ class CrmLeadStageTasks(models.AbstractModel):
         apply in their order). The tasks are scheduled as the user who moved,
         as the move itself would have: the same assignees notified, the same
         author, deadlines counted from the day of the move.
+
+        A move whose tasks cannot be scheduled (e.g. a plan's template that no
+        longer works) does not hold up the others: its batch is worked again
+        move by move, and a move that fails alone is dropped, logged and told
+        on its opportunity's chatter. A conflict with another transaction is
+        no such failure: the run stops and the scheduler retries it.
         """
         Cron = self.env["ir.cron"]
         jobs = self.env["crm.lead.stage.task.job"].search([])
         Cron._commit_progress(remaining=len(jobs))
         for (mover, day), batch in self._stage_task_job_batches(jobs):
-            left = {job.lead_id.id: job.left_stage_id.id for job in batch if job.left_stage_id}
-            left.update({job.lead_id.id: False for job in batch if job.lost})
-            entered = {job.lead_id.id: job.entered_stage_id.id for job in batch if job.entered_stage_id}
-            # sudo: the move was allowed when it was made; its tasks follow it even if the mover's
-            # rights changed since. As the mover (env.user), so as the move would have.
-            self.with_user(mover).sudo()._stage_tasks_apply(left, entered, day)
+            if not self._stage_task_jobs_work(mover, day, batch):
+                for job in batch:
+                    if not self._stage_task_jobs_work(mover, day, job):
+                        self._stage_task_job_failed(mover, job)
             batch.unlink()
             if not Cron._commit_progress(len(batch)):
                 break
+
+    @api.model
+    def _stage_task_jobs_work(self, mover, day, jobs):
+        """Cancel and schedule the tasks of the moves ``jobs`` as ``mover``; False when that
+        failed, and was rolled back (a conflict with another transaction is raised)."""
+        left = {job.lead_id.id: job.left_stage_id.id for job in jobs if job.left_stage_id}
+        left.update({job.lead_id.id: False for job in jobs if job.lost})
+        entered = {job.lead_id.id: job.entered_stage_id.id for job in jobs if job.entered_stage_id}
+        try:
+            with self.env.cr.savepoint():
+                # sudo: the move was allowed when it was made; its tasks follow it even if the
+                # mover's rights changed since. As the mover (env.user), so as the move would have.
+                self.with_user(mover).sudo()._stage_tasks_apply(left, entered, day)
+        except psycopg2.OperationalError:
+            raise
+        except Exception:  # whatever broke, the moves after it must go on
+            _logger.exception("Stage tasks of moves %s could not be scheduled", jobs.ids)
+            return False
+        return True
+
+    @api.model
+    def _stage_task_job_failed(self, mover, job):
+        """Tell the opportunity of ``job`` that the tasks of its move were not updated."""
+        # In the language of the user who moved the deal: it is his move that lacks its tasks.
+        in_his_language = self.with_context(lang=mover.lang or self.env.lang)
+        if job.entered_stage_id:
+            text = in_his_language.env._(
+                'The standard tasks of "%(stage)s" could not be scheduled; the server\'s log has the reason.',
+                stage=job.entered_stage_id.with_env(in_his_language.env).name,
+            )
+        else:
+            text = in_his_language.env._(
+                "The standard tasks of the stage left could not be cancelled; the server's log has the reason."
+            )
+        # sudo: the scheduler's note, on a deal its own user may not read.
+        job.lead_id.sudo()._message_log(body=Markup("<p>%s</p>") % text)
 
     @api.model
     def _stage_task_job_batches(self, jobs):

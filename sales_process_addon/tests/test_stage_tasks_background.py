@@ -3,6 +3,7 @@ from hypothesis import strategies as st
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from . import test_stage_tasks
 
@@ -104,6 +105,37 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             (self.manager | self.manager_2).partner_id,
             "the others are told of the tasks they are given; the mover is not told of his own",
         )
+
+    def test_a_move_whose_tasks_fail_holds_up_no_other(self):
+        """A plan's template that no longer works (a deadline out of the calendar) fails its
+        move's tasks: the other moves of the batch and after it are worked, the failing one is
+        dropped and told on its opportunity."""
+        done, failing, later = (self._ready_lead(name=name) for name in ("Done", "Failing", "Later"))
+        done.stage_id = self.a2
+        self._run_queue()
+        broken = self.env["mail.activity.plan.template"].create(
+            {
+                "plan_id": self.plan.id,
+                "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
+                "summary": "Out of the calendar",
+                "delay_count": 10**7,
+                "delay_from": "after_plan_date",
+            }
+        )
+        failing.stage_id = self.a2
+        done.action_set_lost()
+        with mute_logger("odoo.addons.sales_process_addon.models.crm_lead_stage_tasks"):
+            self._run_queue()
+        self.assertFalse(self._queue(), "the failing move no longer waits in the queue")
+        self.assertFalse(self._stage_tasks(done), "the loss in the same batch cancelled its tasks")
+        self.assertFalse(self._stage_tasks(failing), "nothing half-scheduled")
+        note = failing.message_ids.filtered(lambda message: "could not be scheduled" in message.body)
+        self.assertEqual(len(note), 1, "the opportunity tells why its tasks are missing")
+        self.assertIn("A2", note.body)
+        self.assertFalse(done.message_ids.filtered(lambda message: "could not be" in message.body))
+        broken.unlink()
+        later.stage_id = self.a2
+        self.assertEqual(len(self._stage_tasks(later)), 3, "the moves after it are worked")
 
     def test_a_move_wakes_the_scheduler(self):
         cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
