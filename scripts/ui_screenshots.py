@@ -1,11 +1,12 @@
 """Screenshots of the sales process UI in headless Chromium (Chrome DevTools Protocol).
 
-Usage: .venv/bin/python scripts/ui_screenshots.py BASE_URL OUTDIR [--width 1440] [--lang en_US]
+Usage: .venv/bin/python scripts/ui_screenshots.py BASE_URL OUTDIR [--width 1440]
        [--login admin --password admin] NAME=PATH[#js-to-run-first] ...
 
 Logs in, opens each PATH (e.g. /odoo/crm) and saves OUTDIR/NAME.png once the
 web client is idle. An optional JS expression after '#' runs before the shot
 (e.g. to open a dialog); the shot waits for the page to settle after it.
+The pages are in the language of the user who logs in (set it on the user).
 """
 
 import argparse
