@@ -4,6 +4,7 @@ from typing import NamedTuple
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
+from ..exceptions import StageGateRefused
 from ..tools import join_list
 
 
@@ -535,7 +536,7 @@ class CrmLeadStageGate(models.AbstractModel):
 
     @api.model
     def _stage_gate_refuse(self, messages):
-        raise ValidationError(_("Stage change refused; nothing was saved.") + "\n" + "\n\n".join(messages))
+        raise StageGateRefused(_("Stage change refused; nothing was saved.") + "\n" + "\n\n".join(messages))
 
     def _stage_gate_structural_message(self, lead_id, kind, old, new):
         lead = self.browse(lead_id)

@@ -1,6 +1,7 @@
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
+from ..exceptions import StageGateRefused
 from .common_gate import StageGateCase
 
 
@@ -25,6 +26,17 @@ class TestStageGate(StageGateCase):
         ):
             lead.with_user(self.rep).stage_id = self.a2
         self.assertEqual(lead.stage_id, self.a1)
+
+    def test_refusal_is_the_gates_own_validation_error(self):
+        """The web client tells the gate's refusal (the move dialog takes its place) from any
+        other error; everywhere else it is a validation error."""
+        lead = self._lead()
+        with self.assertRefused(StageGateRefused, "Stage change refused"):
+            lead.with_user(self.rep).stage_id = self.a2
+        self.assertTrue(issubclass(StageGateRefused, ValidationError))
+        with self.assertRefused(ValidationError, "is not the id of an existing record") as refused:
+            lead.with_user(self.rep).stage_id = -1
+        self.assertNotIsInstance(refused.exception, StageGateRefused, "bad input, not a move refused")
 
     def test_optional_milestone_not_needed(self):
         lead = self._lead()

@@ -80,6 +80,48 @@ class TestRepJourneyUi(HttpCase):
         self.assertEqual(self.lead.stage_id, self.close)
         self.assertEqual(exception.state, "used")
 
+    def test_allowed_moves_saved_at_once(self):
+        """A drop and a statusbar click the gate allows are one save each, as in plain CRM:
+        the move dialog's question (``stage_move_check``) is only asked after a refusal."""
+        ready, qualified = (
+            self.lead.copy({"name": "Tour ready deal"}),
+            self.lead.copy({"name": "Tour qualified deal"}),
+        )
+        Evidence = self.env["crm.lead.evidence"]
+        for lead in ready | qualified:
+            Evidence.create(
+                {
+                    "lead_id": lead.id,
+                    "milestone_id": self.milestone.id,
+                    "kind_id": self.kind.id,
+                    "summary": "The buyer confirmed the budget.",
+                    "customer_partner_id": self.buyer.id,
+                }
+            )
+        qualified.stage_id = self.qualify
+        Evidence.create(
+            {
+                "lead_id": qualified.id,
+                "milestone_id": self.qualify.milestone_ids.id,
+                "kind_id": self.kind.id,
+                "summary": "Needs agreed in the workshop.",
+                "internal_user_id": self.admin.id,
+            }
+        )
+        checks = []
+        Lead = type(self.env["crm.lead"])
+        stage_move_check = Lead.stage_move_check
+
+        def counted(records, stage_ids):
+            checks.append(stage_ids)
+            return stage_move_check(records, stage_ids)
+
+        self.patch(Lead, "stage_move_check", counted)
+        self.start_tour("/odoo/crm", "sales_process_allowed_move_tour", login="admin")
+        self.assertEqual(ready.stage_id, self.qualify, "the drop saved the move")
+        self.assertEqual(qualified.stage_id, self.propose, "the click saved the move")
+        self.assertEqual(checks, [], "no question before an allowed move")
+
     def test_quick_create_in_another_process(self):
         other = self.env["crm.pipeline.type"].create({"name": "Tour other process", "code": "tour_other"})
         self.env["crm.stage"].create(

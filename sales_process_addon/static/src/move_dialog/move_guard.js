@@ -1,47 +1,81 @@
 import { useEffect } from "@odoo/owl";
 import { CrmKanbanDynamicGroupList } from "@crm/views/crm_kanban/crm_kanban_model";
+import { odooExceptionTitleMap, WarningDialog } from "@web/core/errors/error_dialogs";
 import { _t } from "@web/core/l10n/translation";
+import { RPCError } from "@web/core/network/rpc";
+import { registry } from "@web/core/registry";
 import { patch } from "@web/core/utils/patch";
 import { StatusBarField } from "@web/views/fields/statusbar/statusbar_field";
 import { FormController } from "@web/views/form/form_controller";
 import { guardStageMove } from "./move_dialog";
 
 /**
- * Every stage move the gate would refuse opens the move dialog instead of an
- * error: a kanban drop, a statusbar click, the Won button. The record is not
- * changed until the move is allowed, so a cancel leaves the real stage shown.
- * Only enforced processes are asked: guided moves are never refused, and keep
- * Odoo's own flow untouched.
+ * Every stage move the gate refuses opens the move dialog instead of an
+ * error: a kanban drop, a statusbar click, the Won button. A drop and a click
+ * are saved at once, as in plain CRM (one request): only when the gate
+ * refuses does the dialog ask the server what the move lacks, and the real
+ * stage is shown again. The Won button asks first, as its stage is the
+ * server's choice. Only enforced processes are concerned: guided moves are
+ * never refused, and keep Odoo's own flow untouched.
  */
+
+// The gate's refusal (``sales_process_addon.exceptions.StageGateRefused``); shown as the
+// validation error it is wherever no move dialog takes its place (a list, an import).
+const GATE_REFUSED = "odoo.addons.sales_process_addon.exceptions.StageGateRefused";
+registry.category("error_dialogs").add(GATE_REFUSED, WarningDialog);
+odooExceptionTitleMap.set(GATE_REFUSED, odooExceptionTitleMap.get("odoo.exceptions.ValidationError"));
+
+function isGateRefusal(error) {
+    return error instanceof RPCError && error.exceptionName === GATE_REFUSED;
+}
+
+/**
+ * Save the move with ``save``; if the gate refuses it, open the move dialog
+ * (``undo`` first puts the real stage back) instead of the error. Returns the
+ * save's result, or false when the dialog took over.
+ */
+async function saveStageMove(env, save, undo, move) {
+    try {
+        return await save();
+    } catch (error) {
+        if (!isGateRefusal(error)) {
+            throw error;
+        }
+        await undo();
+        if (await guardStageMove(env, move)) {
+            throw error; // refused for a reason the dialog cannot tell: the error says it
+        }
+        return false;
+    }
+}
 
 patch(CrmKanbanDynamicGroupList.prototype, {
     async moveRecord(dataRecordId, dataGroupId, refId, targetGroupId) {
         const sourceGroup = this.groups.find((g) => g.id === dataGroupId);
         const targetGroup = this.groups.find((g) => g.id === targetGroupId);
+        const record = sourceGroup?.list.records.find((r) => r.id === dataRecordId);
         if (
-            this.resModel === "crm.lead" &&
-            dataGroupId !== targetGroupId &&
-            sourceGroup?.groupByField.name === "stage_id" &&
-            targetGroup?.value
+            this.resModel !== "crm.lead" ||
+            dataGroupId === targetGroupId ||
+            sourceGroup?.groupByField.name !== "stage_id" ||
+            !targetGroup?.value ||
+            record?.data.pipeline_gate_mode !== "enforced"
         ) {
-            const record = sourceGroup.list.records.find((r) => r.id === dataRecordId);
-            const allowed =
-                record.data.pipeline_gate_mode !== "enforced" ||
-                (await guardStageMove(
-                    { services: { orm: this.model.orm, dialog: this.model.dialog } },
-                    {
-                        leadId: record.resId,
-                        stageId: targetGroup.value,
-                        stageName: targetGroup.displayName,
-                        fromStageId: sourceGroup.value,
-                        onChanged: () => this.model.load(),
-                    }
-                ));
-            if (!allowed) {
-                return;
-            }
+            return super.moveRecord(...arguments);
         }
-        return super.moveRecord(...arguments);
+        // Odoo's move puts the card back in its column when the save fails.
+        return saveStageMove(
+            { services: { orm: this.model.orm, dialog: this.model.dialog } },
+            () => super.moveRecord(...arguments),
+            () => {},
+            {
+                leadId: record.resId,
+                stageId: targetGroup.value,
+                stageName: targetGroup.displayName,
+                fromStageId: sourceGroup.value,
+                onChanged: () => this.model.load(),
+            }
+        );
     },
 });
 
@@ -80,27 +114,30 @@ patch(StatusBarField.prototype, {
     async selectItem(item) {
         const { name, record } = this.props;
         if (
-            record.resModel === "crm.lead" &&
-            name === "stage_id" &&
-            record.resId &&
-            record.data.stage_id &&
-            record.data.pipeline_gate_mode === "enforced"
+            record.resModel !== "crm.lead" ||
+            name !== "stage_id" ||
+            !record.resId ||
+            !record.data.stage_id ||
+            record.data.pipeline_gate_mode !== "enforced"
         ) {
-            if (await record.isDirty()) {
-                await record.save();
-            }
-            const allowed = await guardStageMove(this.env, {
+            return super.selectItem(...arguments);
+        }
+        // The other changes are saved first: undoing a refused move then drops the stage only.
+        if ((await record.isDirty()) && !(await record.save())) {
+            return;
+        }
+        return saveStageMove(
+            this.env,
+            () => super.selectItem(...arguments),
+            () => record.discard(),
+            {
                 leadId: record.resId,
                 stageId: item.value,
                 stageName: item.label,
                 fromStageId: record.data.stage_id.id,
                 onChanged: () => record.load(),
-            });
-            if (!allowed) {
-                return;
             }
-        }
-        return super.selectItem(...arguments);
+        );
     },
 });
 

@@ -321,3 +321,42 @@ registry.category("web_tour.tours").add("sales_process_quick_create_tour", {
         },
     ],
 });
+
+/**
+ * Moves the gate allows are saved at once, as in plain CRM: a drop on the next
+ * column and a click on the next stage, with no dialog (the test checks that
+ * the move dialog's question was not asked).
+ */
+registry.category("web_tour.tours").add("sales_process_allowed_move_tour", {
+    steps: () => [
+        {
+            content: "Drag the evidenced deal to the next stage",
+            trigger: `${column("Tour Discover")} .o_kanban_record:contains('Tour ready deal')`,
+            run: `drag_and_drop (${column("Tour Qualify")})`,
+        },
+        {
+            content: "The deal is in the next stage, no dialog",
+            trigger: `${column("Tour Qualify")} .o_kanban_record:contains('Tour ready deal')`,
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            content: "Open the deal whose qualification is evidenced",
+            trigger: `${column("Tour Qualify")} .o_kanban_record:contains('Tour qualified deal')`,
+            run: "click",
+        },
+        {
+            content: "Click the next stage on the statusbar",
+            trigger: ".o_statusbar_status button:contains('Tour Propose')",
+            run: "click",
+        },
+        {
+            content: "The deal is in it, saved, no dialog",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Tour Propose')",
+        },
+        {
+            trigger: "body:not(:has(.o_form_dirty)):not(:has(.modal))",
+        },
+    ],
+});
