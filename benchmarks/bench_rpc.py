@@ -17,6 +17,9 @@ logged in as the admin (a sales manager) then times, in interleaved rounds
 - *one drag*: ``write`` of the next stage on one opportunity whose milestones
   of its stage are evidenced (with the addon: an enforced process, so the gate
   judges it, the history records it and the next stage's tasks are scheduled);
+- *drop on the kanban*: the same move as the kanban saves it, ``web_save``
+  with the card's fields read back (plain CRM and, for a move the gate allows,
+  the addon send only this request);
 - *batch*: 300 such opportunities moved in one ``write``.
 
 The opportunities moved are made, untimed, in each round. Prints the median of
@@ -217,7 +220,7 @@ class Side:
     def __init__(self, name, server, with_addon, background=False):
         self.name, self.server, self.with_addon, self.background = name, server, with_addon, background
         self.kanban_spec, self.form_spec = view_specs(server)
-        self.times = {key: [] for key in ("kanban", "form", "drag", "batch")}
+        self.times = {key: [] for key in ("kanban", "form", "drag", "drop", "batch")}
         if with_addon:
             ptype = server.kw("ir.model.data", "check_object_reference", ADDON_TYPE.split("."))[1]
             stages = server.kw(
@@ -330,6 +333,13 @@ class Side:
         self.timed("form", lambda: kw("crm.lead", "web_read", [[self.form_lead], self.form_spec]))
         drag = self.make_leads(1)
         self.timed("drag", lambda: kw("crm.lead", "write", [drag, {"stage_id": self.second}]))
+        drop = self.make_leads(1)
+        self.timed(
+            "drop",
+            lambda: kw(
+                "crm.lead", "web_save", [drop, {"stage_id": self.second}], {"specification": self.kanban_spec}
+            ),
+        )
         batch = self.make_leads(BATCH)
         self.timed("batch", lambda: kw("crm.lead", "write", [batch, {"stage_id": self.second}]))
 
@@ -338,6 +348,7 @@ LABELS = {
     "kanban": f"pipeline kanban: grouped read + {KANBAN_LIMIT} cards per column",
     "form": "opening an opportunity: web_read, form fields",
     "drag": "one drag: write of the next stage",
+    "drop": "the same drop as the kanban saves it: web_save, card fields",
     "batch": f"{BATCH} evidenced leads moved in one call",
 }
 
