@@ -4,7 +4,6 @@ from typing import NamedTuple
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
-from ..exceptions import StageGateRefused
 from ..tools import join_list
 
 
@@ -534,9 +533,15 @@ class CrmLeadStageGate(models.AbstractModel):
     # MESSAGES
     # ------------------------------------------------------------
 
+    # Set on the gate's refusals: the web client opens its move dialog in their place (move_guard.js).
+    _STAGE_GATE_REFUSED = "sales_process_stage_gate_refused"
+
     @api.model
     def _stage_gate_refuse(self, messages):
-        raise StageGateRefused(_("Stage change refused; nothing was saved.") + "\n" + "\n\n".join(messages))
+        error = ValidationError(_("Stage change refused; nothing was saved.") + "\n" + "\n\n".join(messages))
+        # Odoo sends an exception's ``context`` to the client with the error.
+        error.context = {self._STAGE_GATE_REFUSED: True}
+        raise error
 
     def _stage_gate_structural_message(self, lead_id, kind, old, new):
         lead = self.browse(lead_id)

@@ -95,7 +95,11 @@ class TestGateRpc(HttpCase):
             data=json.dumps(payload),
             headers={"Content-Type": "application/json"},
         ).json()
-        self.assertIn("stages are passed one at a time", result["error"]["data"]["message"])
+        error = result["error"]["data"]
+        self.assertIn("stages are passed one at a time", error["message"])
+        # What the web client reads to open its move dialog instead of the error.
+        self.assertEqual(error["name"], "odoo.exceptions.ValidationError")
+        self.assertEqual(error["context"], {"sales_process_stage_gate_refused": True})
         self.lead.invalidate_recordset()
         self.assertEqual(self.lead.stage_id, self.s1)
 

@@ -1,9 +1,7 @@
 import { useEffect } from "@odoo/owl";
 import { CrmKanbanDynamicGroupList } from "@crm/views/crm_kanban/crm_kanban_model";
-import { odooExceptionTitleMap, WarningDialog } from "@web/core/errors/error_dialogs";
 import { _t } from "@web/core/l10n/translation";
 import { RPCError } from "@web/core/network/rpc";
-import { registry } from "@web/core/registry";
 import { patch } from "@web/core/utils/patch";
 import { StatusBarField } from "@web/views/fields/statusbar/statusbar_field";
 import { FormController } from "@web/views/form/form_controller";
@@ -19,14 +17,9 @@ import { guardStageMove } from "./move_dialog";
  * never refused, and keep Odoo's own flow untouched.
  */
 
-// The gate's refusal (``sales_process_addon.exceptions.StageGateRefused``); shown as the
-// validation error it is wherever no move dialog takes its place (a list, an import).
-const GATE_REFUSED = "odoo.addons.sales_process_addon.exceptions.StageGateRefused";
-registry.category("error_dialogs").add(GATE_REFUSED, WarningDialog);
-odooExceptionTitleMap.set(GATE_REFUSED, odooExceptionTitleMap.get("odoo.exceptions.ValidationError"));
-
+/** The gate's refusal: a validation error the server flags (``crm.lead._stage_gate_refuse``). */
 function isGateRefusal(error) {
-    return error instanceof RPCError && error.exceptionName === GATE_REFUSED;
+    return error instanceof RPCError && Boolean(error.data?.context?.sales_process_stage_gate_refused);
 }
 
 /**
