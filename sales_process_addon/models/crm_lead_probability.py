@@ -39,31 +39,24 @@ class CrmLeadProbability(models.AbstractModel):
     def _compute_evidence_probability(self):
         """One query for any number of leads: what is proven.
 
-        None for leads that have proven nothing yet (e.g. new ones): the stage's
-        default probability.
+        The stages' order, probabilities and required milestones come from the
+        gate's registry cache; only what the leads proved is read, and only for
+        those in a stage with required milestones. A lead outside the processes'
+        stages keeps its stage's default probability.
         """
-        blank = self.filtered(
-            lambda lead: not lead.evidence_ids
-            and not lead.stakeholder_ids
-            and lead.qualification_status != "pursue"
-        )
-        for lead in blank:
-            lead.evidence_probability = 100.0 if lead.stage_id.is_won else lead.stage_id.default_probability
-        leads = self - blank
-        if not leads:
-            return
-        # The stages' order, probabilities and required milestones come from the gate's registry
-        # cache: one query (what is proven) for any number of leads, no record work per lead.
         stage_info = self._stage_gate_structure()["stages"]
-        required_ids = {
-            mid for lead in leads for mid in stage_info.get(lead.stage_id.id, {}).get("required", ())
-        }
-        milestones = self.env["crm.stage.milestone"].browse(required_ids)
-        met = leads.filtered("id")._stage_gate_milestones_met(milestones)
-        for lead in leads:
+        proving = self.filtered(
+            lambda lead: (info := stage_info.get(lead.stage_id.id)) and not info["won"] and info["required"]
+        )
+        milestones = self.env["crm.stage.milestone"].browse(
+            {mid for lead in proving for mid in stage_info[lead.stage_id.id]["required"]}
+        )
+        met = proving.filtered("id")._stage_gate_milestones_met(milestones) if proving else {}
+        for lead in self:
             info = stage_info.get(lead.stage_id.id)
             if not info or info["won"]:
-                lead.evidence_probability = 100.0 if info else 0.0
+                won = info["won"] if info else lead.stage_id.is_won
+                lead.evidence_probability = 100.0 if won else lead.stage_id.default_probability
                 continue
             sequence = self._stage_gate_sequence(lead.pipeline_type_id.id, lead.team_id.id, lead.stage_id.id)
             following = sequence[sequence.index(lead.stage_id.id) + 1 :][:1]

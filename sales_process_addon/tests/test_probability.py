@@ -109,4 +109,7 @@ class TestEvidenceProbability(StageGateCase):
         for lead in many[:10]:
             self._evidence(lead, self.m_summary)
         self.assertEqual(cost(one), cost(many))
+        # The leads' own fields, then what they proved: their lists of evidence and stakeholders
+        # are not read (the stages' requirements come from the gate's registry cache).
+        self.assertEqual(cost(many), 2)
         self.assertEqual(set(many.mapped("evidence_probability")), {10.0, 30.0})
