@@ -80,10 +80,13 @@ class CrmLeadStageTasks(models.AbstractModel):
         # sudo: the queue is the server's own; users have no access to it. The job keeps who moved
         # (its creator), as whom its tasks are scheduled.
         self.env["crm.lead.stage.task.job"].sudo().create(vals_list)
-        # An admin may have deleted the scheduled action: the move still goes through.
-        cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks", raise_if_not_found=False)
-        if cron:
-            cron._trigger()
+        # An admin may have deleted the scheduled action: the move still goes through. Its id comes
+        # from the registry cache (``env.ref`` would check that it exists, a query per move).
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "sales_process_addon.ir_cron_schedule_stage_tasks", raise_if_not_found=False
+        )
+        if cron_id:
+            self.env["ir.cron"].browse(cron_id)._trigger()
 
     @api.model
     def _cron_schedule_stage_tasks(self):

@@ -50,7 +50,7 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
                 done = (len(created), len(deleted))
                 # The gate's judgement and history rows, as for any move; the queue's rows in one
                 # insert, and the scheduler's trigger (15 when the move schedules the tasks itself).
-                with self.assertQueryCount(__system__=9):
+                with self.assertQueryCount(__system__=8):
                     leads._stage_gate_enforce(before)
                     self.env.flush_all()
                 self.assertEqual((len(created), len(deleted)), done, "nothing created or deleted in the move")
@@ -68,6 +68,19 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         self.assertEqual(
             len(self._stage_tasks(lead)), 3, "A2's tasks once: those of earlier visits cancelled"
         )
+
+    def test_move_without_the_scheduled_action(self):
+        """An admin deleted the scheduled action: moves still go through and queue their tasks
+        (nothing wakes a deleted job); with it, each move wakes it for right after the commit."""
+        cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
+        lead = self._ready_lead()
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        lead.stage_id = self.a2
+        self.assertEqual(len(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers), 1)
+        cron.unlink()
+        lead.stage_id = self.a1
+        self.assertEqual(lead.stage_id, self.a1)
+        self.assertEqual(self._queue().sorted("id")[-1].entered_stage_id, self.a1, "its tasks are queued")
 
     def test_batches_keep_each_lead_once_and_the_mover(self):
         one, two = self._ready_lead(name="One"), self._ready_lead(name="Two")
