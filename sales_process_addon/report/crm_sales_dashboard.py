@@ -81,7 +81,10 @@ class CrmSalesDashboard(models.AbstractModel):
 
     @api.model
     def get_dashboard_data(self, pipeline_type_id=False, team_id=False, date_from=False, date_to=False):
-        """All the dashboard's figures for a sales process (default: the company's), a team, a period.
+        """All the dashboard's figures for a sales process, a team, a period.
+
+        The process defaults to the user's, as the pipeline opens on it: their
+        sales team's, else the company's.
 
         ``date_from`` included, ``date_to`` excluded (dates or datetimes as strings).
         """
@@ -90,7 +93,7 @@ class CrmSalesDashboard(models.AbstractModel):
         process = (
             Process.browse(pipeline_type_id)
             if pipeline_type_id
-            else self.env.company.default_pipeline_type_id
+            else self.env["crm.lead"]._pipeline_type_of_user()
         )
         process = process if process in processes else processes[:1]
         team = self.env["crm.team"].browse(team_id)

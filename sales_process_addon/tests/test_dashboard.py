@@ -259,6 +259,20 @@ class TestDashboard(SalesProcessCase):
             Dashboard.with_user(self.rep).get_dashboard_data(self.type_a.id)["stages"][0]["open_count"], 2
         )
 
+    def test_opens_on_the_users_process(self):
+        """Without a process chosen, the dashboard shows the user's, as the pipeline opens on it:
+        his sales team's, else the company's."""
+        Dashboard = self.env["crm.sales.dashboard"]
+        self.company.default_pipeline_type_id = self.type_b
+        self.team.member_ids = self.rep
+        self.assertEqual(Dashboard.with_user(self.rep).get_dashboard_data()["process"]["id"], self.type_a.id)
+        self.assertEqual(
+            Dashboard.with_user(self.manager).get_dashboard_data()["process"]["id"], self.type_b.id
+        )
+        self.assertEqual(
+            Dashboard.with_user(self.rep).get_dashboard_data(self.type_b.id)["process"]["id"], self.type_b.id
+        )
+
     def test_queries(self):
         """A fixed number of queries, whatever the number of opportunities."""
         Dashboard = self.env["crm.sales.dashboard"]
