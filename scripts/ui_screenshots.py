@@ -110,7 +110,8 @@ def main():
             path, _sep, script = rest.partition("#")
             cdp.call("Page.navigate", url=f"{args.base_url}{path}")
             time.sleep(1)
-            cdp.wait_for("!!document.querySelector('.o_action_manager .o_view_controller')")
+            # Any action: a view, or a client action such as the dashboard.
+            cdp.wait_for("!!document.querySelector('.o_action_manager .o_action')")
             time.sleep(2.5)
             if script:
                 cdp.evaluate(script)
