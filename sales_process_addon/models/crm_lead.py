@@ -6,8 +6,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
-from ..tools import parenthesized
-
 
 class CrmLead(models.Model):
     _name = "crm.lead"
@@ -60,8 +58,11 @@ class CrmLead(models.Model):
         help="Required milestones of the stage met / total.",
     )
     milestone_missing = fields.Text("Missing Milestones", compute="_compute_milestone_status")
-    # Built with Markup, every value escaped: no sanitizing needed.
-    milestone_checklist = fields.Html(compute="_compute_milestone_status", sanitize=False)
+    # The form's checklist reads its lines with the opportunity: no second request.
+    milestone_checklist = fields.Json(
+        compute="_compute_milestone_checklist",
+        help="The milestones of the stage, each with its state and the evidence that proves it.",
+    )
 
     # Opportunity management (qualify, track, monitor, verify): computed in
     # crm.lead.buying.center and crm.lead.indicators.
@@ -262,14 +263,12 @@ class CrmLead(models.Model):
 
     @api.depends("stage_id", "evidence_ids.is_valid", "evidence_ids.milestone_id")
     def _compute_milestone_status(self):
-        """Checklist of the current stage's milestones, for the form and kanban cards.
+        """Progress and missing milestones of the current stage, for the kanban cards and the form.
 
         The stages' milestones come from the registry cache. Then, for any
         number of leads: what is met (the gate's proof; the facts, read once,
         also tell what internal facts alone prove), and, for the milestones
-        still missing only, what awaits a manager's verification. The
-        form's checklist shares this work: the proof of optional milestones
-        rides in the same queries, so a separate compute would only repeat them.
+        still missing only, what awaits a manager's verification.
         """
         leads = self.filtered("id")
         milestones_of = leads._milestones_of_stages()
@@ -288,8 +287,8 @@ class CrmLead(models.Model):
         verified = unmet.filtered(lambda m: m.needs_verification or m.proof_key)
         awaiting = leads._stage_gate_evidence(verified.ids, valid=False) if verified else {}
         # Cards in the same stage and state show the same lines: each state is made once per call
-        # (its lines translated and rendered once), not once per card.
-        made, missing_lines, items = {}, {}, {}
+        # (its lines translated once), not once per card.
+        made, missing_lines = {}, {}
         for lead in self:
             stage = lead.stage_id if lead.id else lead.stage_id.browse()
             stage_ids = ids_of.get(stage, set())
@@ -301,15 +300,38 @@ class CrmLead(models.Model):
             )
             if state not in made:
                 stage_milestones = milestones_of.get(stage, milestones.browse())
-                made[state] = self._milestone_status_values(
-                    stage_milestones, *state[1:], missing_lines, items
-                )
-            lead.milestone_progress, lead.milestone_missing, lead.milestone_checklist = made[state]
+                made[state] = self._milestone_status_values(stage_milestones, *state[1:], missing_lines)
+            lead.milestone_progress, lead.milestone_missing = made[state]
+
+    @api.depends(
+        "stage_id",
+        "evidence_ids.is_valid",
+        "evidence_ids.milestone_id",
+        "evidence_ids.summary",
+        "evidence_ids.date",
+        "evidence_ids.kind_id",
+        "evidence_ids.customer_partner_id",
+        "evidence_ids.internal_user_id",
+        "stakeholder_ids.met",
+        "stakeholder_ids.stance",
+        "stakeholder_ids.role_id",
+        "qualification_status",
+    )
+    @api.depends_context("uid", "lang")
+    def _compute_milestone_checklist(self):
+        """The form's checklist (one opportunity at a time): its lines, False without milestones.
+
+        While the form is edited (onchange), the lines of the saved opportunity: what is proven
+        is recorded evidence, not the unsaved form.
+        """
+        for lead in self:
+            saved = lead._origin
+            lead.milestone_checklist = (saved.id and saved.milestone_checklist_lines()) or False
 
     @api.model
-    def _milestone_status_values(self, milestones, met, waiting, internal, missing_lines, items):
-        """``(progress, missing, checklist)`` of a lead in the stage of ``milestones``, given the ids of
-        those met, awaiting verification and held by internal facts only; the two memos are shared."""
+    def _milestone_status_values(self, milestones, met, waiting, internal, missing_lines):
+        """``(progress, missing)`` of a lead in the stage of ``milestones``, given the ids of those
+        met, awaiting verification and held by internal facts only; ``missing_lines``: a shared memo."""
         required = [m for m in milestones if m.required]
         missing = [m for m in required if m.id not in met]
         progress = f"{len(required) - len(missing)}/{len(required)}" if required else False
@@ -320,11 +342,7 @@ class CrmLead(models.Model):
             )
             or False
         )
-        return (
-            progress,
-            missing_text,
-            self._render_milestone_checklist(milestones, met, waiting, internal, items),
-        )
+        return progress, missing_text
 
     @api.model
     def _milestone_missing_line(self, milestone, awaiting, internal, memo):
@@ -338,49 +356,6 @@ class CrmLead(models.Model):
             else:
                 memo[key] = milestone._gate_label()
         return memo[key]
-
-    def _render_milestone_checklist(self, milestones, met_ids, awaiting_ids, internal_ids=(), memo=None):
-        """The checklist's HTML; ``memo``: items already rendered, by milestone and state."""
-        if not milestones:
-            return False
-        memo = {} if memo is None else memo
-        items = Markup()
-        for milestone in milestones:
-            met = milestone.id in met_ids
-            awaiting = not met and milestone.id in awaiting_ids
-            internal = not met and milestone.id in internal_ids
-            key = (milestone.id, met, awaiting, internal)
-            if key not in memo:
-                memo[key] = self._render_milestone_item(milestone, met, awaiting, internal)
-            items += memo[key]
-        return Markup('<ul class="ps-0 mb-0">%s</ul>') % items
-
-    @api.model
-    def _render_milestone_item(self, milestone, met, awaiting, internal):
-        """One line of the checklist; ``awaiting`` and ``internal`` only for a milestone not met."""
-        if met:
-            icon, state = "fa-check-square-o text-success", _("Milestone met")
-        elif awaiting:
-            icon, state = "fa-hourglass-half text-warning", _("Awaiting verification")
-        else:
-            icon, state = "fa-square-o text-danger", _("Missing")
-        return Markup('<li class="list-unstyled"><i class="fa %s me-2" title="%s"/>%s%s%s%s%s</li>') % (
-            icon,
-            state,
-            milestone.name,
-            Markup(' <span class="badge text-bg-info">%s</span>') % _("customer-led")
-            if milestone.customer_led
-            else "",
-            Markup(' <span class="badge text-bg-warning">%s</span>') % _("awaiting verification")
-            if awaiting
-            else "",
-            Markup(' <span class="badge text-bg-secondary">%s</span>') % _("internal proof only")
-            if internal
-            else "",
-            Markup('<span class="text-muted">%s</span>') % parenthesized(self.env, _("optional"))
-            if not milestone.required
-            else "",
-        )
 
     # ------------------------------------------------------------
     # CONSTRAINTS

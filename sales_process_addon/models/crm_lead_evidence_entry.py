@@ -273,7 +273,8 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
         """
         self.ensure_one()
         self.check_access("read")
-        milestones = self.env["crm.stage.milestone"].search([("stage_id", "=", self.stage_id.id)])
+        # The stage's milestones from the registry cache: no search (the form's other fields read them too).
+        milestones = self._milestones_of_stages().get(self.stage_id, self.env["crm.stage.milestone"])
         if not milestones:
             return []
         # The facts are read once, for what they prove and for what only internal facts hold.

@@ -204,7 +204,8 @@ class TestCustomerFacts(OpportunityCase):
         self._prove_a1(lead)
         self._stakeholder(lead, self.wang, self.role_coach, stance="champion")
         self.assertIn("Coach secured (customer-led): internal proof only", lead.milestone_missing)
-        self.assertIn("internal proof only", lead.milestone_checklist)
+        coach_line = next(line for line in lead.milestone_checklist if line["id"] == self.m_coach.id)
+        self.assertEqual((coach_line["state"], coach_line["internal_only"]), ("missing", True))
         with self.assertRefused(ValidationError, "missing milestones: Coach secured"):
             lead.with_user(self.rep).stage_id = self.a2
         # A message of someone else is no trace of the coach.

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common_gate import StageGateCase
 
@@ -234,6 +234,16 @@ class TestEvidenceEntry(StageGateCase):
             ],
         )
         self.assertEqual(self._lead(self.bx, pipeline_type_id=self.type_b.id).milestone_checklist_lines(), [])
+
+    def test_checklist_is_read_with_the_form(self):
+        """The form's checklist field holds the lines; while the form is edited, those of the
+        saved opportunity (the unsaved stage proves nothing yet)."""
+        lead = self._lead(self.a2)
+        self.assertEqual(lead.milestone_checklist, lead.milestone_checklist_lines())
+        form = Form(lead)
+        form.stage_id = self.a1
+        self.assertEqual([line["id"] for line in form.milestone_checklist], [self.m_clearance.id])
+        self.assertFalse(self._lead(self.bx, pipeline_type_id=self.type_b.id).milestone_checklist)
 
     def test_checklist_lines_query_count(self):
         """The widget's one call reads a fixed number of queries, however much evidence there is."""

@@ -3,7 +3,6 @@ import { _t } from "@web/core/l10n/translation";
 import { formatDate, deserializeDate } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
-import { useRecordObserver } from "@web/model/relational_model/utils";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
 import { EvidenceEntry } from "../move_dialog/evidence_entry";
 
@@ -13,10 +12,9 @@ import { EvidenceEntry } from "../move_dialog/evidence_entry";
  * in place (prefilled as in the move dialog), a met or awaiting one shows its
  * evidence.
  *
- * Set on the `milestone_checklist` field: its value only tells when to reload.
- * The lines come from `crm.lead.milestone_checklist_lines` (one call, read
- * after the form), the entry's defaults from `crm.lead.evidence_entry_defaults`
- * when a line is opened, so the form's own read does not grow.
+ * Set on the `milestone_checklist` field, whose value is the lines (read with
+ * the opportunity: no request of its own); the entry's defaults come from
+ * `crm.lead.evidence_entry_defaults` when a line is opened.
  */
 export class MilestoneChecklistField extends Component {
     static template = "sales_process_addon.MilestoneChecklistField";
@@ -26,33 +24,17 @@ export class MilestoneChecklistField extends Component {
     setup() {
         this.orm = useService("orm");
         this.action = useService("action");
-        this.state = useState({ lines: [], expandedId: false, defaults: false });
-        this.loadedKey = null;
-        // Reload when the opportunity or its checklist's value changes (a save, a reload).
-        // The observer's record is the reactive one: what keyOf reads of it is watched.
-        useRecordObserver((record) => {
-            const key = this.keyOf(record);
-            if (key !== this.loadedKey) {
-                return this.loadLines(record.resId, key);
-            }
-        });
+        this.state = useState({ expandedId: false, defaults: false });
     }
 
-    /** The lines change with the opportunity and with its checklist's value (the server's render). */
-    keyOf(record) {
-        const value = record.data[this.props.name];
-        return `${record.resId}:${value ? value.toString() : ""}`;
+    get lines() {
+        return this.props.record.data[this.props.name] || [];
     }
 
-    async loadLines(leadId, key) {
-        const lines = leadId
-            ? await this.orm.call("crm.lead", "milestone_checklist_lines", [[leadId]])
-            : [];
-        this.loadedKey = key;
-        this.state.lines = lines;
-        if (!lines.some((line) => line.id === this.state.expandedId)) {
-            this.state.expandedId = false;
-        }
+    /** The line shown open, while its milestone is still in the checklist. */
+    get expandedId() {
+        const id = this.state.expandedId;
+        return this.lines.some((line) => line.id === id) ? id : false;
     }
 
     get canRecord() {
@@ -88,7 +70,7 @@ export class MilestoneChecklistField extends Component {
     }
 
     async toggle(line) {
-        if (this.state.expandedId === line.id) {
+        if (this.expandedId === line.id) {
             this.state.expandedId = false;
             return;
         }
@@ -118,7 +100,7 @@ export class MilestoneChecklistField extends Component {
 
     async onSaved() {
         this.state.expandedId = false;
-        // Reloads the progress badges and the checklist's value, hence the lines.
+        // Reloads the progress badges and the checklist's lines.
         await this.props.record.load();
     }
 
@@ -139,5 +121,5 @@ export class MilestoneChecklistField extends Component {
 registry.category("fields").add("sales_process_milestone_checklist", {
     component: MilestoneChecklistField,
     displayName: _t("Milestone checklist"),
-    supportedTypes: ["html"],
+    supportedTypes: ["json"],
 });
