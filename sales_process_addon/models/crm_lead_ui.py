@@ -246,12 +246,13 @@ class CrmLeadUi(models.AbstractModel):
 
     @api.readonly
     def stage_won_target(self):
-        """The won stage Odoo's Won button moves this opportunity to, for the move dialog.
+        """The won stage Odoo's Won button moves this opportunity to, and what the gate says of it.
 
         The same choice as ``action_set_won``: among the won stages the lead's
         team sees (within its process), the first one after its stage, else the
-        last one before it. Returns ``{"id", "name"}``, or False when the lead
-        is already there or no won stage exists.
+        last one before it. Returns ``{"id", "name", "check"}`` (``check``: the
+        move's ``stage_move_check``, so the button asks once), or False when the
+        lead is already there or no won stage exists.
         """
         self.ensure_one()
         self.check_access("read")
@@ -262,7 +263,8 @@ class CrmLeadUi(models.AbstractModel):
         )
         if not target or target == self.stage_id:
             return False
-        return {"id": target.id, "name": target.display_name}
+        check = self.stage_move_check([target.id]).get(target.id, {"allowed": True})
+        return {"id": target.id, "name": target.display_name, "check": check}
 
     @api.model
     def _milestone_ids_by_stage(self):

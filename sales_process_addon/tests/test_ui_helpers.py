@@ -53,7 +53,10 @@ class TestUiHelpers(StageGateCase):
             }
         )
         lead = self._lead()
-        self.assertEqual(lead.stage_won_target(), {"id": self.a3.id, "name": self.a3.display_name})
+        won = lead.stage_won_target()
+        self.assertEqual((won["id"], won["name"]), (self.a3.id, self.a3.display_name))
+        self.assertEqual(won["check"], lead.stage_move_check([self.a3.id])[self.a3.id])
+        self.assertFalse(won["check"]["allowed"], "the gate's answer comes with the stage: A1 to A3 skips A2")
         self.assertEqual(lead.with_user(self.rep).stage_won_target()["id"], self.a3.id)
         lead.sudo().team_id = other_team
         self.assertEqual(lead.stage_won_target()["id"], team_won.id)

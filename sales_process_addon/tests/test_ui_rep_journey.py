@@ -1,4 +1,7 @@
+from odoo.service.model import call_kw
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.web.controllers import dataset
 
 
 @tagged("post_install", "-at_install")
@@ -82,7 +85,9 @@ class TestRepJourneyUi(HttpCase):
 
     def test_allowed_moves_saved_at_once(self):
         """A drop and a statusbar click the gate allows are one save each, as in plain CRM:
-        the move dialog's question (``stage_move_check``) is only asked after a refusal."""
+        the move dialog's question (``stage_move_check``) is only asked after a refusal. The
+        Won button asks once (its stage and the gate's answer), then wins the deal. Opening a deal is
+        one read: its milestone checklist comes with it."""
         ready, qualified = (
             self.lead.copy({"name": "Tour ready deal"}),
             self.lead.copy({"name": "Tour qualified deal"}),
@@ -108,19 +113,24 @@ class TestRepJourneyUi(HttpCase):
                 "internal_user_id": self.admin.id,
             }
         )
-        checks = []
-        Lead = type(self.env["crm.lead"])
-        stage_move_check = Lead.stage_move_check
+        # A manager creates it there directly; nothing to prove in the last stage before won.
+        closing = self.lead.copy({"name": "Tour closing deal", "stage_id": self.close.id})
+        # What the web client asks the server, method by method (not the server's own calls).
+        asked = []
 
-        def counted(records, stage_ids):
-            checks.append(stage_ids)
-            return stage_move_check(records, stage_ids)
+        def counted_call_kw(model, name, args, kwargs):
+            if model._name == "crm.lead":
+                asked.append(name)
+            return call_kw(model, name, args, kwargs)
 
-        self.patch(Lead, "stage_move_check", counted)
+        self.patch(dataset, "call_kw", counted_call_kw)
         self.start_tour("/odoo/crm", "sales_process_allowed_move_tour", login="admin")
         self.assertEqual(ready.stage_id, self.qualify, "the drop saved the move")
         self.assertEqual(qualified.stage_id, self.propose, "the click saved the move")
-        self.assertEqual(checks, [], "no question before an allowed move")
+        self.assertEqual((closing.stage_id, closing.won_status), (self.won, "won"), "the Won button won it")
+        self.assertNotIn("stage_move_check", asked, "no question before an allowed move")
+        self.assertEqual(asked.count("stage_won_target"), 1, "the Won button asks once")
+        self.assertNotIn("milestone_checklist_lines", asked, "the checklist is read with the form")
 
     def test_quick_create_in_another_process(self):
         other = self.env["crm.pipeline.type"].create({"name": "Tour other process", "code": "tour_other"})

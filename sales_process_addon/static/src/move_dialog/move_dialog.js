@@ -160,10 +160,19 @@ export class StageMoveDialog extends Component {
  * refuse, open the move dialog and return false. Returns true when the move
  * may go ahead as usual.
  */
-export async function guardStageMove(env, { leadId, stageId, stageName, fromStageId, onChanged }) {
-    const orm = env.services.orm;
-    const result = await orm.call("crm.lead", "stage_move_check", [[leadId], [stageId]]);
-    const check = result[stageId] || result[String(stageId)];
+export async function guardStageMove(env, move) {
+    const result = await env.services.orm.call("crm.lead", "stage_move_check", [
+        [move.leadId],
+        [move.stageId],
+    ]);
+    return openStageMoveDialog(env, move, result[move.stageId] || result[String(move.stageId)]);
+}
+
+/**
+ * The same, given the gate's answer already (``stage_move_check`` of the move):
+ * opens the move dialog and returns false when the gate would refuse.
+ */
+export function openStageMoveDialog(env, { leadId, stageId, stageName, fromStageId, onChanged }, check) {
     if (!check || check.allowed) {
         return true;
     }

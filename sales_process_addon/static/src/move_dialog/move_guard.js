@@ -5,16 +5,17 @@ import { RPCError } from "@web/core/network/rpc";
 import { patch } from "@web/core/utils/patch";
 import { StatusBarField } from "@web/views/fields/statusbar/statusbar_field";
 import { FormController } from "@web/views/form/form_controller";
-import { guardStageMove } from "./move_dialog";
+import { guardStageMove, openStageMoveDialog } from "./move_dialog";
 
 /**
  * Every stage move the gate refuses opens the move dialog instead of an
  * error: a kanban drop, a statusbar click, the Won button. A drop and a click
  * are saved at once, as in plain CRM (one request): only when the gate
  * refuses does the dialog ask the server what the move lacks, and the real
- * stage is shown again. The Won button asks first, as its stage is the
- * server's choice. Only enforced processes are concerned: guided moves are
- * never refused, and keep Odoo's own flow untouched.
+ * stage is shown again. The Won button asks first (one request: its stage,
+ * the server's choice, and the gate's answer for it). Only enforced processes
+ * are concerned: guided moves are never refused, and keep Odoo's own flow
+ * untouched.
  */
 
 /** The gate's refusal: a validation error the server flags (``crm.lead._stage_gate_refuse``). */
@@ -147,17 +148,18 @@ patch(FormController.prototype, {
             if (await record.isDirty()) {
                 await record.save();
             }
-            // The won stage the button moves to: the server makes Odoo's team-aware choice.
+            // The won stage the button moves to (the server makes Odoo's team-aware choice), and
+            // the gate's answer for it: one request.
             const won = await this.orm.call("crm.lead", "stage_won_target", [[record.resId]]);
             if (won) {
-                const allowed = await guardStageMove(this.env, {
+                const move = {
                     leadId: record.resId,
                     stageId: won.id,
                     stageName: won.name,
                     fromStageId: record.data.stage_id.id,
                     onChanged: () => record.load(),
-                });
-                if (!allowed) {
+                };
+                if (!openStageMoveDialog(this.env, move, won.check)) {
                     return false;
                 }
             }

@@ -358,5 +358,27 @@ registry.category("web_tour.tours").add("sales_process_allowed_move_tour", {
         {
             trigger: "body:not(:has(.o_form_dirty)):not(:has(.modal))",
         },
+        {
+            content: "Back to the pipeline",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains('Tour rep process')",
+            run: "click",
+        },
+        {
+            content: "Open the deal in the last stage",
+            trigger: `${column("Tour Close")} .o_kanban_record:contains('Tour closing deal')`,
+            run: "click",
+        },
+        {
+            content: "Mark it won: the gate allows it",
+            trigger: ".o_form_view .o_statusbar_buttons button[name=action_set_won_rainbowman]",
+            run: "click",
+        },
+        {
+            content: "It is won, no dialog",
+            trigger: ".o_form_view .ribbon:contains('Won')",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
     ],
 });
