@@ -287,8 +287,8 @@ class CrmLead(models.Model):
         verified = unmet.filtered(lambda m: m.needs_verification or m.proof_key)
         awaiting = leads._stage_gate_evidence(verified.ids, valid=False) if verified else {}
         # Cards in the same stage and state show the same lines: each state is made once per call
-        # (its lines translated once), not once per card.
-        made, missing_lines = {}, {}
+        # (its lines translated once) and given to all its cards at once, not card by card.
+        leads_in = defaultdict(list)
         for lead in self:
             stage = lead.stage_id if lead.id else lead.stage_id.browse()
             stage_ids = ids_of.get(stage, set())
@@ -298,10 +298,14 @@ class CrmLead(models.Model):
                 frozenset(awaiting.get(lead.id, {}).keys() & stage_ids),
                 frozenset(internal_only.get(lead.id, set()) & stage_ids),
             )
-            if state not in made:
-                stage_milestones = milestones_of.get(stage, milestones.browse())
-                made[state] = self._milestone_status_values(stage_milestones, *state[1:], missing_lines)
-            lead.milestone_progress, lead.milestone_missing = made[state]
+            leads_in[state].append(lead.id)
+        missing_lines = {}
+        for state, lead_ids in leads_in.items():
+            stage_milestones = milestones_of.get(state[0], milestones.browse())
+            progress, missing = self._milestone_status_values(stage_milestones, *state[1:], missing_lines)
+            same = self.browse(lead_ids)
+            same.milestone_progress = progress
+            same.milestone_missing = missing
 
     @api.depends(
         "stage_id",

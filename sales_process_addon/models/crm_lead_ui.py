@@ -34,11 +34,15 @@ class CrmLeadUi(models.AbstractModel):
 
     @api.depends("risk_reason_codes")
     def _compute_risk_reasons(self):
-        """The reasons stored with the risk level, in the reader's language: no query."""
+        """The reasons stored with the risk level, in the reader's language: no query.
+
+        Given to all the leads with the same reasons at once, not lead by lead (a kanban's cards).
+        """
         labels = self._risk_reason_labels()
-        for lead in self:
-            codes = (lead.risk_reason_codes or "").split(",")
-            lead.risk_reasons = "\n".join(labels[code] for code in codes if code in labels) or False
+        for codes, leads in self.grouped("risk_reason_codes").items():
+            leads.risk_reasons = (
+                "\n".join(labels[code] for code in (codes or "").split(",") if code in labels) or False
+            )
 
     @api.depends(
         "pipeline_type_id",
