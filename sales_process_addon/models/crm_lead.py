@@ -323,14 +323,15 @@ class CrmLead(models.Model):
     )
     @api.depends_context("uid", "lang")
     def _compute_milestone_checklist(self):
-        """The form's checklist (one opportunity at a time): its lines, False without milestones.
+        """The form's checklist: its lines, False without milestones; any number of leads at once.
 
         While the form is edited (onchange), the lines of the saved opportunity: what is proven
         is recorded evidence, not the unsaved form.
         """
+        saved = self._origin.filtered("id")
+        lines = saved._milestone_checklist_lines_by_lead() if saved else {}
         for lead in self:
-            saved = lead._origin
-            lead.milestone_checklist = (saved.id and saved.milestone_checklist_lines()) or False
+            lead.milestone_checklist = lines.get(lead._origin.id) or False
 
     @api.model
     def _milestone_status_values(self, milestones, met, waiting, internal, missing_lines):

@@ -273,59 +273,84 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
         """
         self.ensure_one()
         self.check_access("read")
-        # The stage's milestones from the registry cache: no search (the form's other fields read them too).
-        milestones = self._milestones_of_stages().get(self.stage_id, self.env["crm.stage.milestone"])
+        return self._milestone_checklist_lines_by_lead()[self.id]
+
+    def _milestone_checklist_lines_by_lead(self):
+        """``{lead id: checklist lines}`` (see ``milestone_checklist_lines``) for any number of
+        leads in a fixed number of queries: reading many opportunities with all their fields
+        (an export, an RPC ``read`` without field list) costs no query per opportunity."""
+        # The stages' milestones from the registry cache: no search (the form's other fields read them too).
+        milestones_of = self._milestones_of_stages()
+        milestones = self.env["crm.stage.milestone"].union(*milestones_of.values())
         if not milestones:
-            return []
+            return {lead.id: [] for lead in self}
         # The facts are read once, for what they prove and for what only internal facts hold.
         facts_met, internal_only = self._stage_gate_facts(milestones)
         valid = self._stage_gate_evidence(milestones.ids)
         met = self._stage_gate_milestones_met(milestones, valid, facts_met=facts_met)
-        awaiting = self._stage_gate_evidence(milestones.ids, valid=False)[self.id]
-        internal = internal_only.get(self.id, set())
-        proving = {mid: valid[self.id].get(mid, []) + awaiting.get(mid, []) for mid in milestones.ids}
+        awaiting = self._stage_gate_evidence(milestones.ids, valid=False)
         evidence = (
             self.env["crm.lead.evidence"]
-            .browse({eid for ids in proving.values() for eid in ids})
+            .browse(
+                {
+                    evidence_id
+                    for by_milestone in (*valid.values(), *awaiting.values())
+                    for ids in by_milestone.values()
+                    for evidence_id in ids
+                }
+            )
             ._filtered_access("read")
         )
         fact_labels = dict(milestones._fields["fact"]._description_selection(self.env))
-        lines = []
-        for milestone in milestones:
-            state = (
-                "met"
-                if milestone.id in met[self.id]
-                else "awaiting"
-                if milestone.id in awaiting
-                else "missing"
-            )
-            shown = evidence.filtered(lambda e, ids=set(proving[milestone.id]): e.id in ids)
-            if state == "met" and milestone.fact and not shown.filtered("is_valid"):
-                fact = _("Met by a fact: %(fact)s.", fact=fact_labels[milestone.fact])
-            else:
-                fact = self._milestone_fact_hint(milestone) if state == "missing" else False
-            lines.append(
-                {
-                    "id": milestone.id,
-                    "name": milestone.name,
-                    "description": milestone.description or "",
-                    "required": milestone.required,
-                    "customer_led": milestone.customer_led,
-                    "needs_verification": milestone.needs_verification,
-                    "state": state,
-                    "internal_only": milestone.id in internal and state != "met",
-                    "fact": fact,
-                    "evidence": [
-                        {
-                            "id": record.id,
-                            "summary": record.summary,
-                            "date": fields.Date.to_string(record.date),
-                            "kind": record.kind_id.name,
-                            "producer": (record.customer_partner_id or record.internal_user_id).display_name,
-                            "is_valid": record.is_valid,
-                        }
-                        for record in shown
-                    ],
-                }
-            )
+        lines = {}
+        for lead in self:
+            lines[lead.id] = []
+            for milestone in milestones_of.get(lead.stage_id, milestones.browse()):
+                ids = set(valid[lead.id].get(milestone.id, []) + awaiting[lead.id].get(milestone.id, []))
+                # Filtered from the accessible evidence, whose fields are read together.
+                shown = evidence.filtered(lambda record, ids=ids: record.id in ids).with_prefetch(
+                    evidence._prefetch_ids
+                )
+                lines[lead.id].append(
+                    self._milestone_checklist_line(
+                        milestone,
+                        met[lead.id],
+                        awaiting[lead.id],
+                        internal_only.get(lead.id, set()),
+                        shown,
+                        fact_labels,
+                    )
+                )
         return lines
+
+    @api.model
+    def _milestone_checklist_line(self, milestone, met, awaiting, internal, shown, fact_labels):
+        """One line of the checklist: ``milestone`` given the ids met, awaiting verification
+        (``{milestone id: evidence ids}``) and held by internal facts only, and the evidence shown."""
+        state = "met" if milestone.id in met else "awaiting" if milestone.id in awaiting else "missing"
+        if state == "met" and milestone.fact and not shown.filtered("is_valid"):
+            fact = _("Met by a fact: %(fact)s.", fact=fact_labels[milestone.fact])
+        else:
+            fact = self._milestone_fact_hint(milestone) if state == "missing" else False
+        return {
+            "id": milestone.id,
+            "name": milestone.name,
+            "description": milestone.description or "",
+            "required": milestone.required,
+            "customer_led": milestone.customer_led,
+            "needs_verification": milestone.needs_verification,
+            "state": state,
+            "internal_only": milestone.id in internal and state != "met",
+            "fact": fact,
+            "evidence": [
+                {
+                    "id": record.id,
+                    "summary": record.summary,
+                    "date": fields.Date.to_string(record.date),
+                    "kind": record.kind_id.name,
+                    "producer": (record.customer_partner_id or record.internal_user_id).display_name,
+                    "is_valid": record.is_valid,
+                }
+                for record in shown
+            ],
+        }

@@ -245,6 +245,28 @@ class TestEvidenceEntry(StageGateCase):
         self.assertEqual([line["id"] for line in form.milestone_checklist], [self.m_clearance.id])
         self.assertFalse(self._lead(self.bx, pipeline_type_id=self.type_b.id).milestone_checklist)
 
+    def test_checklists_of_many_deals_in_fixed_queries(self):
+        """Reading the checklist of many opportunities (an export, an RPC ``read`` of all fields)
+        costs the same queries for 2 as for 12, each with its own lines."""
+
+        def cost(leads):
+            as_rep = leads.with_user(self.rep)
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            checklists = as_rep.mapped("milestone_checklist")
+            return self.cr.sql_log_count - before, checklists
+
+        few = self._lead() | self._lead()
+        many = few | self.env["crm.lead"].concat(*(self._lead() for _ in range(10)))
+        for lead in many[1::2]:
+            self._evidence(lead, self.m_summary)
+        cost(many)  # once for all: what the evidence left to compute, the access and rule caches
+        few_queries, _few_lines = cost(few)
+        many_queries, checklists = cost(many)
+        self.assertEqual(few_queries, many_queries)
+        states = [{line["id"]: line["state"] for line in lines}[self.m_summary.id] for lines in checklists]
+        self.assertEqual(states, ["missing", "met"] * 6, "each deal its own lines")
+
     def test_checklist_lines_query_count(self):
         """The widget's one call reads a fixed number of queries, however much evidence there is."""
         lead = self._lead()
