@@ -459,6 +459,8 @@ class CrmLead(models.Model):
                 (self - staying).write(dict(vals))
                 staying.write(dict(vals))
                 return True
+        if "stage_id" in vals:
+            self._stage_tasks_cancel_before_move(vals["stage_id"])
         before = self._stage_gate_state()
         result = super().write(vals)
         if "pipeline_type_id" in vals:

@@ -2,7 +2,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common_gate import StageGateCase
@@ -130,6 +130,43 @@ class TestStageTasks(StageGateCase):
         lead.stage_id = self.a1
         self.assertFalse(self._stage_tasks(lead))
         self.assertTrue(other_activity.exists(), "activities the process did not schedule stay")
+
+    def test_refused_move_keeps_the_tasks_of_its_stage(self):
+        """The tasks of the stage left are cancelled before the move is judged: a refused
+        move brings them back with everything else it wrote."""
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        tasks = self._stage_tasks(lead)
+        with self.assertRefused(UserError, "missing milestones"):
+            lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual(self._stage_tasks(lead), tasks)
+        self.assertEqual(lead.stage_id, self.a2)
+
+    def test_move_reads_the_deal_once(self):
+        """Cancelling tasks deletes activities, and Odoo's deletion clears the whole ORM cache:
+        done before the move reads the deal, the deal's row is read once, not again after it
+        (to schedule the tasks of the stage entered)."""
+        self.a1.activity_plan_id = self.plan.copy({"name": "A1 standard tasks"})
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        self.env.invalidate_all()
+        queries = []
+        execute = type(self.env.cr).execute
+
+        def logged_execute(cr, query, params=None, log_exceptions=True):
+            queries.append(str(query.code if hasattr(query, "code") else query))
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(type(self.env.cr), "execute", logged_execute):
+            lead.with_user(self.rep).stage_id = self.a1
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+        row_reads = [
+            q for q in queries if q.startswith('SELECT "crm_lead"."id", ') and '"crm_lead"."name"' in q
+        ]
+        self.assertEqual(len(row_reads), 1, "the deal read again after its tasks were cancelled")
+        self.assertFalse(self._stage_tasks(lead), "A2's tasks cancelled")
+        self.assertEqual(len(self._stage_tasks(lead, self.a1)), 3, "A1's scheduled")
 
     def test_leaving_keeps_tasks_when_process_says_so(self):
         self.type_a.cancel_tasks_on_exit = False
