@@ -123,3 +123,28 @@ registry.category("fields").add("sales_process_milestone_checklist", {
     displayName: _t("Milestone checklist"),
     supportedTypes: ["json"],
 });
+
+/**
+ * The progress badge of the same lines ("met/required"), in the checklist's
+ * summary: drawn from the lines the form already read, so the form does not
+ * compute the milestone status a second time for it.
+ */
+export class MilestoneProgressField extends Component {
+    static template = "sales_process_addon.MilestoneProgressField";
+    static props = { ...standardFieldProps };
+
+    get progress() {
+        const required = (this.props.record.data[this.props.name] || []).filter((line) => line.required);
+        if (!required.length) {
+            return null;
+        }
+        const met = required.filter((line) => line.state === "met").length;
+        return { label: `${met}/${required.length}`, complete: met === required.length };
+    }
+}
+
+registry.category("fields").add("sales_process_milestone_progress", {
+    component: MilestoneProgressField,
+    displayName: _t("Milestone progress"),
+    supportedTypes: ["json"],
+});
