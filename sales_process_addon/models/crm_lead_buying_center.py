@@ -52,6 +52,8 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         """Counts by role and stance, and what the buying center lacks (form only)."""
         Stakeholder = self.env["crm.lead.stakeholder"]
         stance_of = dict(Stakeholder._fields["stance"]._description_selection(self.env))
+        # Evidence of a milestone met by a fact proves that fact as well (one source of truth).
+        proven = self._facts_proven_by_evidence()
         for lead in self:
             stakeholders = lead.stakeholder_ids
             if not stakeholders:
@@ -81,7 +83,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     if stances[stance]
                 )
                 lead.buying_center_summary = badges
-            warnings = lead._buying_center_warnings()
+            warnings = lead._buying_center_warnings(proven[lead.id])
             lead.buying_center_warnings = (
                 Markup("").join(
                     Markup('<div class="alert alert-warning py-1 px-2 mb-1" role="alert">%s</div>') % warning
@@ -91,15 +93,16 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 else False
             )
 
-    def _buying_center_warnings(self):
-        """What the buying center of this opportunity lacks, as sentences."""
+    def _buying_center_warnings(self, proven):
+        """What the buying center of this opportunity lacks, as sentences.
+
+        ``proven``: the fact codes its evidence proves (``_facts_proven_by_evidence``).
+        """
         self.ensure_one()
         if self.type == "lead" and not self.stakeholder_ids:
             return []
         stakeholders = self.stakeholder_ids
         deciders = stakeholders.filtered(lambda s: s.role_id.code == "decision_maker")
-        # Evidence of a milestone met by a fact proves that fact as well (one source of truth).
-        proven = self._facts_proven_by_evidence()[self.id]
         warnings = []
         if "decision_maker_met" not in proven:
             if not deciders:

@@ -136,3 +136,24 @@ class TestFactMilestones(OpportunityCase):
             return self.cr.sql_log_count - before
 
         self.assertEqual(cost(small), cost(large))
+
+    def test_buying_center_warnings_of_many_deals_in_fixed_queries(self):
+        """Evidence of the coach's milestone silences the "no coach" warning of its deal only;
+        the warnings of 12 deals cost the queries of 2 (an export, an RPC read of all fields)."""
+
+        def warnings(leads):
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            texts = leads.with_user(self.rep).mapped("buying_center_warnings")
+            return self.cr.sql_log_count - before, ["No coach" in text for text in texts]
+
+        values = {"pipeline_type_id": self.type_a.id, "partner_id": self.customer.id, "user_id": self.rep.id}
+        few = self._create_leads(2, **values)
+        many = few | self._create_leads(10, **values)
+        for lead in many[1::2]:
+            self._evidence(lead, self.m_coach)
+        warnings(many)  # once for all: the access and rule caches, as a running server has them
+        few_queries, _coach = warnings(few)
+        many_queries, no_coach = warnings(many)
+        self.assertEqual(few_queries, many_queries)
+        self.assertEqual(no_coach, [True, False] * 6, "each deal its own warnings")
