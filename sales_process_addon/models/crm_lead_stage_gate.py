@@ -458,6 +458,11 @@ class CrmLeadStageGate(models.AbstractModel):
         ``valid``: counted evidence (True), or evidence awaiting a manager's
         verification (False).
         """
+        return self._stage_gate_evidence_by_validity(milestone_ids, [valid])[valid]
+
+    def _stage_gate_evidence_by_validity(self, milestone_ids, validities=(True, False)):
+        """``{validity: {lead id: {milestone id: [evidence ids]}}}`` (see ``_stage_gate_evidence``)
+        for each of ``validities``, in one query."""
         known = self._stage_gate_structure()["milestones"]
 
         def key_of(milestone_id):
@@ -466,23 +471,22 @@ class CrmLeadStageGate(models.AbstractModel):
         wanted = set(milestone_ids)
         keys = {key_of(mid) for mid in wanted} - wanted
         proving = [mid for mid in known if mid in wanted or key_of(mid) in keys]
+        domain = [("lead_id", "in", self.ids), ("milestone_id", "in", proving)]
+        if len(validities) == 1:
+            domain.append(("is_valid", "=", validities[0]))
         # sudo: what proves a milestone must not depend on who moves or reads the lead.
         groups = (
             self.env["crm.lead.evidence"]
             .sudo()
-            ._read_group(
-                [("lead_id", "in", self.ids), ("milestone_id", "in", proving), ("is_valid", "=", valid)],
-                ["lead_id", "milestone_id"],
-                ["id:array_agg"],
-            )
+            ._read_group(domain, ["lead_id", "milestone_id", "is_valid"], ["id:array_agg"])
         )
         by_key = defaultdict(set)
         for milestone_id in wanted:
             by_key[key_of(milestone_id)].add(milestone_id)
-        found = defaultdict(lambda: defaultdict(list))
-        for lead, milestone, evidence_ids in groups:
+        found = {validity: defaultdict(lambda: defaultdict(list)) for validity in validities}
+        for lead, milestone, is_valid, evidence_ids in groups:
             for target in by_key.get(key_of(milestone.id), ()):
-                found[lead.id][target].extend(evidence_ids)
+                found[bool(is_valid)][lead.id][target].extend(evidence_ids)
         return found
 
     def _stage_gate_milestones_met(self, milestones, evidence=None):
