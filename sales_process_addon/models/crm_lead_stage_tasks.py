@@ -68,14 +68,21 @@ class CrmLeadStageTasks(models.AbstractModel):
         """Cancel now what these leads' move to ``stage_id`` will cancel, before the move is written.
 
         Deleting clears the whole ORM cache (Odoo's ``unlink``): done first,
-        while little is cached, the move does not read the leads again after
-        it. Only the open leads of a process leaving their stage, and only the
-        tasks that leaving cancels (those of the stage left, where its process
-        says so, and the stale-deal alerts); the move's own cancelling then
-        finds nothing left. Found in one query that loads nothing in the cache. Should
-        the stage gate refuse the move, its error rolls this back with it.
+        while nothing of the leads is cached (a drag, an RPC write), the move
+        does not read them again after it. Leads already read in this
+        transaction would be read again whenever the deletion comes: they keep
+        the move's own cancelling, and cost no query here (e.g. Odoo's
+        conversion of leads, one write each). Only the open leads of a process
+        leaving their stage, and only the tasks that leaving cancels (those of
+        the stage left, where its process says so, and the stale-deal alerts);
+        the move's own cancelling then finds nothing left. Found in one query
+        that loads nothing in the cache. Should the stage gate refuse the move,
+        its error rolls this back with it.
         """
         if not self or self._stage_tasks_in_background():
+            return
+        stage_field = self._fields["stage_id"]
+        if any(self.env.cache.contains(lead, stage_field) for lead in self):
             return
         self.env.flush_all()
         rows = self.env.execute_query(

@@ -168,6 +168,26 @@ class TestStageTasks(StageGateCase):
         self.assertFalse(self._stage_tasks(lead), "A2's tasks cancelled")
         self.assertEqual(len(self._stage_tasks(lead, self.a1)), 3, "A1's scheduled")
 
+    def test_deal_already_read_keeps_the_moves_own_cancelling(self):
+        """A deal this transaction has read would be read again whenever its tasks are deleted:
+        its move looks for nothing early (no query), and still cancels the stage left's tasks."""
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        self.assertTrue(self._stage_tasks(lead))
+        self.env.invalidate_all()
+        self.assertEqual(lead.stage_id, self.a2)
+        queries = []
+        execute = type(self.env.cr).execute
+
+        def logged_execute(cr, query, params=None, log_exceptions=True):
+            queries.append(str(query.code if hasattr(query, "code") else query))
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(type(self.env.cr), "execute", logged_execute):
+            lead.with_user(self.rep).stage_id = self.a1
+        self.assertFalse([q for q in queries if "JOIN crm_lead lead ON lead.id = activity.res_id" in q])
+        self.assertFalse(self._stage_tasks(lead), "A2's tasks cancelled by the move itself")
+
     def test_leaving_keeps_tasks_when_process_says_so(self):
         self.type_a.cancel_tasks_on_exit = False
         lead = self._ready_lead()
