@@ -76,8 +76,9 @@ class CrmLeadStageTasks(models.AbstractModel):
         leaving their stage, and only the tasks that leaving cancels (those of
         the stage left, where its process says so, and the stale-deal alerts);
         the move's own cancelling then finds nothing left. Found in one query
-        that loads nothing in the cache. Should the stage gate refuse the move,
-        its error rolls this back with it.
+        that loads nothing in the cache. Should the write fail (the stage gate
+        refuses the move, the user may not write the deal), its error rolls
+        this back with it.
         """
         if not self or self._stage_tasks_in_background():
             return
