@@ -70,6 +70,19 @@ class TestStageTasks(StageGateCase):
             ]
         )
 
+    @contextmanager
+    def _logged_queries(self):
+        """The text of every query run inside the block."""
+        queries = []
+        execute = type(self.env.cr).execute
+
+        def logged_execute(cr, query, params=None, log_exceptions=True):
+            queries.append(str(query.code if hasattr(query, "code") else query))
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(type(self.env.cr), "execute", logged_execute):
+            yield queries
+
     def _ready_lead(self, **values):
         lead = self._lead(team_id=self.team.id, **values)
         self._prove_a1(lead)
@@ -150,14 +163,7 @@ class TestStageTasks(StageGateCase):
         lead = self._ready_lead()
         lead.stage_id = self.a2
         self.env.invalidate_all()
-        queries = []
-        execute = type(self.env.cr).execute
-
-        def logged_execute(cr, query, params=None, log_exceptions=True):
-            queries.append(str(query.code if hasattr(query, "code") else query))
-            return execute(cr, query, params, log_exceptions)
-
-        with patch.object(type(self.env.cr), "execute", logged_execute):
+        with self._logged_queries() as queries:
             lead.with_user(self.rep).stage_id = self.a1
             self.env.flush_all()
             self.env.cr.precommit.run()
@@ -176,14 +182,7 @@ class TestStageTasks(StageGateCase):
         self.assertTrue(self._stage_tasks(lead))
         self.env.invalidate_all()
         self.assertEqual(lead.stage_id, self.a2)
-        queries = []
-        execute = type(self.env.cr).execute
-
-        def logged_execute(cr, query, params=None, log_exceptions=True):
-            queries.append(str(query.code if hasattr(query, "code") else query))
-            return execute(cr, query, params, log_exceptions)
-
-        with patch.object(type(self.env.cr), "execute", logged_execute):
+        with self._logged_queries() as queries:
             lead.with_user(self.rep).stage_id = self.a1
         self.assertFalse([q for q in queries if "JOIN crm_lead lead ON lead.id = activity.res_id" in q])
         self.assertFalse(self._stage_tasks(lead), "A2's tasks cancelled by the move itself")
