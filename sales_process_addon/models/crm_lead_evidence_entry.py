@@ -261,24 +261,17 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
             ]
         return []
 
-    @api.readonly
-    def milestone_checklist_lines(self):
-        """The form checklist's lines: each milestone of the current stage, its state and evidence.
-
-        Returns ``[{"id", "name", "description", "required", "customer_led",
-        "needs_verification", "state" ("met", "awaiting" or "missing"),
-        "internal_only", "fact", "evidence": [{"id", "summary", "date", "kind",
-        "producer", "is_valid"}]}]``. ``fact``: how a fact of the opportunity
-        meets the milestone (when met without evidence) or could meet it.
-        """
-        self.ensure_one()
-        self.check_access("read")
-        return self._milestone_checklist_lines_by_lead()[self.id]
-
     def _milestone_checklist_lines_by_lead(self):
-        """``{lead id: checklist lines}`` (see ``milestone_checklist_lines``) for any number of
-        leads in a fixed number of queries: reading many opportunities with all their fields
-        (an export, an RPC ``read`` without field list) costs no query per opportunity."""
+        """``{lead id: checklist lines}``: the form checklist's lines (``milestone_checklist``) of
+        any number of leads in a fixed number of queries, so that reading many opportunities with
+        all their fields (an export, an RPC ``read`` without field list) costs no query per one.
+
+        The lines of a lead: each milestone of its stage, ``{"id", "name", "description",
+        "required", "customer_led", "needs_verification", "state" ("met", "awaiting" or
+        "missing"), "internal_only", "fact", "evidence": [{"id", "summary", "date", "kind",
+        "producer", "is_valid"}]}``. ``fact``: how a fact of the opportunity meets the milestone
+        (when met without evidence) or could meet it.
+        """
         # The stages' milestones from the registry cache: no search (the form's other fields read them too).
         milestones_of = self._milestones_of_stages()
         milestones = self.env["crm.stage.milestone"].union(*milestones_of.values())

@@ -186,7 +186,7 @@ class TestEvidenceEntry(StageGateCase):
         with self.assertRaises(AccessError):
             lead.with_user(self.rep).record_milestone_evidence(self.m_summary.id, self._entry())
         with self.assertRaises(AccessError):
-            lead.with_user(self.rep).milestone_checklist_lines()
+            lead.with_user(self.rep).read(["milestone_checklist"])
         self.assertFalse(lead.evidence_ids)
 
     def test_entry_must_be_named_values(self):
@@ -196,7 +196,7 @@ class TestEvidenceEntry(StageGateCase):
     def test_checklist_lines(self):
         lead = self._lead(self.a2)
         as_rep = lead.with_user(self.rep)
-        (line,) = as_rep.milestone_checklist_lines()
+        (line,) = as_rep.milestone_checklist
         self.assertEqual(
             (line["id"], line["state"], line["needs_verification"], line["evidence"]),
             (self.m_clearance.id, "missing", True, []),
@@ -204,7 +204,7 @@ class TestEvidenceEntry(StageGateCase):
         evidence_id = as_rep.record_milestone_evidence(
             self.m_clearance.id, self._entry(kind_id=self.kind_meeting.id, summary="Their IT cleared us.")
         )
-        (line,) = as_rep.milestone_checklist_lines()
+        (line,) = as_rep.milestone_checklist
         self.assertEqual(line["state"], "awaiting")
         self.assertEqual(
             line["evidence"],
@@ -220,11 +220,11 @@ class TestEvidenceEntry(StageGateCase):
             ],
         )
         self.env["crm.lead.evidence"].browse(evidence_id).with_user(self.manager).action_verify()
-        (line,) = as_rep.milestone_checklist_lines()
+        (line,) = as_rep.milestone_checklist
         self.assertEqual((line["state"], line["evidence"][0]["is_valid"]), ("met", True))
 
     def test_checklist_lines_order_and_optional(self):
-        lines = self._lead().milestone_checklist_lines()
+        lines = self._lead().milestone_checklist
         self.assertEqual(
             [(line["id"], line["required"], line["state"]) for line in lines],
             [
@@ -233,13 +233,13 @@ class TestEvidenceEntry(StageGateCase):
                 (self.m_optional.id, False, "missing"),
             ],
         )
-        self.assertEqual(self._lead(self.bx, pipeline_type_id=self.type_b.id).milestone_checklist_lines(), [])
+        self.assertFalse(self._lead(self.bx, pipeline_type_id=self.type_b.id).milestone_checklist)
 
     def test_checklist_is_read_with_the_form(self):
         """The form's checklist field holds the lines; while the form is edited, those of the
         saved opportunity (the unsaved stage proves nothing yet)."""
         lead = self._lead(self.a2)
-        self.assertEqual(lead.milestone_checklist, lead.milestone_checklist_lines())
+        self.assertEqual([line["id"] for line in lead.milestone_checklist], [self.m_clearance.id])
         form = Form(lead)
         form.stage_id = self.a1
         self.assertEqual([line["id"] for line in form.milestone_checklist], [self.m_clearance.id])
@@ -268,18 +268,18 @@ class TestEvidenceEntry(StageGateCase):
         self.assertEqual(states, ["missing", "met"] * 6, "each deal its own lines")
 
     def test_checklist_lines_query_count(self):
-        """The widget's one call reads a fixed number of queries, however much evidence there is."""
+        """The form reads the checklist in a fixed number of queries, however much evidence there is."""
         lead = self._lead()
         as_rep = lead.with_user(self.rep)
         self._evidence(lead, self.m_summary)
-        as_rep.milestone_checklist_lines()  # warm the access and rule caches, as a running server has
+        as_rep.read(["milestone_checklist"])  # warm the access and rule caches, as a running server has
         self.env.invalidate_all()
         with self.assertQueryCount(__system__=15):
-            as_rep.milestone_checklist_lines()
+            as_rep.read(["milestone_checklist"])
         self._evidence(lead, self.m_approval)
         self._evidence(lead, self.m_optional, customer_partner_id=self.contact.id)
-        as_rep.milestone_checklist_lines()
+        as_rep.read(["milestone_checklist"])
         self.env.invalidate_all()
         with self.assertQueryCount(__system__=15):
-            lines = as_rep.milestone_checklist_lines()
-        self.assertEqual([line["state"] for line in lines], ["met", "met", "met"])
+            (values,) = as_rep.read(["milestone_checklist"])
+        self.assertEqual([line["state"] for line in values["milestone_checklist"]], ["met", "met", "met"])

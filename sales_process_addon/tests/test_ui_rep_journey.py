@@ -86,8 +86,7 @@ class TestRepJourneyUi(HttpCase):
     def test_allowed_moves_saved_at_once(self):
         """A drop and a statusbar click the gate allows are one save each, as in plain CRM:
         the move dialog's question (``stage_move_check``) is only asked after a refusal. The
-        Won button asks once (its stage and the gate's answer), then wins the deal. Opening a deal is
-        one read: its milestone checklist comes with it."""
+        Won button asks once (its stage and the gate's answer), then wins the deal."""
         ready, qualified = (
             self.lead.copy({"name": "Tour ready deal"}),
             self.lead.copy({"name": "Tour qualified deal"}),
@@ -130,7 +129,6 @@ class TestRepJourneyUi(HttpCase):
         self.assertEqual((closing.stage_id, closing.won_status), (self.won, "won"), "the Won button won it")
         self.assertNotIn("stage_move_check", asked, "no question before an allowed move")
         self.assertEqual(asked.count("stage_won_target"), 1, "the Won button asks once")
-        self.assertNotIn("milestone_checklist_lines", asked, "the checklist is read with the form")
 
     def test_quick_create_in_another_process(self):
         other = self.env["crm.pipeline.type"].create({"name": "Tour other process", "code": "tour_other"})
