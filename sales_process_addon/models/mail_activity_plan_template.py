@@ -1,5 +1,10 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools.translate import html_translate
+
+# The longest delay a task of an opportunity's plan may have: 100 years, in each unit.
+# Far longer ones (a typo) give no date at all, and every move into the stage would fail.
+MAX_DELAY = {"days": 36500, "weeks": 5200, "months": 1200}
 
 
 class MailActivityPlanTemplate(models.Model):
@@ -22,6 +27,26 @@ class MailActivityPlanTemplate(models.Model):
         ],
         ondelete={"crm_salesperson": "set default", "crm_team_leader": "set default"},
     )
+
+    @api.constrains("delay_count", "delay_unit", "plan_id")
+    def _check_opportunity_task_delay(self):
+        for template in self:
+            if template.plan_id.res_model != "crm.lead":
+                continue
+            limit = MAX_DELAY.get(template.delay_unit)
+            if limit and abs(template.delay_count) > limit:
+                raise ValidationError(
+                    _(
+                        "The delay of the task “%(task)s” is %(count)s %(unit)s: at most %(limit)s %(unit)s "
+                        "(100 years).",
+                        task=template.summary or template.activity_type_id.name,
+                        count=template.delay_count,
+                        unit=dict(template._fields["delay_unit"]._description_selection(self.env))[
+                            template.delay_unit
+                        ],
+                        limit=limit,
+                    )
+                )
 
     def _determine_responsible(self, on_demand_responsible, applied_on_record):
         if self.responsible_type not in ("crm_salesperson", "crm_team_leader"):

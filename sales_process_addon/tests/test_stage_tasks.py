@@ -217,6 +217,35 @@ class TestStageTasks(StageGateCase):
         with self.assertRaises(AccessError):
             self.plan.with_user(self.rep).name = "Renamed"
 
+    def test_task_delay_is_bounded(self):
+        """A typo of a delay (no date in the calendar) is refused when the plan is configured,
+        naming the task, instead of failing every move into the stage."""
+        call = self.plan.template_ids.filtered(lambda t: t.summary == "Call the evaluator")
+        with self.assertRaisesRegex(ValidationError, "Call the evaluator.*10000000 days.*36500 days"):
+            call.delay_count = 10_000_000
+        with self.assertRaisesRegex(ValidationError, "1201 months"):
+            call.write({"delay_count": 1201, "delay_unit": "months"})
+        call.write({"delay_count": 1200, "delay_unit": "months"})
+        lead = self._ready_lead()
+        with self.at(datetime(2026, 5, 4, 10, 0)):
+            lead.with_user(self.rep).stage_id = self.a2
+        task = self._stage_tasks(lead).filtered(lambda a: a.summary == "Call the evaluator")
+        self.assertEqual(task.date_deadline, date(2126, 5, 4))
+
+    def test_task_delay_of_other_plans_is_odoos(self):
+        """Plans of other documents keep Odoo's rules."""
+        plan = self.env["mail.activity.plan"].create(
+            {
+                "name": "Partner plan",
+                "res_model": "res.partner",
+                "template_ids": [
+                    (0, 0, {"activity_type_id": self.env.ref("mail.mail_activity_data_todo").id})
+                ],
+            }
+        )
+        plan.template_ids.delay_count = 10_000_000
+        self.assertEqual(plan.template_ids.delay_count, 10_000_000)
+
     def test_scheduling_adds_no_query_per_lead(self):
         """Around Odoo's own batch creation of the activities, scheduling costs
         the same number of queries for 5 or 25 leads."""
