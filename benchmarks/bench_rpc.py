@@ -25,6 +25,12 @@ logged in as the admin (a sales manager) then times, in interleaved rounds
 The opportunities moved are made, untimed, in each round. Prints the median of
 the rounds per measure and the ratio addon / plain.
 
+``--form-parts`` also times, on the addon's side, the form's ``web_read``
+without what the addon adds to it: without its lists (the notebook pages'
+one2many fields), without its other fields (the panels: checklist, buying
+center, badges...), and without both, each against plain CRM's form. It shows
+what of the addon's form content a ratio would have to leave out of the read.
+
 ``--stage-tasks-in-background`` measures the addon with that setting on (its
 moves queue the stage tasks): its server then runs one cron worker for that
 job only (the other scheduled actions are archived during the run), and each
@@ -221,6 +227,7 @@ class Side:
         self.name, self.server, self.with_addon, self.background = name, server, with_addon, background
         self.kanban_spec, self.form_spec = view_specs(server)
         self.times = {key: [] for key in ("kanban", "form", "drag", "drop", "batch")}
+        self.form_parts = {}
         if with_addon:
             ptype = server.kw("ir.model.data", "check_object_reference", ADDON_TYPE.split("."))[1]
             stages = server.kw(
@@ -268,6 +275,21 @@ class Side:
                 ]
             self.verifier = (verifier[0], VERIFIER["password"])
         self.form_lead = self.make_leads(1)[0]
+
+    def split_form(self, plain_spec):
+        """Time the form also without the fields plain CRM's form does not read (see --form-parts)."""
+        added = [name for name in self.form_spec if name not in plain_spec]
+        lists = {name for name in added if "limit" in self.form_spec[name]}
+
+        def without(names):
+            return {name: spec for name, spec in self.form_spec.items() if name not in names}
+
+        self.form_parts = {
+            "form without lists": without(lists),
+            "form without panels": without(set(added) - lists),
+            "form without both": without(set(added)),
+        }
+        self.times.update({key: [] for key in self.form_parts})
 
     def make_leads(self, count):
         """``count`` opportunities in the first stage, their milestones evidenced (untimed)."""
@@ -331,6 +353,8 @@ class Side:
             ),
         )
         self.timed("form", lambda: kw("crm.lead", "web_read", [[self.form_lead], self.form_spec]))
+        for key, spec in self.form_parts.items():
+            self.timed(key, lambda spec=spec: kw("crm.lead", "web_read", [[self.form_lead], spec]))
         drag = self.make_leads(1)
         self.timed("drag", lambda: kw("crm.lead", "write", [drag, {"stage_id": self.second}]))
         drop = self.make_leads(1)
@@ -367,6 +391,9 @@ def main():
     parser.add_argument(
         "--stage-tasks-in-background", action="store_true", help="the addon's setting on (see above)"
     )
+    parser.add_argument(
+        "--form-parts", action="store_true", help="the addon's form without its lists, panels (see above)"
+    )
     args = parser.parse_args()
     background = args.stage_tasks_in_background
 
@@ -388,6 +415,8 @@ def main():
         )
         put_off = stage_tasks_in_background(servers[1], background)
         sides = [Side("plain", servers[0], False), Side("addon", servers[1], True, background)]
+        if args.form_parts:
+            sides[1].split_form(sides[0].form_spec)
         for side in sides:  # warm up: registry, caches, PostgreSQL buffers
             side.round()
             side.times = {key: [] for key in side.times}
@@ -410,6 +439,15 @@ def main():
         print(
             f"| {label} | {plain[key] * 1000:.0f} ms | {addon[key] * 1000:.0f} ms | {addon[key] / plain[key]:.2f}x |"
         )
+    if sides[1].form_parts:
+        print("\nThe addon's form read without what it adds, against plain CRM's form")
+        print("| the addon's form | fields | plain | with addon | ratio |\n|---|---|---|---|---|")
+        parts = {"form": sides[1].form_spec, **sides[1].form_parts}
+        for key, spec in parts.items():
+            print(
+                f"| {key} | {len(spec)} | {plain['form'] * 1000:.0f} ms | {addon[key] * 1000:.0f} ms "
+                f"| {addon[key] / plain['form']:.2f}x |"
+            )
 
 
 if __name__ == "__main__":
