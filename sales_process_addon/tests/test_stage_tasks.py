@@ -245,6 +245,9 @@ class TestStageTasks(StageGateCase):
         )
         plan.template_ids.delay_count = 10_000_000
         self.assertEqual(plan.template_ids.delay_count, 10_000_000)
+        # Made a plan of opportunities, its tasks follow the opportunities' rule.
+        with self.assertRaisesRegex(ValidationError, "10000000 days"):
+            plan.res_model = "crm.lead"
 
     def test_scheduling_adds_no_query_per_lead(self):
         """Around Odoo's own batch creation of the activities, scheduling costs
