@@ -275,7 +275,7 @@ class CrmLead(models.Model):
         milestones_of = leads._milestones_of_stages()
         milestones = self.env["crm.stage.milestone"].union(*milestones_of.values())
         # The facts are read once, for what they prove and for what only internal facts hold.
-        facts_met, internal_only = leads._stage_gate_facts(milestones)
+        facts_met, internal_only = leads._stage_gate_facts(milestones, describe=False)
         met, awaiting = defaultdict(set), {}
         if leads and milestones:
             evidence = leads._stage_gate_evidence_by_validity(milestones.ids)
@@ -543,7 +543,7 @@ class CrmLead(models.Model):
         """
         met = super()._stage_gate_milestones_met(milestones, evidence)
         if facts_met is None:
-            facts_met = self._stage_gate_facts_met(milestones)
+            facts_met = self._stage_gate_facts_met(milestones, describe=False)
         for lead_id, by_fact in facts_met.items():
             met[lead_id].update(by_fact)
         return met

@@ -286,10 +286,12 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         (self | opportunities).invalidate_recordset(["stage_history_ids"])
         self._report_facts_later()
 
-    def _opportunity_facts(self, facts, customer_facts=()):
+    def _opportunity_facts(self, facts, customer_facts=(), describe=True):
         """Which of ``facts`` (codes of ``crm.stage.milestone.fact``) hold for these leads.
 
-        Returns ``{lead id: {fact: (what proves it, customer-produced)}}``. A
+        Returns ``{lead id: {fact: (what proves it, customer-produced)}}``;
+        without ``describe``, what proves it is None (a kanban of hundreds of
+        cards needs only which facts hold, not their sentences). A
         fact typed by the rep is internal proof. For ``customer_facts``, a fact
         is customer-produced when the customer left a trace of it: the coach, a
         contact of the customer, wrote to us on the opportunity; the decision
@@ -318,10 +320,14 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 code, lead_id = stakeholder.role_id.code, stakeholder.lead_id.id
                 if code == "coach" and stakeholder.stance in self._COACH_STANCES and "coach_secured" in facts:
                     fact = "coach_secured"
-                    description = _(
-                        "coach secured: %(contact)s (%(stance)s)",
-                        contact=stakeholder.partner_id.display_name,
-                        stance=stance_of[stakeholder.stance],
+                    description = (
+                        _(
+                            "coach secured: %(contact)s (%(stance)s)",
+                            contact=stakeholder.partner_id.display_name,
+                            stance=stance_of[stakeholder.stance],
+                        )
+                        if describe
+                        else None
                     )
                 elif (
                     code == "decision_maker"
@@ -330,10 +336,14 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     and "decision_maker_met" in facts
                 ):
                     fact = "decision_maker_met"
-                    description = _(
-                        "decision maker met: %(contact)s on %(date)s",
-                        contact=stakeholder.partner_id.display_name,
-                        date=stakeholder.met_date,
+                    description = (
+                        _(
+                            "decision maker met: %(contact)s on %(date)s",
+                            contact=stakeholder.partner_id.display_name,
+                            date=stakeholder.met_date,
+                        )
+                        if describe
+                        else None
                     )
                 else:
                     continue
@@ -342,9 +352,10 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 if fact not in found[lead_id] or (customer and not found[lead_id][fact][1]):
                     found[lead_id][fact] = (description, customer)
         if "qualified_pursue" in facts:
+            description = _("qualification status: pursue") if describe else None
             for lead in self.sudo():
                 if lead.qualification_status == "pursue":
-                    found[lead.id]["qualified_pursue"] = (_("qualification status: pursue"), False)
+                    found[lead.id]["qualified_pursue"] = (description, False)
         return found
 
     def _customer_traces(self, stakeholders, customer_facts):
@@ -352,7 +363,8 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         traces = set()
         if not customer_facts:
             return traces
-        customers = {lead.id: lead.partner_id.commercial_partner_id for lead in self}
+        # Only the leads of these stakeholders: a pipeline's other cards cost no customer read.
+        customers = {lead.id: lead.partner_id.commercial_partner_id for lead in stakeholders.lead_id}
         of_customer = stakeholders.filtered(
             lambda s: customers.get(s.lead_id.id)
             and s.partner_id.commercial_partner_id == customers[s.lead_id.id]
@@ -386,12 +398,13 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             }
         return traces
 
-    def _stage_gate_facts(self, milestones):
+    def _stage_gate_facts(self, milestones, describe=True):
         """``(met, internal_only)``: what facts prove of ``milestones``, from one read of the facts.
 
-        ``met``: ``{lead id: {milestone id: description}}``. A customer-led
-        milestone is met by a customer-produced fact only; an internal fact
-        meets the others, and the description says it is internal.
+        ``met``: ``{lead id: {milestone id: description}}`` (None without
+        ``describe``). A customer-led milestone is met by a customer-produced
+        fact only; an internal fact meets the others, and the description says
+        it is internal.
         ``internal_only``: ``{lead id: set of milestone ids}`` of the
         customer-led milestones for which only internal facts hold.
         """
@@ -402,24 +415,32 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         if not with_facts:
             return met, internal_only
         customer_facts = set(with_facts.filtered("customer_led").mapped("fact"))
-        facts = self._opportunity_facts(set(with_facts.mapped("fact")), customer_facts)
+        facts = self._opportunity_facts(set(with_facts.mapped("fact")), customer_facts, describe)
         for lead_id, lead_facts in facts.items():
             for milestone in with_facts:
                 if milestone.fact not in lead_facts:
                     continue
                 description, customer = lead_facts[milestone.fact]
                 if customer:
-                    met[lead_id][milestone.id] = _(
-                        "%(milestone)s: %(fact)s (customer)", milestone=milestone.name, fact=description
+                    met[lead_id][milestone.id] = (
+                        _("%(milestone)s: %(fact)s (customer)", milestone=milestone.name, fact=description)
+                        if describe
+                        else None
                     )
                 elif not milestone.customer_led:
-                    met[lead_id][milestone.id] = _(
-                        "%(milestone)s: %(fact)s (internal proof)", milestone=milestone.name, fact=description
+                    met[lead_id][milestone.id] = (
+                        _(
+                            "%(milestone)s: %(fact)s (internal proof)",
+                            milestone=milestone.name,
+                            fact=description,
+                        )
+                        if describe
+                        else None
                     )
                 else:
                     internal_only[lead_id].add(milestone.id)
         return met, internal_only
 
-    def _stage_gate_facts_met(self, milestones):
+    def _stage_gate_facts_met(self, milestones, describe=True):
         """``{lead id: {milestone id: description}}`` of ``milestones`` met by facts (``_stage_gate_facts``)."""
-        return self._stage_gate_facts(milestones)[0]
+        return self._stage_gate_facts(milestones, describe)[0]

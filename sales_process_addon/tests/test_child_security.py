@@ -249,3 +249,29 @@ class TestCustomerFacts(OpportunityCase):
         )
         lead.with_user(self.rep).stage_id = self.a3
         self.assertEqual(lead.won_status, "won")
+
+    def test_facts_without_sentences_say_the_same(self):
+        """The kanban's and the checklist's facts (no sentences) meet what the history's do."""
+        lead = self._lead()
+        self._stakeholder(lead, self.wang, self.role_coach, stance="champion")
+        lead.message_post(body="I will help you", author_id=self.wang.id, message_type="comment")
+        described = lead._stage_gate_facts(self.m_coach)
+        bare = lead._stage_gate_facts(self.m_coach, describe=False)
+        self.assertEqual(
+            described[0][lead.id],
+            {self.m_coach.id: "Coach secured: coach secured: Buyer Corp, Wang Fang (Champion) (customer)"},
+        )
+        self.assertEqual(bare[0][lead.id], {self.m_coach.id: None})
+        self.assertEqual(described[1], bare[1])
+
+    def test_deals_without_buying_center_read_no_customer(self):
+        """Facts of a pipeline's cards: the buying centers in one query; a deal without one has
+        no customer's trace to look for, so its customer is not read (a kanban of hundreds)."""
+        leads = self._create_leads(6, pipeline_type_id=self.type_a.id, partner_id=self.customer.id)
+        leads._stage_gate_structure()  # the registry cache is warm in a running server
+        self.env.invalidate_all()
+        leads.fetch(["stage_id", "partner_id", "qualification_status"])  # read with the cards
+        self.m_coach.fetch(["fact", "customer_led"])  # read with the cards' milestones
+        with self.assertQueryCount(__system__=1):
+            facts_met, internal_only = leads._stage_gate_facts(self.m_coach, describe=False)
+        self.assertEqual((dict(facts_met), dict(internal_only)), ({}, {}))

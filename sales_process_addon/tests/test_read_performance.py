@@ -132,13 +132,14 @@ class TestReadPerformance(OpportunityCase):
                 # The lead and its tags; the ids of five sub-lists (qualification, buying center,
                 # competitors, signals, evidence); the pending exceptions (banner, stages out of reach);
                 # the checklist's lines, which also draw the progress badge (the milestones, the gate's
-                # proof: milestones sharing a proof, buying center facts and their partners, evidence
+                # proof: milestones sharing a proof, buying center facts (the customer only when its
+                # buying center could hold the customer's trace), evidence
                 # proving or awaiting verification, in one query; the evidence shown), read with the
                 # form: the web client
                 # sends no second request for them; the facts proven by evidence (buying center
                 # warnings); Odoo's own computed fields (duplicates, blacklists, currency, companies,
                 # rotting, meetings); the names of the many2ones; the sub-lists' lines and their names.
-                with self.assertQueryCount(admin=44, sp_rep=41):
+                with self.assertQueryCount(admin=43, sp_rep=40):
                     values = self._read_form(self.lead)
                 states = {line["name"]: line["state"] for line in values["milestone_checklist"]}
                 self.assertEqual(states, {"Technical clearance": "awaiting", "Coach secured": "met"})
@@ -160,8 +161,9 @@ class TestReadPerformance(OpportunityCase):
                     self._warm(self._read_kanban)
                     # The groups (count, stage names), one search per column, the cards and their
                     # tags, activities and names; the milestones (the records, the facts, internal facts,
-                    # the evidence proving or awaiting verification in one query): none per card.
-                    with self.assertQueryCount(admin=25, sp_rep=23):
+                    # the evidence proving or awaiting verification in one query): none per card, and
+                    # no read of the customers of cards without a buying center.
+                    with self.assertQueryCount(admin=24, sp_rep=22):
                         groups = self._read_kanban()
                     read = [card for group in groups["groups"] for card in group["__records"]]
                     self.assertEqual(len(read), cards)
