@@ -2,13 +2,19 @@
 
 Builds (on first use) two databases of the same size, each with demo data:
 
-- ``spa_load_plain``: ``crm``, filled with ``--leads`` opportunities (200,000
-  by default) over 10 teams and 50 salespersons, in the CRM's stages, about
-  55% open, 25% won, 20% lost;
 - ``spa_load_addon``: ``crm`` + ``sales_process_addon``, filled by the report
-  benchmark's generator (``bench_reports.fill``) at the same size: the same
-  opportunities spread over the shipped sales processes, 5 stage history rows
-  per opportunity (1,000,000 for 200,000), one stage exception per 10.
+  benchmark's generator (``bench_reports.fill``) with ``--leads``
+  opportunities (200,000 by default) over 10 teams and 50 salespersons,
+  spread over the shipped sales processes, 5 stage history rows per
+  opportunity (1,000,000 for 200,000), one stage exception per 10;
+- ``spa_load_plain``: ``crm``, filled with as many opportunities, about 55%
+  open, 25% won, 20% lost, in pipelines of the same shape: each process of
+  the addon's database becomes a plain CRM pipeline (a team's stages) of the
+  same columns, and each salesperson's opportunities are in the pipeline of
+  the process holding most of his in the addon's database. A rep's kanban
+  then has as many columns, and reads as many cards, on both sides: what
+  differs is the addon's work, not the number of stages. (Built after the
+  addon's, which it mirrors.)
 
 Both get the same 200 customers (each opportunity one of their contacts) and
 the salespersons a password. A database already filled is reused (the addon
@@ -38,6 +44,7 @@ creation to its stage, no move is recorded twice, no exception used twice.
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import re
@@ -51,6 +58,7 @@ import bench_reports
 import bench_rpc
 
 import odoo
+from odoo.fields import Command
 from odoo.modules.registry import Registry
 from odoo.tools import SQL, config
 
@@ -59,6 +67,8 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))
 from test_production import INVARIANTS_SQL  # noqa: E402
 
 FILLED_PARAM = "load_test.filled_leads"
+# Set on plain CRM's database once its pipelines mirror the addon's processes (see fill_plain).
+MIRRORED_PARAM = "load_test.pipelines_mirror_processes"
 REP_PASSWORD = "bench"
 CUSTOMERS = 200
 REPORTS = ("Funnel", "Conversion", "Time in stage")
@@ -101,13 +111,84 @@ def ensure_database(name, modules, odoo_bin, conf):
         subprocess.run([*command, "--stop-after-init", "--log-level=warn"], check=True)
 
 
-def fill_plain(env, leads):
-    """``leads`` opportunities in the CRM's stages, set-based (the shape of the addon's generator)."""
+def main_process_of_reps(cr):
+    """``{rep login: id of the sales process holding most of his opportunities}``.
+
+    The web client opens a rep's pipeline on his team's process; the generator
+    spreads each rep's opportunities over the processes, so the one holding
+    most of them stands for it.
+    """
+    cr.execute(
+        SQL(
+            """
+            SELECT DISTINCT ON (lead.user_id) rep.login, lead.pipeline_type_id
+            FROM crm_lead lead
+            JOIN res_users rep ON rep.id = lead.user_id
+            WHERE lead.type = 'opportunity' AND lead.active AND rep.login LIKE 'bench_rep_%%'
+            GROUP BY lead.user_id, rep.login, lead.pipeline_type_id
+            ORDER BY lead.user_id, count(*) DESC
+            """
+        )
+    )
+    return dict(cr.fetchall())
+
+
+def pipeline_shapes(addon_db):
+    """What plain CRM's database mirrors of the addon's: ``({process id: [(column name, won)]},
+    {rep login: process id})``. A process's columns are its stages holding opportunities, in
+    their order: those a rep's kanban shows."""
+    with Registry(addon_db).cursor() as cr:
+        cr.execute(
+            SQL(
+                """
+                SELECT stage.pipeline_type_id, stage.name->>'en_US', stage.is_won
+                FROM crm_stage stage
+                WHERE stage.pipeline_type_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM crm_lead lead
+                    WHERE lead.stage_id = stage.id AND lead.active AND lead.type = 'opportunity')
+                ORDER BY stage.pipeline_type_id, stage.sequence, stage.id
+                """
+            )
+        )
+        columns = {}
+        for process_id, name, won in cr.fetchall():
+            columns.setdefault(process_id, []).append((name, won))
+        return columns, main_process_of_reps(cr)
+
+
+def fill_plain(env, leads, shapes):
+    """``leads`` opportunities in pipelines mirroring the addon's processes (``pipeline_shapes``),
+    set-based (the shape of the addon's generator)."""
+    columns, process_of = shapes
     users, teams = bench_reports.create_people(env)
     per_team = bench_reports.SALESPERSONS // bench_reports.TEAMS
-    stages = env["crm.stage"].search([]).sorted(lambda stage: (stage.sequence, stage.id))
-    won = stages.filtered("is_won")[:1]
-    open_stages = stages - stages.filtered("is_won")
+    # A pipeline of plain CRM is a team's stages. Odoo's own stages get a team of their own, so
+    # that they are not shown on every rep's kanban, as no other process's stage is with the addon.
+    Stage, Team = env["crm.stage"], env["crm.team"]
+    Stage.search([]).write({"team_ids": [Command.set(Team.create({"name": "CRM's own stages"}).ids)]})
+    pipelines = {}
+    for process_id, process_columns in columns.items():
+        team = Team.create({"name": f"Pipeline of process {process_id}"})
+        pipelines[process_id] = Stage.create(
+            [
+                {
+                    "name": name,
+                    "is_won": won,
+                    "sequence": 100 * process_id + index,
+                    "team_ids": [Command.set(team.ids)],
+                }
+                for index, (name, won) in enumerate(process_columns)
+            ]
+        )
+    # Per salesperson, his pipeline's open stages (a slice of one array: they differ in length)
+    # and its won stage.
+    open_stages, first_open, open_count, won_stage = [], [], [], []
+    for user in users:
+        stages = pipelines[process_of[user.login]]
+        first_open.append(len(open_stages) + 1)
+        open_count.append(len(stages.filtered(lambda stage: not stage.is_won)))
+        open_stages += stages.filtered(lambda stage: not stage.is_won).ids
+        won_stage.append((stages.filtered("is_won")[:1] or stages[-1:]).id)
     env.cr.execute(SQL("SELECT setseed(0.42)"))
     env.cr.execute(
         SQL(
@@ -119,8 +200,10 @@ def fill_plain(env, leads):
             SELECT 'Bench opportunity ' || b.g, 'opportunity', o.status != 'lost',
                    (%(users)s::int[])[1 + b.g %% %(nb_users)s], (%(teams)s::int[])[1 + b.g %% %(nb_users)s],
                    %(company)s,
-                   CASE WHEN o.status = 'won' THEN %(won)s
-                        ELSE (%(open)s::int[])[1 + floor(b.r_pos * %(nb_open)s)::int] END,
+                   CASE WHEN o.status = 'won' THEN (%(won)s::int[])[1 + b.g %% %(nb_users)s]
+                        ELSE (%(open)s::int[])[(%(first_open)s::int[])[1 + b.g %% %(nb_users)s]
+                             + floor(b.r_pos * (%(open_count)s::int[])[1 + b.g %% %(nb_users)s])::int]
+                   END,
                    o.status, o.prob, b.revenue, round(b.revenue * o.prob / 100, 2),
                    b.created, b.created, b.created, b.created + interval '10 days',
                    CASE WHEN o.status != 'pending' THEN b.created + interval '20 days' END,
@@ -142,9 +225,10 @@ def fill_plain(env, leads):
             teams=[teams[index // per_team].id for index in range(len(users))],
             nb_users=len(users),
             company=env.company.id,
-            won=won.id,
-            open=open_stages.ids,
-            nb_open=len(open_stages),
+            won=won_stage,
+            open=open_stages,
+            first_open=first_open,
+            open_count=open_count,
             uid=env.uid,
             leads=leads,
         )
@@ -159,7 +243,8 @@ def fill_addon(env, leads):
     bench_reports.fill(env)
 
 
-def ensure_filled(db, leads, with_addon):
+def ensure_filled(db, leads, shapes=None):
+    """Fill ``db``: with the addon's generator, or with plain CRM's mirroring ``shapes``."""
     with Registry(db).cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         filled = env["ir.config_parameter"].get_param(FILLED_PARAM)
@@ -168,10 +253,16 @@ def ensure_filled(db, leads, with_addon):
                 sys.exit(
                     f"{db} holds {filled} opportunities, not {leads}: drop it (dropdb {db}) or use --leads {filled}"
                 )
+            if shapes and not env["ir.config_parameter"].get_param(MIRRORED_PARAM):
+                sys.exit(f"{db} was filled before its pipelines mirrored the addon's processes: dropdb {db}")
             return
         print(f"filling {db} with {leads:,} opportunities...", flush=True)
         start = time.perf_counter()
-        (fill_addon if with_addon else fill_plain)(env, leads)
+        if shapes:
+            fill_plain(env, leads, shapes)
+            env["ir.config_parameter"].set_param(MIRRORED_PARAM, "1")
+        else:
+            fill_addon(env, leads)
         # Customers: each opportunity one of 200 companies' contacts (evidence needs one).
         companies = env["res.partner"].create(
             [{"name": f"Load customer {i:03d}", "is_company": True} for i in range(CUSTOMERS)]
@@ -192,7 +283,7 @@ def ensure_filled(db, leads, with_addon):
         cr.commit()
         print(f"filled {db} in {time.perf_counter() - start:.0f} s", flush=True)
     tables = "crm_lead, res_partner"
-    if with_addon:
+    if not shapes:
         tables += ", crm_lead_stage_history, crm_lead_stage_entry, crm_stage_exception"
     subprocess.run(["psql", "-X", "-q", "-d", db, "-c", f"VACUUM ANALYZE {tables}"], check=True)
 
@@ -239,28 +330,23 @@ def side_config(db, with_addon):
             "rep_uid": reps[0].id,
             "managers": [{"login": "admin", "password": "admin"}],
             "won_stages": stages.filtered("is_won").ids,
-            "sequence": stages.sorted(lambda stage: (stage.sequence, stage.id)).ids,
         }
         if not with_addon:
             config_["reports"] = PLAIN_REPORTS
+            # A move goes to the next column of the opportunity's pipeline (its team's stages).
+            config_["next_stage"] = {
+                str(stage.id): following.id
+                for team in env["crm.team"].search([])
+                for stage, following in itertools.pairwise(
+                    stages.filtered(lambda stage, team=team: team in stage.team_ids).sorted(
+                        lambda stage: (stage.sequence, stage.id)
+                    )
+                )
+            }
             return config_
-        # The web client opens a rep's pipeline on his team's process; the generator spreads each
-        # rep's opportunities over all processes, so the one holding most of them stands for it.
-        cr.execute(
-            SQL(
-                """
-                SELECT DISTINCT ON (user_id) user_id, pipeline_type_id
-                FROM crm_lead
-                WHERE type = 'opportunity' AND active AND user_id = ANY(%s)
-                GROUP BY user_id, pipeline_type_id
-                ORDER BY user_id, count(*) DESC
-                """,
-                reps.ids,
-            )
-        )
-        process_of = dict(cr.fetchall())
-        for rep, login in zip(reps, config_["reps"], strict=True):
-            login["pipeline_type_id"] = process_of.get(rep.id, False)
+        process_of = main_process_of_reps(cr)
+        for login in config_["reps"]:
+            login["pipeline_type_id"] = process_of.get(login["login"], False)
         Lead = env["crm.lead"]
         teams = env["crm.team"].search([]).ids
         config_["sequences"] = {
@@ -472,9 +558,11 @@ def main():
     config.parse_config(["-c", args.config, "--log-level=warn"])
     os.makedirs(args.log_dir, exist_ok=True)
     sides = {"plain": (args.plain_db, args.port, False), "addon": (args.addon_db, args.port + 1, True)}
-    for db, _port, with_addon in sides.values():
-        ensure_database(db, "crm,sales_process_addon" if with_addon else "crm", args.odoo_bin, args.config)
-        ensure_filled(db, args.leads, with_addon)
+    # The addon's first: plain CRM's pipelines mirror its processes.
+    ensure_database(args.addon_db, "crm,sales_process_addon", args.odoo_bin, args.config)
+    ensure_filled(args.addon_db, args.leads)
+    ensure_database(args.plain_db, "crm", args.odoo_bin, args.config)
+    ensure_filled(args.plain_db, args.leads, pipeline_shapes(args.addon_db))
     counts = {name: database_counts(db) for name, (db, _port, _addon) in sides.items()}
     figures = {name: run_side(args, name, *side) for name, side in sides.items()}
     print_table(figures, counts, args)

@@ -185,11 +185,10 @@ class Rep(OdooUser):
         return random.choice(cards) if cards else False
 
     def next_stage(self, form, stage):
-        if CONFIG["addon"]:
-            key = f"{many2one_id(form['pipeline_type_id'])}-{many2one_id(form['team_id'])}"
-            sequence = CONFIG["sequences"].get(key, [])
-        else:
-            sequence = CONFIG["sequence"]
+        if not CONFIG["addon"]:
+            return CONFIG["next_stage"].get(str(stage), False)
+        key = f"{many2one_id(form['pipeline_type_id'])}-{many2one_id(form['team_id'])}"
+        sequence = CONFIG["sequences"].get(key, [])
         if stage not in sequence or stage == sequence[-1]:
             return False
         return sequence[sequence.index(stage) + 1]
