@@ -314,21 +314,11 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     ["lead_id", "partner_id", "role_id", "stance", "met", "met_date"],
                 )
             )
-            stance_of = dict(stakeholders._fields["stance"]._description_selection(self.env))
             traces = self.sudo()._customer_traces(stakeholders, customer_facts)
             for stakeholder in stakeholders:
                 code, lead_id = stakeholder.role_id.code, stakeholder.lead_id.id
                 if code == "coach" and stakeholder.stance in self._COACH_STANCES and "coach_secured" in facts:
                     fact = "coach_secured"
-                    description = (
-                        _(
-                            "coach secured: %(contact)s (%(stance)s)",
-                            contact=stakeholder.partner_id.display_name,
-                            stance=stance_of[stakeholder.stance],
-                        )
-                        if describe
-                        else None
-                    )
                 elif (
                     code == "decision_maker"
                     and stakeholder.met
@@ -336,20 +326,12 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     and "decision_maker_met" in facts
                 ):
                     fact = "decision_maker_met"
-                    description = (
-                        _(
-                            "decision maker met: %(contact)s on %(date)s",
-                            contact=stakeholder.partner_id.display_name,
-                            date=stakeholder.met_date,
-                        )
-                        if describe
-                        else None
-                    )
                 else:
                     continue
                 customer = (fact, stakeholder.id) in traces
                 # The first stakeholder proving the fact, a customer-produced one first.
                 if fact not in found[lead_id] or (customer and not found[lead_id][fact][1]):
+                    description = stakeholder._fact_description(fact) if describe else None
                     found[lead_id][fact] = (description, customer)
         if "qualified_pursue" in facts:
             description = _("qualification status: pursue") if describe else None
@@ -421,24 +403,18 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 if milestone.fact not in lead_facts:
                     continue
                 description, customer = lead_facts[milestone.fact]
-                if customer:
-                    met[lead_id][milestone.id] = (
-                        _("%(milestone)s: %(fact)s (customer)", milestone=milestone.name, fact=description)
-                        if describe
-                        else None
-                    )
-                elif not milestone.customer_led:
-                    met[lead_id][milestone.id] = (
-                        _(
-                            "%(milestone)s: %(fact)s (internal proof)",
-                            milestone=milestone.name,
-                            fact=description,
-                        )
-                        if describe
-                        else None
+                if not customer and milestone.customer_led:
+                    internal_only[lead_id].add(milestone.id)
+                elif not describe:
+                    met[lead_id][milestone.id] = None
+                elif customer:
+                    met[lead_id][milestone.id] = _(
+                        "%(milestone)s: %(fact)s (customer)", milestone=milestone.name, fact=description
                     )
                 else:
-                    internal_only[lead_id].add(milestone.id)
+                    met[lead_id][milestone.id] = _(
+                        "%(milestone)s: %(fact)s (internal proof)", milestone=milestone.name, fact=description
+                    )
         return met, internal_only
 
     def _stage_gate_facts_met(self, milestones, describe=True):

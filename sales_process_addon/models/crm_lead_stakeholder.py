@@ -254,6 +254,23 @@ class CrmLeadStakeholder(models.Model):
     # BUSINESS
     # ------------------------------------------------------------
 
+    def _fact_description(self, fact):
+        """How this stakeholder proves ``fact`` (``coach_secured`` or ``decision_maker_met``), as the
+        stage history records it."""
+        self.ensure_one()
+        if fact == "coach_secured":
+            stance_of = dict(self._fields["stance"]._description_selection(self.env))
+            return _(
+                "coach secured: %(contact)s (%(stance)s)",
+                contact=self.partner_id.display_name,
+                stance=stance_of[self.stance],
+            )
+        return _(
+            "decision maker met: %(contact)s on %(date)s",
+            contact=self.partner_id.display_name,
+            date=self.met_date,
+        )
+
     def _change_signal_values(self, before):
         """Signal values for what changed since ``before`` ({id: (partner, role, stance, influence)})."""
         stance_of = dict(self._fields["stance"]._description_selection(self.env))
