@@ -2,7 +2,7 @@
     "name": "Sales Process: Buyer-Aligned Pipelines",
     "summary": "Several sales processes per company, each stage paired with the customer's "
     "buying stage and a funnel state",
-    "version": "19.0.2.2.0",
+    "version": "19.0.2.3.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "sales_process_addon developers",
@@ -21,6 +21,7 @@
         "data/mail_activity_plan_data.xml",
         "data/crm_stage_playbook_data.xml",
         "data/ir_cron_data.xml",
+        "data/crm_stale_alert_templates.xml",
         "views/crm_funnel_state_views.xml",
         "views/crm_buyer_process_views.xml",
         "wizard/crm_pipeline_type_import_views.xml",

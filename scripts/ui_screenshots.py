@@ -110,8 +110,10 @@ def main():
             path, _sep, script = rest.partition("#")
             cdp.call("Page.navigate", url=f"{args.base_url}{path}")
             time.sleep(1)
-            # Any action: a view, or a client action such as the dashboard.
-            cdp.wait_for("!!document.querySelector('.o_action_manager .o_action')")
+            # Any action: a view, or a client action such as the dashboard or Discuss.
+            cdp.wait_for(
+                "!!document.querySelector('.o_action_manager .o_action, .o_action_manager .o-mail-Discuss')"
+            )
             time.sleep(2.5)
             if script:
                 cdp.evaluate(script)

@@ -1,4 +1,5 @@
 import logging
+from urllib.parse import urlencode
 
 import psycopg2
 from markupsafe import Markup
@@ -436,8 +437,49 @@ class CrmLeadStageTasks(models.AbstractModel):
                         "crm_stage_id": lead.stage_id.id,
                     }
                 )
-        # sudo: only the job sets the alert level (see mail.activity).
-        return self.env["mail.activity"].sudo().create(vals_list)
+        # sudo: only the job sets the alert level (see mail.activity). Quietly: Odoo
+        # would email every alert; each person gets one message instead.
+        alerts = (
+            self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)
+        )
+        self._stage_alerts_announce(alerts)
+        return alerts
+
+    def _stage_alerts_announce(self, alerts):
+        """Tell each person of their new alerts among these leads' in one message.
+
+        Odoo emails every activity assigned by someone else: on a large
+        database's first run that is one email per idle deal. One message per
+        person per batch instead, in their language, to their inbox or by
+        email as they chose in their preferences: their own deals, then their
+        team's escalated to them; a deal once, whatever its levels.
+        """
+        base_url = self.browse().get_base_url()
+        for user, user_alerts in alerts.grouped("user_id").items():
+            env = self.with_context(lang=user.lang or self.env.lang).env
+            rows = {"own": [], "escalated": []}
+            for lead in self.browse(dict.fromkeys(user_alerts.mapped("res_id"))):
+                idle = env._(
+                    "%(days)s days idle in %(stage)s",
+                    days=lead.rotting_days,
+                    stage=lead.stage_id.with_env(env).name,
+                )
+                own = lead.user_id == user
+                if not own and lead.user_id:
+                    idle = env._(
+                        "%(idle)s, salesperson: %(salesperson)s", idle=idle, salesperson=lead.user_id.name
+                    )
+                url = f"{base_url}/mail/view?{urlencode({'model': 'crm.lead', 'res_id': lead.id})}"
+                rows["own" if own else "escalated"].append({"url": url, "name": lead.name, "idle": idle})
+            env["mail.thread"].message_notify(
+                partner_ids=user.partner_id.ids,
+                subject=env._(
+                    "Idle opportunities: %(count)s", count=len(rows["own"]) + len(rows["escalated"])
+                ),
+                body=env["ir.qweb"]._render(
+                    "sales_process_addon.crm_stale_alert_digest", rows, minimal_qcontext=True
+                ),
+            )
 
     def _stage_alerts_lock(self):
         """The leads of this batch that no other transaction is working on, locked until commit.
@@ -463,7 +505,10 @@ class CrmLeadStageTasks(models.AbstractModel):
         """
         Cron = self.env["ir.cron"]
         self._stage_alerts_close_outdated()
-        lead_ids = self.search([("type", "=", "opportunity"), ("is_rotting", "=", True)], order="id").ids
+        # By salesperson: one batch holds a rep's idle deals, one message tells of them.
+        lead_ids = self.search(
+            [("type", "=", "opportunity"), ("is_rotting", "=", True)], order="user_id, id"
+        ).ids
         Cron._commit_progress(remaining=len(lead_ids))
         for batch_ids in split_every(self._STALE_ALERT_BATCH, lead_ids):
             self.browse(batch_ids)._stage_alerts_lock()._stage_alerts_raise()

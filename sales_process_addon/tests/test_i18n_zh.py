@@ -317,6 +317,19 @@ class TestStaleAlertsInTheirLanguage(TransactionCase):
         self.assertEqual(
             summaries["en_US"], f"Stale opportunity: {days} days in {stage.with_context(lang='en_US').name}"
         )
+        # Each one's message of the run, in their language too.
+        messages = {
+            alert.user_id.lang: self.env["mail.message"].search(
+                [("partner_ids", "in", alert.user_id.partner_id.ids), ("model", "=", False)]
+            )
+            for alert in alerts
+        }
+        self.assertEqual(messages["zh_CN"].subject, "停滞商机：1个")
+        self.assertIn("您的以下商机停滞时间已超过阶段允许的天数：", messages["zh_CN"].body)
+        self.assertIn(f"已在资格确认停留{days}天", messages["zh_CN"].body)
+        self.assertEqual(messages["zh_TW"].subject, "停滯商機：1個")
+        self.assertIn("每則提醒也是您活動中的一項待辦", messages["zh_TW"].body)
+        self.assertEqual(messages["en_US"].subject, "Idle opportunities: 1")
 
 
 @tagged("post_install", "-at_install")

@@ -70,6 +70,60 @@ class TestStaleAlertLifecycle(StageGateCase):
             self.assertEqual(sorted(alerts.mapped("crm_stale_level")), ["manager", "salesperson"])
             self.assertEqual(alerts.filtered(lambda a: a.crm_stale_level == "manager").user_id, self.manager)
 
+    def _messages(self, user):
+        """The job's messages to this user: on no document, Odoo's notifications to one person."""
+        return self.env["mail.message"].search(
+            [
+                ("partner_ids", "in", user.partner_id.ids),
+                ("model", "=", False),
+                ("message_type", "=", "user_notification"),
+            ]
+        )
+
+    def test_one_message_per_person(self):
+        """Odoo would email every alert: each person gets one message of the run, as they chose to be told."""
+        self.rep.notification_type = "email"
+        self.manager.notification_type = "inbox"
+        with self.at(datetime(2026, 6, 1, 8, 0)):
+            pump = self._lead(team_id=self.team.id, name="Idle pump")
+            compressor = self._lead(team_id=self.team.id, name="Idle compressor", user_id=self.manager.id)
+        with self.at(datetime(2026, 6, 5, 8, 0)):
+            valve = self._lead(team_id=self.team.id, name="Idle valve")
+        on_the_deals = [("model", "=", "crm.lead"), ("res_id", "in", (pump | valve).ids)]
+        notified = self.env["mail.message"].search(
+            on_the_deals + [("message_type", "=", "user_notification")]
+        )
+        with self.at(datetime(2026, 6, 11, 8, 0)):
+            self._run()
+        # The pump and the compressor have been idle 10 days (alerted and escalated), the valve 6.
+        self.assertEqual(len(self._alerts(pump | valve | compressor)), 5)
+        to_rep, to_manager = self._messages(self.rep), self._messages(self.manager)
+        self.assertEqual((len(to_rep), len(to_manager)), (1, 1))
+        self.assertEqual(to_rep.subject, "Idle opportunities: 2")
+        self.assertIn("Idle pump", to_rep.body)
+        self.assertIn("10 days idle in A1", to_rep.body)
+        self.assertIn("Idle valve", to_rep.body)
+        self.assertIn("6 days idle in A1", to_rep.body)
+        self.assertIn(f"/mail/view?model=crm.lead&amp;res_id={pump.id}", to_rep.body)
+        # The team leader's own deal first, once for its two alerts; then the rep's escalated.
+        self.assertEqual(to_manager.subject, "Idle opportunities: 2")
+        self.assertEqual(to_manager.body.count("Idle compressor"), 1)
+        self.assertLess(to_manager.body.index("Idle compressor"), to_manager.body.index("Idle pump"))
+        self.assertIn("10 days idle in A1, salesperson: Rep", to_manager.body)
+        self.assertNotIn("salesperson: Manager", to_manager.body)
+        self.assertNotIn("Idle valve", to_manager.body)
+        # Told by email or in the inbox, as each one chose; nothing more on the deals.
+        self.assertEqual(len(self.env["mail.mail"].search([("mail_message_id", "=", to_rep.id)])), 1)
+        self.assertEqual(to_manager.notification_ids.notification_type, "inbox")
+        self.assertEqual(
+            self.env["mail.message"].search(on_the_deals + [("message_type", "=", "user_notification")]),
+            notified,
+        )
+        # The next run raises nothing new, and says nothing.
+        with self.at(datetime(2026, 6, 12, 8, 0)):
+            self._run()
+        self.assertEqual((len(self._messages(self.rep)), len(self._messages(self.manager))), (1, 1))
+
     def test_new_stage_new_alert(self):
         """Moved on: the job closes the old alerts by itself; idle again, a new alert for the new stage."""
         lead = self._idle_lead()
