@@ -7,6 +7,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
+from odoo.addons.mail.tools.discuss import Store
+
 _logger = logging.getLogger(__name__)
 
 
@@ -162,6 +164,7 @@ class CrmLeadStageTasks(models.AbstractModel):
                 for job in batch:
                     if not self._stage_task_jobs_work(mover, day, job):
                         self._stage_task_job_failed(mover, job)
+            batch.lead_id._stage_tasks_show_to(mover)
             batch.unlink()
             if not Cron._commit_progress(len(batch)):
                 break
@@ -184,6 +187,17 @@ class CrmLeadStageTasks(models.AbstractModel):
             _logger.exception("Stage tasks of moves %s could not be scheduled", jobs.ids)
             return False
         return True
+
+    def _stage_tasks_show_to(self, user):
+        """Show these leads' activities as they are now in ``user``'s open chatters.
+
+        The tasks of a move scheduled in the background come after the page
+        that made the move was drawn: the mover sees them appear, as with a
+        move that schedules them at once. Sent on the bus at commit.
+        """
+        store = Store(bus_channel=user)
+        self.with_user(user)._filtered_access("read")._thread_to_store(store, [], request_list=["activities"])
+        store.bus_send()
 
     @api.model
     def _stage_task_job_failed(self, mover, job):

@@ -1,3 +1,5 @@
+import json
+
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +120,41 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             (self.manager | self.manager_2).partner_id,
             "the others are told of the tasks they are given; the mover is not told of his own",
         )
+
+    def _shown_to(self, user, since):
+        """The activities each lead shows in ``user``'s open chatters since bus message ``since``."""
+        shown = {}
+        for message in self.env["bus.bus"].search([("id", ">", since)]):
+            payload = json.loads(message.message)
+            channel = json.loads(message.channel)
+            if payload["type"] != "mail.record/insert" or channel[1:] != ["res.partner", user.partner_id.id]:
+                continue
+            for thread in payload["payload"].get("mail.thread", []):
+                if thread["model"] == "crm.lead" and "activities" in thread:
+                    shown[thread["id"]] = sorted(thread["activities"])
+        return shown
+
+    def test_the_mover_sees_the_tasks_appear(self):
+        """Scheduled after the page that made the move was drawn: its chatter gets them (on the bus)."""
+        lead = self._ready_lead()
+        self._run_queue()
+        since = max(self.env["bus.bus"].search([]).ids, default=0)
+        lead.with_user(self.rep).stage_id = self.a2
+        tasks = self._stage_tasks(lead)
+        self.assertEqual(len(tasks), 3)
+        self.assertEqual(self._shown_to(self.rep, since), {lead.id: sorted(lead.activity_ids.ids)})
+        self.assertFalse(self._shown_to(self.manager, since), "only the mover had the page open")
+
+    def test_no_tasks_shown_to_whom_may_no_longer_read(self):
+        """Given to another rep before the queue was worked: the mover, who only reads his own
+        deals, is not shown its tasks."""
+        lead = self._ready_lead()
+        self._run_queue()
+        since = max(self.env["bus.bus"].search([]).ids, default=0)
+        lead.with_user(self.rep).stage_id = self.a2
+        lead.user_id = self.other_rep
+        self.assertEqual(len(self._stage_tasks(lead)), 3, "the tasks follow the move all the same")
+        self.assertFalse(self._shown_to(self.rep, since))
 
     def test_a_move_whose_tasks_fail_holds_up_no_other(self):
         """A plan's template that no longer works (a deadline out of the calendar) fails its
