@@ -21,7 +21,7 @@
         "data/mail_activity_plan_data.xml",
         "data/crm_stage_playbook_data.xml",
         "data/ir_cron_data.xml",
-        "data/crm_stale_alert_templates.xml",
+        "data/mail_templates.xml",
         "views/crm_funnel_state_views.xml",
         "views/crm_buyer_process_views.xml",
         "wizard/crm_pipeline_type_import_views.xml",

@@ -1,5 +1,4 @@
 import logging
-from urllib.parse import urlencode
 
 import psycopg2
 from markupsafe import Markup
@@ -290,7 +289,10 @@ class CrmLeadStageTasks(models.AbstractModel):
                         "crm_plan_template_id": template.id,
                     }
                 )
-        return self.env["mail.activity"].create(vals_list)
+        # Quietly: Odoo would email each task given to someone else, one per deal of a batch.
+        tasks = self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(vals_list)
+        tasks._crm_stage_tasks_notify()
+        return tasks
 
     def _stage_tasks_open(self):
         """The open stage tasks and stale-deal alerts of these leads, in one query.
@@ -468,7 +470,6 @@ class CrmLeadStageTasks(models.AbstractModel):
         email as they chose in their preferences: their own deals, then their
         team's escalated to them; a deal once, whatever its levels.
         """
-        base_url = self.browse().get_base_url()
         for user, user_alerts in alerts.grouped("user_id").items():
             env = self.with_context(lang=user.lang or self.env.lang).env
             rows = {"own": [], "escalated": []}
@@ -483,8 +484,9 @@ class CrmLeadStageTasks(models.AbstractModel):
                     idle = env._(
                         "%(idle)s, salesperson: %(salesperson)s", idle=idle, salesperson=lead.user_id.name
                     )
-                url = f"{base_url}/mail/view?{urlencode({'model': 'crm.lead', 'res_id': lead.id})}"
-                rows["own" if own else "escalated"].append({"url": url, "name": lead.name, "idle": idle})
+                rows["own" if own else "escalated"].append(
+                    {"url": lead._notify_get_action_link("view"), "name": lead.name, "idle": idle}
+                )
             env["mail.thread"].message_notify(
                 partner_ids=user.partner_id.ids,
                 subject=env._(

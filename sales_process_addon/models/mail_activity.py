@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import format_date
 
 
 class MailActivity(models.Model):
@@ -67,3 +68,48 @@ class MailActivity(models.Model):
         ).items():
             text = template.with_context(lang=lang)
             group.write({"summary": text.summary, "note": text.note})
+
+    def _crm_stage_tasks_notify(self):
+        """Tell the assignees of these new stage tasks, created quietly, of what they were given.
+
+        One task: Odoo's own message, as for any activity assigned by someone
+        else. Several (a batch of moves): one message listing them, in the
+        assignee's language, where Odoo would send one each. Not the user who
+        moved: the tasks come from his move.
+        """
+        given = self.filtered(lambda task: task.user_id and task.user_id != self.env.user)
+        for user, tasks in given.grouped("user_id").items():
+            if len(tasks) == 1:
+                # sudo: the assignee may be out of the mover's reach (Odoo's create does the same).
+                tasks.sudo().action_notify()
+                continue
+            env = self.with_context(lang=user.lang or self.env.lang).env
+            leads = {lead.id: lead for lead in env["crm.lead"].browse(tasks.mapped("res_id"))}
+            deals = []
+            for lead_id, lead_tasks in tasks.grouped("res_id").items():
+                lead = leads[lead_id]
+                lines = [
+                    env._(
+                        "%(task)s, due %(deadline)s",
+                        task=task.summary or task.activity_type_id.with_env(env).name,
+                        deadline=format_date(env, task.date_deadline),
+                    )
+                    for task in lead_tasks
+                ]
+                deals.append({"url": lead._notify_get_action_link("view"), "name": lead.name, "tasks": lines})
+            # sudo: a notice to one person, as Odoo's own for an activity assigned to them.
+            env["mail.thread"].sudo().message_notify(
+                partner_ids=user.partner_id.ids,
+                subject=env._("Tasks assigned to you: %(count)s", count=len(tasks)),
+                body=env["ir.qweb"]._render(
+                    "sales_process_addon.crm_stage_tasks_assigned",
+                    {
+                        "intro": env._(
+                            "%(user)s put these opportunities in new stages, which give you these tasks:",
+                            user=self.env.user.name,
+                        ),
+                        "deals": deals,
+                    },
+                    minimal_qcontext=True,
+                ),
+            )

@@ -270,6 +270,39 @@ class TestDemoTasksInTheirLanguage(TransactionCase):
         for task in english:
             self.assertEqual(task.summary, task.crm_plan_template_id.with_context(lang="en_US").summary)
 
+    def test_tasks_given_at_once_told_in_the_assignees_language(self):
+        """Two deals entering a stage for a zh_CN rep: one message, in Chinese, lists their tasks."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_CN"])
+        rep = new_test_user(self.env, "sp_rep_cn_tasks", "sales_team.group_sale_salesman", lang="zh_CN")
+        stage = self.env.ref("sales_process_addon.stage_t4_01_qualify")
+        leads = self.env["crm.lead"].create(
+            [
+                {
+                    "name": f"Batch deal {number}",
+                    "type": "opportunity",
+                    "user_id": rep.id,
+                    "stage_id": stage.id,
+                }
+                for number in (1, 2)
+            ]
+        )
+        tasks = self.env["mail.activity"].search(
+            [("res_id", "in", leads.ids), ("crm_plan_template_id", "!=", False)]
+        )
+        self.assertEqual(tasks.user_id, rep)
+        message = self.env["mail.message"].search(
+            [
+                ("partner_ids", "in", rep.partner_id.ids),
+                ("model", "=", False),
+                ("subject", "like", "分派给您的任务"),
+            ]
+        )
+        self.assertEqual(message.subject, f"分派给您的任务：{len(tasks)}项")
+        self.assertIn("将以下商机转入新阶段，为您安排了这些任务：", message.body)
+        for task in tasks:
+            self.assertIn(f"{task.summary}，到期日", message.body)
+
     def test_install_time_tasks_take_their_assignees_language(self):
         """Tasks copied before the translations were loaded are copied again in the assignee's language."""
         self.env["res.lang"]._activate_lang("zh_TW")
@@ -307,6 +340,7 @@ class TestStaleAlertsInTheirLanguage(TransactionCase):
             leads |= self.env["crm.lead"].create(
                 {"name": f"Idle {lang}", "type": "opportunity", "user_id": rep.id, "stage_id": stage.id}
             )
+        last = self.env["mail.message"].search([], order="id desc", limit=1).id
         alerts = leads.with_context(lang="en_US")._stage_alerts_raise()
         summaries = {alert.user_id.lang: alert.summary for alert in alerts}
         days = leads[0].rotting_days
@@ -320,7 +354,11 @@ class TestStaleAlertsInTheirLanguage(TransactionCase):
         # Each one's message of the run, in their language too.
         messages = {
             alert.user_id.lang: self.env["mail.message"].search(
-                [("partner_ids", "in", alert.user_id.partner_id.ids), ("model", "=", False)]
+                [
+                    ("id", ">", last),
+                    ("partner_ids", "in", alert.user_id.partner_id.ids),
+                    ("model", "=", False),
+                ]
             )
             for alert in alerts
         }

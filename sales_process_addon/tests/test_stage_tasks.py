@@ -123,6 +123,38 @@ class TestStageTasks(StageGateCase):
         leads.with_user(self.manager).write({"stage_id": self.a2.id})
         self.assertEqual([len(self._stage_tasks(lead)) for lead in leads], [3, 3])
 
+    def _told_since(self, message_id):
+        """The notices to one person posted after message ``message_id``."""
+        return self.env["mail.message"].search(
+            [("id", ">", message_id), ("message_type", "=", "user_notification")]
+        )
+
+    def test_a_batch_tells_each_assignee_once(self):
+        """One move: Odoo's own notice on the deal for a task given to someone else; a batch of
+        moves: one message per person, listing the tasks, where Odoo would send one each."""
+        one = self._ready_lead(name="Deal one")
+        leads = self._ready_lead(name="Deal two") | self._ready_lead(name="Deal three")
+        leads |= self._ready_lead(name="Deal four")
+        last = self.env["mail.message"].search([], order="id desc", limit=1).id
+        one.with_user(self.rep).stage_id = self.a2
+        self.assertEqual(len(self._stage_tasks(one)), 3)
+        told = self._told_since(last)
+        self.assertEqual(told.mapped("model"), ["crm.lead", "crm.lead"])
+        self.assertEqual(told.partner_ids, (self.manager | self.manager_2).partner_id, "not the mover")
+        last = max(told.ids)
+        leads.with_user(self.rep).write({"stage_id": self.a2.id})
+        self.assertEqual([len(self._stage_tasks(lead)) for lead in leads], [3, 3, 3])
+        told = self._told_since(last)
+        self.assertEqual(len(told), 2)
+        for user, task in ((self.manager, "Review the deal"), (self.manager_2, "Check references")):
+            message = told.filtered(lambda message, user=user: message.partner_ids == user.partner_id)
+            self.assertFalse(message.model, "not on one deal: on the three")
+            self.assertEqual(message.subject, "Tasks assigned to you: 3")
+            self.assertIn("Rep put these opportunities in new stages", message.body)
+            for lead in leads:
+                self.assertIn(lead.name, message.body)
+            self.assertEqual(message.body.count(f"{task}, due"), 3)
+
     def test_no_duplicates_when_re_entering(self):
         self.type_a.cancel_tasks_on_exit = False
         lead = self._ready_lead()
@@ -282,6 +314,37 @@ class TestStageTasks(StageGateCase):
         our_queries(2)  # warm caches
         self.assertEqual(our_queries(5), our_queries(25))
         self.assertEqual(created[-2:], [15, 75], "one batch create of 3 activities per lead")
+
+    def test_telling_adds_no_query_per_deal(self):
+        """Telling each person of the tasks a batch gives them costs the same number of
+        queries for 5 or 25 deals."""
+        Activity = type(self.env["mail.activity"])
+
+        def queries(count):
+            leads = self.env["crm.lead"].create(
+                [
+                    {
+                        "name": f"Told {i}",
+                        "type": "opportunity",
+                        "pipeline_type_id": self.type_a.id,
+                        "user_id": self.rep.id,
+                        "team_id": self.team.id,
+                    }
+                    for i in range(count)
+                ]
+            )
+            with patch.object(Activity, "_crm_stage_tasks_notify", autospec=True) as notify:
+                leads._stage_tasks_schedule(dict.fromkeys(leads.ids, self.a2.id))
+            tasks = notify.call_args.args[0]
+            self.assertEqual(len(tasks), 3 * count)
+            self.env.invalidate_all()
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            tasks._crm_stage_tasks_notify()
+            return self.cr.sql_log_count - before
+
+        queries(2)  # warm caches
+        self.assertEqual(queries(5), queries(25))
 
     @contextmanager
     def _counted_activity_writes(self, created, deleted):
