@@ -462,7 +462,7 @@ class CrmLeadStageTasks(models.AbstractModel):
         return alerts
 
     def _stage_alerts_announce(self, alerts):
-        """Tell each person of their new alerts among these leads' in one message.
+        """Tell each person, in one message, of the alerts just raised for them on these leads.
 
         Odoo emails every activity assigned by someone else: on a large
         database's first run that is one email per idle deal. One message per
