@@ -67,7 +67,8 @@ class TestEvidence(StageGateCase):
             self._evidence(lead, self.m_paid)
 
     def test_future_date_refused(self):
-        tomorrow = fields.Date.today() + timedelta(days=1)
+        # The day after the writer's today (his time zone), as the rule counts, not UTC's.
+        tomorrow = fields.Date.context_today(self.env["crm.lead.evidence"]) + timedelta(days=1)
         with self.assertRefused(ValidationError, "in the future"):
             self._evidence(self._lead(), self.m_summary, date=tomorrow)
 
