@@ -21,15 +21,19 @@ Afterwards, in the database:
 
 A second scenario turns the stage tasks in the background on: the moves
 queue them, the two cron workers schedule them, and each lead ends with its
-stage's tasks once.
+stage's tasks once; the rep who moved is shown them live (what his web
+client polls for his open chatters carries each lead's activities).
 """
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
 import re
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg2
@@ -264,6 +268,37 @@ def _assert_websocket_answers(server, timeout=60):
         return
 
 
+def _web_session(server, login, password):
+    """A JSON caller logged in as ``login`` through the web client's session cookie."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def call(path, params):
+        payload = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
+        request = urllib.request.Request(
+            server.url + path, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+        )
+        with opener.open(request, timeout=60) as response:
+            answer = json.load(response)
+        assert not answer.get("error"), answer["error"]
+        return answer["result"]
+
+    call("/web/session/authenticate", {"db": server.db, "login": login, "password": password})
+    return call
+
+
+def _chatter_activities(notifications):
+    """``{lead id: activity ids}`` of each lead's last live chatter update in ``notifications``."""
+    shown = {}
+    for notification in notifications:
+        message = notification["message"]
+        if message["type"] != "mail.record/insert":
+            continue
+        for thread in message["payload"].get("mail.thread", []):
+            if thread.get("model") == "crm.lead" and "activities" in thread:
+                shown[thread["id"]] = sorted(thread["activities"])
+    return shown
+
+
 def _move(server, user, lead_id, stage_id):
     return lambda: server.execute_kw(*user, "crm.lead", "write", [[lead_id], {"stage_id": stage_id}])
 
@@ -413,6 +448,16 @@ def test_stage_tasks_in_the_background_under_concurrent_moves(odoo_env, odoo_she
             "failure_count"
         ]
         assert not failures, server.log_tail()
+        # The rep's open chatters were shown the tasks (what his web client polls, as it would
+        # without a websocket): for the leads he alone moved, as they are in the end.
+        rep = _web_session(server, "demo", "demo")
+        polled = rep("/websocket/peek_notifications", {"channels": [], "last": 0, "is_first_poll": True})
+        shown = _chatter_activities(polled["notifications"])
+        for lead in leads[1:3]:
+            final = server.execute_kw(*DEMO, "crm.lead", "read", [[lead], ["activity_ids"]])[0][
+                "activity_ids"
+            ]
+            assert final and shown.get(lead) == sorted(final), (lead, final, shown)
     finally:
         server.stop()
     rows = [
