@@ -489,6 +489,9 @@ class CrmLeadStageTasks(models.AbstractModel):
                 )
             env["mail.thread"].message_notify(
                 partner_ids=user.partner_id.ids,
+                # Odoo's light email layout, headed "Your idle opportunities".
+                email_layout_xmlid="mail.mail_notification_light",
+                model_description=env._("idle opportunities"),
                 subject=env._(
                     "Idle opportunities: %(count)s", count=len(rows["own"]) + len(rows["escalated"])
                 ),

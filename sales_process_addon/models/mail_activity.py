@@ -100,6 +100,9 @@ class MailActivity(models.Model):
             # sudo: a notice to one person, as Odoo's own for an activity assigned to them.
             env["mail.thread"].sudo().message_notify(
                 partner_ids=user.partner_id.ids,
+                # Odoo's light email layout, headed "Your new tasks".
+                email_layout_xmlid="mail.mail_notification_light",
+                model_description=env._("new tasks"),
                 subject=env._("Tasks assigned to you: %(count)s", count=len(tasks)),
                 body=env["ir.qweb"]._render(
                     "sales_process_addon.crm_stage_tasks_assigned",

@@ -113,7 +113,9 @@ class TestStaleAlertLifecycle(StageGateCase):
         self.assertNotIn("salesperson: Manager", to_manager.body)
         self.assertNotIn("Idle valve", to_manager.body)
         # Told by email or in the inbox, as each one chose; nothing more on the deals.
-        self.assertEqual(len(self.env["mail.mail"].search([("mail_message_id", "=", to_rep.id)])), 1)
+        email = self.env["mail.mail"].search([("mail_message_id", "=", to_rep.id)])
+        self.assertEqual(len(email), 1)
+        self.assertIn("Your idle opportunities", email.body_html, "Odoo's light layout, with its header")
         self.assertEqual(to_manager.notification_ids.notification_type, "inbox")
         self.assertEqual(
             self.env["mail.message"].search(on_the_deals + [("message_type", "=", "user_notification")]),
