@@ -423,6 +423,7 @@ def test_stage_tasks_in_the_background_under_concurrent_moves(odoo_env, odoo_she
     )
     server = _start_production_server(odoo_env, scratch_db, tmp_path / "odoo-production.log")
     leads, stages = data["leads"][:5], data["stages"]
+    bus_before = int(_sql(odoo_env, scratch_db, "SELECT COALESCE(max(id), 0) FROM bus_bus")[0])
     try:
         errors = []
         for step in range(1, min(3, len(stages) - 1) + 1):
@@ -451,7 +452,9 @@ def test_stage_tasks_in_the_background_under_concurrent_moves(odoo_env, odoo_she
         # The rep's open chatters were shown the tasks (what his web client polls, as it would
         # without a websocket): for the leads he alone moved, as they are in the end.
         rep = _web_session(server, "demo", "demo")
-        polled = rep("/websocket/peek_notifications", {"channels": [], "last": 0, "is_first_poll": True})
+        polled = rep(
+            "/websocket/peek_notifications", {"channels": [], "last": bus_before, "is_first_poll": True}
+        )
         shown = _chatter_activities(polled["notifications"])
         for lead in leads[1:3]:
             final = server.execute_kw(*DEMO, "crm.lead", "read", [[lead], ["activity_ids"]])[0][

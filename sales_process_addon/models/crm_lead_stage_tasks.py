@@ -487,17 +487,12 @@ class CrmLeadStageTasks(models.AbstractModel):
                 rows["own" if own else "escalated"].append(
                     {"url": lead._notify_get_action_link("view"), "name": lead.name, "idle": idle}
                 )
-            env["mail.thread"].message_notify(
-                partner_ids=user.partner_id.ids,
-                # Odoo's light email layout, headed "Your idle opportunities".
-                email_layout_xmlid="mail.mail_notification_light",
-                model_description=env._("idle opportunities"),
-                subject=env._(
-                    "Idle opportunities: %(count)s", count=len(rows["own"]) + len(rows["escalated"])
-                ),
-                body=env["ir.qweb"]._render(
-                    "sales_process_addon.crm_stale_alert_digest", rows, minimal_qcontext=True
-                ),
+            env["mail.activity"]._crm_tell(
+                user,
+                env._("idle opportunities"),
+                env._("Idle opportunities: %(count)s", count=len(rows["own"]) + len(rows["escalated"])),
+                "sales_process_addon.crm_stale_alert_digest",
+                rows,
             )
 
     def _stage_alerts_lock(self):

@@ -97,22 +97,33 @@ class MailActivity(models.Model):
                     for task in lead_tasks
                 ]
                 deals.append({"url": lead._notify_get_action_link("view"), "name": lead.name, "tasks": lines})
-            # sudo: a notice to one person, as Odoo's own for an activity assigned to them.
-            env["mail.thread"].sudo().message_notify(
-                partner_ids=user.partner_id.ids,
-                # Odoo's light email layout, headed "Your new tasks".
-                email_layout_xmlid="mail.mail_notification_light",
-                model_description=env._("new tasks"),
-                subject=env._("Tasks assigned to you: %(count)s", count=len(tasks)),
-                body=env["ir.qweb"]._render(
-                    "sales_process_addon.crm_stage_tasks_assigned",
-                    {
-                        "intro": env._(
-                            "%(user)s put these opportunities in new stages, which give you these tasks:",
-                            user=self.env.user.name,
-                        ),
-                        "deals": deals,
-                    },
-                    minimal_qcontext=True,
-                ),
+            env["mail.activity"]._crm_tell(
+                user,
+                env._("new tasks"),
+                env._("Tasks assigned to you: %(count)s", count=len(tasks)),
+                "sales_process_addon.crm_stage_tasks_assigned",
+                {
+                    "intro": env._(
+                        "%(user)s put these opportunities in new stages, which give you these tasks:",
+                        user=self.env.user.name,
+                    ),
+                    "deals": deals,
+                },
             )
+
+    @api.model
+    def _crm_tell(self, user, heading, subject, template, values):
+        """Tell ``user`` in one message, rendered from the QWeb ``template`` with ``values``.
+
+        To their inbox or by email, as their preferences say, in Odoo's light
+        email layout headed "Your <heading>"; in this environment's language
+        (the caller sets it to theirs).
+        """
+        # sudo: a notice to one person, as Odoo's own for an activity assigned to them.
+        self.env["mail.thread"].sudo().message_notify(
+            partner_ids=user.partner_id.ids,
+            email_layout_xmlid="mail.mail_notification_light",
+            model_description=heading,
+            subject=subject,
+            body=self.env["ir.qweb"]._render(template, values, minimal_qcontext=True),
+        )
