@@ -335,7 +335,10 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     found[lead_id][fact] = (description, customer)
         if "qualified_pursue" in facts:
             description = _("qualification status: pursue") if describe else None
-            for lead in self.sudo():
+            leads = self.sudo()
+            # That column only: a kanban's hundreds of cards would fetch every other column too.
+            leads.fetch(["qualification_status"])
+            for lead in leads:
                 if lead.qualification_status == "pursue":
                     found[lead.id]["qualified_pursue"] = (description, False)
         return found

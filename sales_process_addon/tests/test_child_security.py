@@ -275,3 +275,19 @@ class TestCustomerFacts(OpportunityCase):
         with self.assertQueryCount(__system__=1):
             facts_met, internal_only = leads._stage_gate_facts(self.m_coach, describe=False)
         self.assertEqual((dict(facts_met), dict(internal_only)), ({}, {}))
+
+    def test_cards_qualification_fact_reads_one_column(self):
+        """The qualification fact of a pipeline's cards reads their qualification status only,
+        not every column of their rows (hundreds of cards)."""
+        leads = self._create_leads(6, pipeline_type_id=self.type_a.id, partner_id=self.customer.id)
+        self.m_coach.fact = "qualified_pursue"
+        leads._stage_gate_structure()  # the registry cache is warm in a running server
+        self.env.invalidate_all()
+        leads.fetch(["stage_id", "partner_id"])  # read with the cards
+        self.m_coach.fetch(["fact", "customer_led"])
+        leads._stage_gate_facts(self.m_coach, describe=False)
+        # A column the cards do not show is still to be read: the facts did not fetch it.
+        # (Counted exactly: assertQueryCount accepts fewer queries.)
+        queries = self.env.cr.sql_log_count
+        leads.mapped("campaign_id")
+        self.assertEqual(self.env.cr.sql_log_count - queries, 1)
