@@ -3,7 +3,7 @@
 Two databases built in the same run (``crm`` with demo data, and ``crm`` +
 ``sales_process_addon`` with demo data), each served by its own ``odoo-bin``
 in the production mode of ``scripts/run.sh`` (2 HTTP workers, proxy mode,
-limits; no cron workers, so that no job runs during the measures). A client
+limits, its PostgreSQL session settings; no cron workers, so that no job runs during the measures). A client
 logged in as the admin (a sales manager) then times, in interleaved rounds
 (plain, addon, addon, plain, ...):
 
@@ -65,6 +65,9 @@ ADDON_TYPE = "sales_process_addon.pipeline_type_t4"
 PRODUCTION_ARGS = [
     "--proxy-mode", "--limit-time-cpu", "600", "--limit-time-real", "1200", "--db_maxconn", "16",
 ]  # fmt: skip
+# The PostgreSQL session settings scripts/common.sh gives its servers (PGOPTIONS; see the README's
+# "Production"): both servers of a comparison plan their queries for data in RAM or on SSD.
+PRODUCTION_PG_OPTIONS = "-c random_page_cost=1.1"
 BACKGROUND = "sales_process_addon.stage_tasks_in_background"
 BACKGROUND_CRON = "sales_process_addon.ir_cron_schedule_stage_tasks"
 
@@ -116,9 +119,11 @@ class Server:
             "--http-interface", "127.0.0.1", "--http-port", str(port), "--gevent-port", str(port + 10),
             "--workers", str(workers), "--max-cron-threads", str(cron_workers), *PRODUCTION_ARGS,
         ]  # fmt: skip
+        pg_options = " ".join(filter(None, [PRODUCTION_PG_OPTIONS, os.environ.get("PGOPTIONS")]))
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 command,
+                env={**os.environ, "PGOPTIONS": pg_options},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
