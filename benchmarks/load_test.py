@@ -29,8 +29,11 @@ that setting of the addon on, one for that job only), it runs
 ``--managers`` managers, each pausing up to ``--think`` seconds between two
 clicks, a warm-up, then ``--run-time`` seconds measured. The managers read
 the addon's reports, or on plain CRM as many of Odoo's own (forecast, won and
-lost, activities), so that both servers carry a manager's load. It
-prints, side by side, each action's requests per second, median and p95
+lost, activities), so that both servers carry a manager's load; for the
+same reason plain CRM's reps record what the addon's record as evidence and
+a qualification answer: the meeting as a note, the answer in the
+opportunity's description (``--plain-reps-record-nothing``: they skip both,
+as in the first runs). It prints, side by side, each action's requests per second, median and p95
 latency, the errors, and the moves the stage gate refused (expected: the
 rep's evidence does not always meet the milestones), apart from the errors.
 Last, it checks the addon database's stage history with the invariants of
@@ -409,6 +412,7 @@ def run_side(args, name, db, port, with_addon):
                     *("--users", str(args.users), "--managers", str(args.managers)),
                     *("--warmup", str(args.warmup), "--run-time", str(args.run_time)),
                     *("--think", str(args.think), "--out", str(out_path)),
+                    *(["--plain-reps-record-nothing"] if args.plain_reps_record_nothing else []),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -467,7 +471,8 @@ def print_table(figures, counts, args):
     print(
         f"\n{args.users} simulated users ({args.managers} managers), {args.run_time:.0f} s measured "
         f"after {args.warmup:.0f} s of warm-up, pauses up to {args.think:g} s between clicks, "
-        f"one server at a time, {args.workers} HTTP workers"
+        f"one server at a time, {args.workers} HTTP workers; plain CRM's reps "
+        + ("record nothing" if args.plain_reps_record_nothing else "record the meeting and the answer")
     )
     for side in ("plain", "addon"):
         print(f"  {side}: " + ", ".join(f"{count:,} {what}" for what, count in counts[side].items()))
@@ -543,6 +548,12 @@ def main():
         type=float,
         default=3.0,
         help="pause of a user between clicks, up to this many seconds (and 0.5-2x it between visits)",
+    )
+    parser.add_argument(
+        "--plain-reps-record-nothing",
+        action="store_true",
+        help="plain CRM's reps do not record the meeting (as a note) and the qualification answer (in "
+        "the description) that the addon's reps record as evidence and answer: the first runs' scenario",
     )
     parser.add_argument("--locust-python", default=str(REPO_ROOT / ".local/locust-venv/bin/python"))
     parser.add_argument("--log-dir", default=".local/logs")

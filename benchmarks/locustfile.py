@@ -14,8 +14,10 @@ Users talk to Odoo as the web client does: a session from
   opens the pipeline kanban (``web_read_group`` by stage with the kanban's
   fields, then the next page of the busiest column with ``web_search_read``),
   opens one of its open opportunities (``web_read`` with the form's fields),
-  records evidence for the required milestones of its stage (addon), answers
-  a qualification question (addon), moves it to the next stage of its process
+  records evidence for the required milestones of its stage and answers a
+  qualification question (addon; on plain CRM the rep records the same: the
+  meeting as a note in the chatter, the answer in the opportunity's
+  description), moves it to the next stage of its process
   (a refusal by the stage gate is counted as *move refused*, apart from
   errors), and logs a note.
 - *Manager* (the admin): the pipeline analysis (``web_read_group`` of the
@@ -35,6 +37,10 @@ from locust.env import Environment
 
 # Filled by main() before the users start.
 CONFIG = {}
+# What a rep records after a meeting: as evidence and a qualification answer with the addon,
+# as a note and in the opportunity's description on plain CRM (unless --plain-reps-record-nothing).
+MEETING_SUMMARY = "Meeting with the customer: the need and the next step are confirmed."
+QUALIFICATION_NOTE = "Confirmed by the customer's buyer."
 
 
 class RpcError(Exception):
@@ -132,6 +138,11 @@ class Rep(OdooUser):
                 self.record_evidence(form, stage)
                 self.think()
                 self.answer_question(form)
+            elif CONFIG["plain_records"]:
+                self.think()
+                self.record_meeting_as_note(lead)
+                self.think()
+                self.answer_in_description(lead)
             self.think()
             self.move(form, stage)
             self.think()
@@ -201,13 +212,34 @@ class Rep(OdooUser):
                 "lead_id": form["id"],
                 "milestone_id": milestone_id,
                 "kind_id": kind_id,
-                "summary": "Meeting with the customer: the need and the next step are confirmed.",
+                "summary": MEETING_SUMMARY,
                 **({"customer_partner_id": partner} if customer_led else {"internal_user_id": self.uid}),
             }
             for milestone_id, kind_id, customer_led in CONFIG["milestones"].get(str(stage), [])
         ]
         if vals_list:
             self.call("crm.lead.evidence", "create", [vals_list], name="evidence")
+
+    def record_meeting_as_note(self, lead):
+        """Plain CRM: what the addon's rep records as evidence, a plain CRM rep logs in the chatter."""
+        self.call(
+            "crm.lead",
+            "message_post",
+            [[lead]],
+            {"body": MEETING_SUMMARY, "subtype_xmlid": "mail.mt_note"},
+            name="evidence",
+        )
+
+    def answer_in_description(self, lead):
+        """Plain CRM: what the addon's rep answers as a qualification question, a plain CRM rep
+        writes in the opportunity's notes (its description), saved from the form."""
+        self.call(
+            "crm.lead",
+            "web_save",
+            [[lead], {"description": f"<p>Budget: yes. {QUALIFICATION_NOTE}</p>"}],
+            {"specification": {"description": {}}},
+            name="qualification: answer",
+        )
 
     def answer_question(self, form):
         """Answer one open qualification question (loading the process's questions first if none)."""
@@ -226,7 +258,7 @@ class Rep(OdooUser):
             self.call(
                 "crm.lead.qualification",
                 "web_save",
-                [lines, {"answer": "yes", "notes": "Confirmed by the customer's buyer."}],
+                [lines, {"answer": "yes", "notes": QUALIFICATION_NOTE}],
                 {"specification": {"answer": {}}},
                 name="qualification: answer",
             )
@@ -302,11 +334,17 @@ def main():
         "--think", type=float, default=3.0, help="a user's pause between clicks: up to this many seconds"
     )
     parser.add_argument("--out", required=True, help="JSON file of the figures")
+    parser.add_argument(
+        "--plain-reps-record-nothing",
+        action="store_true",
+        help="plain CRM's reps skip recording the meeting and the answer (the earlier runs' scenario)",
+    )
     args = parser.parse_args()
 
     with open(args.config) as file:
         CONFIG.update(json.load(file))
     CONFIG["think"] = args.think
+    CONFIG["plain_records"] = not args.plain_reps_record_nothing
     Rep.logins = itertools.cycle(CONFIG["reps"])
     Manager.logins = itertools.cycle(CONFIG["managers"])
     Manager.fixed_count = args.managers
