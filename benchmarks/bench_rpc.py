@@ -3,9 +3,9 @@
 Two databases built in the same run (``crm`` with demo data, and ``crm`` +
 ``sales_process_addon`` with demo data), each served by its own ``odoo-bin``
 in the production mode of ``scripts/run.sh`` (2 HTTP workers, proxy mode,
-limits, its PostgreSQL session settings; no cron workers, so that no job runs during the measures). A client
-logged in as the admin (a sales manager) then times, in interleaved rounds
-(plain, addon, addon, plain, ...):
+limits, its PostgreSQL session settings; no cron workers, so that no job runs
+during the measures). A client logged in as the admin (a sales manager) then
+times, in interleaved rounds (plain, addon, addon, plain, ...):
 
 - *kanban*: the pipeline's ``web_read_group`` by stage with up to 80 cards per
   column, read with the fields of the kanban view as ``get_views`` returns it;
