@@ -250,6 +250,12 @@ class TestChineseMergeNote(SalesProcessCase):
 
 @tagged("post_install", "-at_install")
 class TestDemoTasksInTheirLanguage(TransactionCase):
+    def _rep_speaking(self, lang, login):
+        """A salesperson in ``lang``, the addon's translations in it loaded."""
+        self.env["res.lang"]._activate_lang(lang)
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], [lang])
+        return new_test_user(self.env, login, "sales_team.group_sale_salesman", lang=lang)
+
     def test_demo_rep_sees_chinese_tasks(self):
         """The demo's Chinese rep gets her stage tasks in Chinese, the English-speaking admin in English."""
         if not self.env["ir.module.module"]._get("sales_process_addon").demo:
@@ -272,9 +278,7 @@ class TestDemoTasksInTheirLanguage(TransactionCase):
 
     def test_tasks_given_at_once_told_in_the_assignees_language(self):
         """Two deals entering a stage for a zh_CN rep: one message, in Chinese, lists their tasks."""
-        self.env["res.lang"]._activate_lang("zh_CN")
-        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_CN"])
-        rep = new_test_user(self.env, "sp_rep_cn_tasks", "sales_team.group_sale_salesman", lang="zh_CN")
+        rep = self._rep_speaking("zh_CN", "sp_rep_cn_tasks")
         stage = self.env.ref("sales_process_addon.stage_t4_01_qualify")
         leads = self.env["crm.lead"].create(
             [
@@ -305,9 +309,7 @@ class TestDemoTasksInTheirLanguage(TransactionCase):
 
     def test_install_time_tasks_take_their_assignees_language(self):
         """Tasks copied before the translations were loaded are copied again in the assignee's language."""
-        self.env["res.lang"]._activate_lang("zh_TW")
-        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_TW"])
-        rep = new_test_user(self.env, "sp_rep_tw", "sales_team.group_sale_salesman", lang="zh_TW")
+        rep = self._rep_speaking("zh_TW", "sp_rep_tw")
         stage = self.env.ref("sales_process_addon.stage_t4_01_qualify")
         lead = self.env["crm.lead"].create(
             {"name": "Install-time deal", "type": "opportunity", "user_id": rep.id, "stage_id": stage.id}
