@@ -275,7 +275,9 @@ class CrmLead(models.Model):
         milestones_of = leads._milestones_of_stages()
         milestones = self.env["crm.stage.milestone"].union(*milestones_of.values())
         # The facts are read once, for what they prove and for what only internal facts hold.
-        facts_met, internal_only = leads._stage_gate_facts(milestones, describe=False)
+        facts_met, internal_only = leads._with_fact_milestones(milestones_of)._stage_gate_facts(
+            milestones, describe=False
+        )
         met, awaiting = defaultdict(set), {}
         if leads and milestones:
             evidence = leads._stage_gate_evidence_by_validity(milestones.ids)

@@ -278,7 +278,9 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
         if not milestones:
             return {lead.id: [] for lead in self}
         # The facts are read once, for what they prove and for what only internal facts hold.
-        facts_met, internal_only = self._stage_gate_facts(milestones, describe=False)
+        facts_met, internal_only = self._with_fact_milestones(milestones_of)._stage_gate_facts(
+            milestones, describe=False
+        )
         by_validity = self._stage_gate_evidence_by_validity(milestones.ids)
         valid, awaiting = by_validity[True], by_validity[False]
         met = self._stage_gate_milestones_met(milestones, valid, facts_met=facts_met)

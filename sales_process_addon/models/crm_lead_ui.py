@@ -292,6 +292,21 @@ class CrmLeadUi(models.AbstractModel):
         Milestone = self.env["crm.stage.milestone"]
         return {stage: Milestone.browse(ids_of.get(stage.id, ())).with_prefetch(prefetch) for stage in stages}
 
+    def _with_fact_milestones(self, milestones_of):
+        """Those of these leads in a stage with a milestone a fact can meet.
+
+        ``milestones_of``: see ``_milestones_of_stages``. Facts meet the
+        milestones of a few stages of a process (a coach secured, a decision
+        maker met): a pipeline's other cards need not read them.
+        """
+        known = self._stage_gate_structure()["milestones"]
+        stages = {
+            stage
+            for stage, milestones in milestones_of.items()
+            if any(known.get(mid, {}).get("fact") for mid in milestones.ids)
+        }
+        return self.filtered(lambda lead: lead.stage_id in stages)
+
     @api.model
     def _risk_reason_labels(self):
         """``{code: sentence}`` of the reasons ``_risk_assessment`` gives, in the user's language."""

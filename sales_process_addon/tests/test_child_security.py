@@ -291,3 +291,21 @@ class TestCustomerFacts(OpportunityCase):
         queries = self.env.cr.sql_log_count
         leads.mapped("campaign_id")
         self.assertEqual(self.env.cr.sql_log_count - queries, 1)
+
+    def test_cards_read_the_facts_of_their_stage_only(self):
+        """Facts are read only for the cards in a stage with a milestone a fact meets: a
+        pipeline's other cards (hundreds, in the stages without one) read none."""
+        self.m_coach.fact = "qualified_pursue"
+        in_fact_stage = self._create_leads(3, pipeline_type_id=self.type_a.id, stage_id=self.a1.id)
+        elsewhere = self._create_leads(3, pipeline_type_id=self.type_b.id, stage_id=self.bx.id)
+        cards = in_fact_stage | elsewhere
+        cards._stage_gate_structure()  # the registry cache is warm in a running server
+        self.env.invalidate_all()
+        cards.fetch(["stage_id", "partner_id"])  # read with the cards
+        self.assertEqual(cards.mapped("milestone_progress"), ["0/3"] * 3 + [False] * 3)
+        # What the facts read is cached; counted exactly (assertQueryCount accepts fewer queries).
+        queries = self.env.cr.sql_log_count
+        in_fact_stage.mapped("qualification_status")
+        self.assertEqual(self.env.cr.sql_log_count - queries, 0)
+        elsewhere.mapped("qualification_status")
+        self.assertEqual(self.env.cr.sql_log_count - queries, 1)
