@@ -300,12 +300,16 @@ class CrmLeadUi(models.AbstractModel):
         maker met): a pipeline's other cards need not read them.
         """
         known = self._stage_gate_structure()["milestones"]
-        stages = {
-            stage
+        stage_ids = {
+            stage.id
             for stage, milestones in milestones_of.items()
             if any(known.get(mid, {}).get("fact") for mid in milestones.ids)
         }
-        return self.filtered(lambda lead: lead.stage_id in stages)
+        if not stage_ids:
+            return self.browse()
+        if len(stage_ids) == len(milestones_of):
+            return self  # no lead to leave out (e.g. one opportunity's form)
+        return self.filtered(lambda lead: lead.stage_id.id in stage_ids)
 
     @api.model
     def _risk_reason_labels(self):
