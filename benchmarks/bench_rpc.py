@@ -76,7 +76,7 @@ def stage_tasks_in_background(server, background):
     """Set the addon's setting on ``server``; when on, its cron worker runs that job only.
 
     The other scheduled actions (daily jobs, Odoo's mail queue) are archived
-    until ``restore_crons`` (given what this returns): the plain server runs
+    until ``restore_after_background`` (given what this returns): the plain server runs
     none, and they would take the CPU from the requests measured.
     """
     server.kw("ir.config_parameter", "set_param", [BACKGROUND, background])
@@ -88,7 +88,13 @@ def stage_tasks_in_background(server, background):
     return others
 
 
-def restore_crons(server, cron_ids):
+def restore_after_background(server, cron_ids):
+    """Undo ``stage_tasks_in_background(server, True)``, given what it returned.
+
+    The setting goes off again, so that the database is left as a run at once expects it
+    (e.g. to profile a move in one process afterwards), and the scheduled actions come back.
+    """
+    server.kw("ir.config_parameter", "set_param", [BACKGROUND, False])
     if cron_ids:
         server.kw("ir.cron", "write", [cron_ids, {"active": True}])
 
@@ -430,8 +436,8 @@ def main():
                 side.round()
             print(f"round {number + 1}/{args.rounds} done", flush=True)
     finally:
-        if put_off:
-            restore_crons(servers[1], put_off)
+        if background and len(servers) == 2:
+            restore_after_background(servers[1], put_off)
         for server in servers:
             server.stop()
 

@@ -422,8 +422,8 @@ def run_side(args, name, db, port, with_addon):
         if background:
             figures_queue = wait_for_stage_tasks(server)
     finally:
-        if put_off:
-            bench_rpc.restore_crons(server, put_off)
+        if background:
+            bench_rpc.restore_after_background(server, put_off)
         server.stop()
     figures = json.loads(out_path.read_text())
     if background:
