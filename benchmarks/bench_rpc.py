@@ -31,11 +31,15 @@ one2many fields), without its other fields (the panels: checklist, buying
 center, badges...), and without both, each against plain CRM's form. It shows
 what of the addon's form content a ratio would have to leave out of the read.
 
-``--stage-tasks-in-background`` measures the addon with that setting on (its
-moves queue the stage tasks): its server then runs one cron worker for that
-job only (the other scheduled actions are archived during the run), and each
+By default the addon's moves schedule their stage tasks themselves (the
+setting *Stage Tasks in the Background* off, as on a server without cron
+workers). ``--stage-tasks-in-background`` measures the addon with that
+setting on, its default on a server that runs scheduled actions (its moves
+queue the stage tasks): its server then runs one cron worker for that job
+only (the other scheduled actions are archived during the run), and each
 measure waits, untimed, until the worker has scheduled the queued tasks, so
-that it starts on an idle server as the others do.
+that it starts on an idle server as the others do. The setting gets its
+former value back at the end.
 
     PYTHONPATH=$HOME/.local/src/odoo-19.0 .venv/bin/python benchmarks/bench_rpc.py \\
         -c .local/odoo.conf --odoo-bin $HOME/.local/src/odoo-19.0/odoo-bin
@@ -76,25 +80,28 @@ def stage_tasks_in_background(server, background):
     """Set the addon's setting on ``server``; when on, its cron worker runs that job only.
 
     The other scheduled actions (daily jobs, Odoo's mail queue) are archived
-    until ``restore_after_background`` (given what this returns): the plain server runs
-    none, and they would take the CPU from the requests measured.
+    until ``restore_after_background`` (given what this returns, with the
+    setting's former value): the plain server runs none, and they would take
+    the CPU from the requests measured.
     """
-    server.kw("ir.config_parameter", "set_param", [BACKGROUND, background])
+    former = server.kw("ir.config_parameter", "get_param", [BACKGROUND])
+    server.kw("ir.config_parameter", "set_param", [BACKGROUND, str(background)])
     if not background:
-        return []
+        return former, []
     ours = server.kw("ir.model.data", "check_object_reference", BACKGROUND_CRON.split("."))[1]
     others = server.kw("ir.cron", "search", [[("active", "=", True), ("id", "!=", ours)]])
     server.kw("ir.cron", "write", [others, {"active": False}])
-    return others
+    return former, others
 
 
-def restore_after_background(server, cron_ids):
-    """Undo ``stage_tasks_in_background(server, True)``, given what it returned.
+def restore_after_background(server, put_off):
+    """Undo ``stage_tasks_in_background``, given what it returned.
 
-    The setting goes off again, so that the database is left as a run at once expects it
-    (e.g. to profile a move in one process afterwards), and the scheduled actions come back.
+    The setting gets its former value again (none: the default), so that the
+    database is left as it was, and the scheduled actions come back.
     """
-    server.kw("ir.config_parameter", "set_param", [BACKGROUND, False])
+    former, cron_ids = put_off
+    server.kw("ir.config_parameter", "set_param", [BACKGROUND, former or False])
     if cron_ids:
         server.kw("ir.cron", "write", [cron_ids, {"active": True}])
 
@@ -411,7 +418,7 @@ def main():
     ensure_database(args.plain_db, "crm", args.odoo_bin, args.config)
     ensure_database(args.addon_db, "crm,sales_process_addon", args.odoo_bin, args.config)
     os.makedirs(args.log_dir, exist_ok=True)
-    servers, put_off = [], []
+    servers, put_off = [], None
     try:
         servers.append(Server(args.odoo_bin, args.config, args.plain_db, args.port, args.log_dir))
         servers.append(
@@ -436,7 +443,7 @@ def main():
                 side.round()
             print(f"round {number + 1}/{args.rounds} done", flush=True)
     finally:
-        if background and len(servers) == 2:
+        if put_off is not None:
             restore_after_background(servers[1], put_off)
         for server in servers:
             server.stop()

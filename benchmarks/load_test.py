@@ -22,8 +22,9 @@ is updated first); drop it to build it again.
 
 Then, one server at a time, each in the production settings of
 ``bench_rpc.py`` (``--workers`` HTTP workers, 2 by default; proxy mode,
-limits, no cron worker; with ``--stage-tasks-in-background``, which turns
-that setting of the addon on, one for that job only), it runs
+limits, no cron worker, the addon's setting *Stage Tasks in the Background*
+off; with ``--stage-tasks-in-background``, which turns it on, one cron worker
+for that job only), it runs
 ``benchmarks/locustfile.py`` with Locust (in its own venv, see
 ``benchmarks/requirements.txt``): ``--users`` simulated users, of which
 ``--managers`` managers, each pausing up to ``--think`` seconds between two
@@ -388,7 +389,7 @@ def run_side(args, name, db, port, with_addon):
     server = bench_rpc.Server(
         args.odoo_bin, args.config, db, port, args.log_dir, workers=args.workers, cron_workers=int(background)
     )
-    put_off = []
+    put_off = None
     try:
         if with_addon:
             put_off = bench_rpc.stage_tasks_in_background(server, background)
@@ -422,7 +423,7 @@ def run_side(args, name, db, port, with_addon):
         if background:
             figures_queue = wait_for_stage_tasks(server)
     finally:
-        if background:
+        if put_off is not None:
             bench_rpc.restore_after_background(server, put_off)
         server.stop()
     figures = json.loads(out_path.read_text())

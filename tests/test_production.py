@@ -19,7 +19,8 @@ Afterwards, in the database:
   however fast one move is;
 * each daily job ran once, without error, although two cron workers run.
 
-A second scenario turns the stage tasks in the background on: the moves
+The first scenario has the stage tasks scheduled by the moves themselves
+(the setting off); a second one in the background (the addon's default): the moves
 queue them, the two cron workers schedule them, and each lead ends with its
 stage's tasks once; the rep who moved is shown them live (what his web
 client polls for his open chatters carries each lead's activities).
@@ -84,9 +85,11 @@ SELECT 'exception used twice', count(*) FROM (
 # Run in odoo-bin shell on the scratch database before the server starts:
 # six opportunities of an enforced process (three the demo rep's, three the
 # admin's), the required milestones of each stage, one approved exception to
-# skip a stage, and the addon's daily jobs due now.
+# skip a stage, the addon's daily jobs due now, and its stage tasks at once
+# ("False") or in the background ("True").
 SETUP = """
 from odoo import fields
+env["ir.config_parameter"].set_param("sales_process_addon.stage_tasks_in_background", %(background)r)
 ptype = env["crm.pipeline.type"].search([("gate_mode", "=", "enforced")], limit=1)
 team = env.ref("sales_team.team_sales_department")
 sequence = env["crm.lead"]._stage_gate_sequence(ptype.id, team.id)
@@ -166,7 +169,7 @@ def _together(calls) -> list:
 
 @pytest.fixture
 def production_server(odoo_env, odoo_shell, scratch_db, tmp_path):
-    data = odoo_shell.json(scratch_db, SETUP % {"crons": CRONS})
+    data = odoo_shell.json(scratch_db, SETUP % {"crons": CRONS, "background": "False"})
     server = _start_production_server(odoo_env, scratch_db, tmp_path / "odoo-production.log")
     try:
         yield server, data
@@ -415,12 +418,7 @@ def test_stage_tasks_in_the_background_under_concurrent_moves(odoo_env, odoo_she
     """With the stage tasks in the background, concurrent moves queue them and the two cron
     workers schedule them: each lead ends with its stage's tasks once, and none of the stages it
     left where its process cancels them."""
-    data = odoo_shell.json(scratch_db, SETUP % {"crons": ()})
-    odoo_shell.json(
-        scratch_db,
-        'env["ir.config_parameter"].set_param("sales_process_addon.stage_tasks_in_background", True)\n'
-        "env.cr.commit()\nresult = True",
-    )
+    data = odoo_shell.json(scratch_db, SETUP % {"crons": (), "background": "True"})
     server = _start_production_server(odoo_env, scratch_db, tmp_path / "odoo-production.log")
     leads, stages = data["leads"][:5], data["stages"]
     bus_before = int(_sql(odoo_env, scratch_db, "SELECT COALESCE(max(id), 0) FROM bus_bus")[0])

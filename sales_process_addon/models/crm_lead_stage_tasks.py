@@ -4,7 +4,7 @@ import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL, config, split_every
 
 from odoo.addons.mail.tools.discuss import Store
 
@@ -32,13 +32,22 @@ class CrmLeadStageTasks(models.AbstractModel):
     # ------------------------------------------------------------
 
     @api.model
-    def _stage_tasks_in_background(self):
-        """Whether moves leave their stage tasks to the scheduled action (Settings).
-
-        Read from Odoo's cache of system parameters: no query per move.
-        """
+    def _stage_tasks_background_setting(self):
+        """The Settings' choice: stage tasks in the background (the default), unless set to "False"."""
         # sudo: a system parameter; every user moving a deal must know where its tasks go.
-        return bool(self.env["ir.config_parameter"].sudo().get_param(self._BACKGROUND_PARAM))
+        return self.env["ir.config_parameter"].sudo().get_param(self._BACKGROUND_PARAM) != "False"
+
+    @api.model
+    def _stage_tasks_in_background(self):
+        """Whether moves leave their stage tasks to the scheduled action.
+
+        So the Settings say (by default), and only on a server that runs
+        scheduled actions: with no cron worker or thread (``--max-cron-threads
+        0``) nothing would work the queue, so the moves schedule their tasks
+        themselves. Read from Odoo's cache of system parameters and from the
+        server's configuration: no query per move.
+        """
+        return config["max_cron_threads"] > 0 and self._stage_tasks_background_setting()
 
     def _stage_tasks_follow_moves(self, left, entered):
         """Cancel and schedule the stage tasks of these moves, now or in the background.

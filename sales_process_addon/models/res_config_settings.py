@@ -13,7 +13,18 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.stage_exception_validity_days",
         readonly=False,
     )
-    stage_tasks_in_background = fields.Boolean(
-        "Stage Tasks in the Background",
-        config_parameter="sales_process_addon.stage_tasks_in_background",
-    )
+    # Not a config_parameter field: unticking one deletes its parameter, and an absent
+    # parameter means the default, in the background (see crm.lead.stage.tasks).
+    stage_tasks_in_background = fields.Boolean("Stage Tasks in the Background")
+
+    def get_values(self):
+        values = super().get_values()
+        values["stage_tasks_in_background"] = self.env["crm.lead"]._stage_tasks_background_setting()
+        return values
+
+    def set_values(self):
+        super().set_values()
+        # sudo: a system parameter, as Odoo's own config_parameter fields write them.
+        self.env["ir.config_parameter"].sudo().set_param(
+            self.env["crm.lead"]._BACKGROUND_PARAM, str(self.stage_tasks_in_background)
+        )

@@ -1,11 +1,14 @@
+import importlib.util
 import json
+from pathlib import Path
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL, config, mute_logger
 
 from . import test_stage_tasks
 
@@ -24,6 +27,8 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         cls.env["ir.config_parameter"].set_param(BACKGROUND, True)
         # The parameter is rolled back with the class; Odoo's cache of parameters must follow.
         cls.addClassCleanup(cls.registry.clear_cache)
+        # A server that runs scheduled actions (pytest-odoo's runs none: see scripts/test.sh).
+        cls.startClassPatcher(patch.dict(config.options, {"max_cron_threads": 1}))
 
     def _run_queue(self, **context):
         """Work the queue as the scheduler does: in its own cursor, whose commits are savepoints here."""
@@ -205,15 +210,57 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             with self.subTest(user=user.login), self.assertRaises(AccessError):
                 self.env["crm.lead.stage.task.job"].with_user(user).search([])
 
+    def _moved_lead(self):
+        """A lead moved to A2: its tasks scheduled by the move itself (then nothing queued), or not."""
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        return lead
+
     def test_setting(self):
         settings_form = self.env["res.config.settings"].create({})
         self.assertTrue(settings_form.stage_tasks_in_background)
         settings_form.stage_tasks_in_background = False
         settings_form.execute()
-        lead = self._ready_lead()
-        lead.stage_id = self.a2
+        self.assertEqual(self.env["ir.config_parameter"].get_param(BACKGROUND), "False", "kept, not deleted")
+        self.assertFalse(self.env["res.config.settings"].create({}).stage_tasks_in_background)
+        lead = self._moved_lead()
         self.assertFalse(self._queue(), "off: the move schedules its tasks itself")
         self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
+        settings_form = self.env["res.config.settings"].create({"stage_tasks_in_background": True})
+        settings_form.execute()
+        self._moved_lead()
+        self.assertEqual(len(self._queue()), 2, "on again: the lead's creation and its move queued")
+
+    def test_in_the_background_by_default(self):
+        self.env["ir.config_parameter"].search([("key", "=", BACKGROUND)]).unlink()
+        self.assertTrue(self.env["res.config.settings"].create({}).stage_tasks_in_background)
+        lead = self._moved_lead()
+        self.assertEqual(len(self._queue()), 2, "the lead's creation and its move queued")
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+
+    def test_at_once_on_a_server_without_cron_workers(self):
+        """Nothing would work the queue there: each move schedules its tasks itself, whatever the
+        setting says (on here)."""
+        with patch.dict(config.options, {"max_cron_threads": 0}):
+            lead = self._moved_lead()
+        self.assertFalse(self._queue())
+        self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
+
+    def test_upgrade_keeps_the_tasks_at_once(self):
+        """A database from before 19.0.2.4.0 never set the parameter: it had its tasks at once and
+        keeps them so; one that set it keeps its choice."""
+        path = Path(__file__).parents[1] / "migrations/19.0.2.4.0/post-migrate.py"
+        spec = importlib.util.spec_from_file_location("stage_tasks_upgrade", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        Param = self.env["ir.config_parameter"]
+        for before, after in ((None, "False"), ("True", "True"), ("False", "False")):
+            with self.subTest(before=before):
+                Param.search([("key", "=", BACKGROUND)]).unlink()
+                if before:
+                    Param.set_param(BACKGROUND, before)
+                migration.migrate(self.env.cr, "19.0.2.3.0")
+                self.assertEqual(Param.get_param(BACKGROUND), after)
 
     # ------------------------------------------------------------
     # At once or in the background: the same tasks
@@ -254,7 +301,7 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         Param = self.env["ir.config_parameter"]
         with self.env.cr.savepoint(flush=False) as savepoint:
             self.type_a.cancel_tasks_on_exit = cancel_on_exit
-            Param.set_param(BACKGROUND, False)
+            Param.set_param(BACKGROUND, "False")
             at_once = self._open_tasks(self._play(steps))
             Param.set_param(BACKGROUND, True)
             lead = self._play(steps)
