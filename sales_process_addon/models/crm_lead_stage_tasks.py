@@ -41,13 +41,19 @@ class CrmLeadStageTasks(models.AbstractModel):
     def _stage_tasks_in_background(self):
         """Whether moves leave their stage tasks to the scheduled action.
 
-        So the Settings say (by default), and only on a server that runs
-        scheduled actions: with no cron worker or thread (``--max-cron-threads
-        0``) nothing would work the queue, so the moves schedule their tasks
-        themselves. Read from Odoo's cache of system parameters and from the
-        server's configuration: no query per move.
+        So the Settings say (by default), and only where the scheduled action
+        will run soon: not on a server without cron workers or threads
+        (``--max-cron-threads 0``), nor while Odoo installs or updates modules
+        (demo data, a module's moves of its records: ``odoo-bin -i/-u``
+        schedules nothing). There the moves schedule their tasks themselves.
+        Read from Odoo's cache of system parameters and from the server's
+        state: no query per move.
         """
-        return config["max_cron_threads"] > 0 and self._stage_tasks_background_setting()
+        return (
+            self.env.registry.ready
+            and config["max_cron_threads"] > 0
+            and self._stage_tasks_background_setting()
+        )
 
     def _stage_tasks_follow_moves(self, left, entered):
         """Cancel and schedule the stage tasks of these moves, now or in the background.

@@ -23,8 +23,9 @@ class ResConfigSettings(models.TransientModel):
         return values
 
     def set_values(self):
-        super().set_values()
+        result = super().set_values()
         # sudo: a system parameter, as Odoo's own config_parameter fields write them.
         self.env["ir.config_parameter"].sudo().set_param(
             self.env["crm.lead"]._BACKGROUND_PARAM, str(self.stage_tasks_in_background)
         )
+        return result

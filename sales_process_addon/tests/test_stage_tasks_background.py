@@ -246,6 +246,14 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         self.assertFalse(self._queue())
         self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
 
+    def test_at_once_while_modules_load(self):
+        """Installing or updating modules (``odoo-bin -i/-u``: demo data, a module's own moves)
+        runs no scheduled action: those moves schedule their tasks themselves."""
+        with patch.object(self.registry, "ready", False):
+            lead = self._moved_lead()
+        self.assertFalse(self._queue())
+        self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
+
     def test_upgrade_keeps_the_tasks_at_once(self):
         """A database from before 19.0.2.4.0 never set the parameter: it had its tasks at once and
         keeps them so; one that set it keeps its choice."""
