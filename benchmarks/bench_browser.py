@@ -345,12 +345,13 @@ def main():
             )
             for side in sides
         ]
+        for side in sides:
+            side.archive_leads()
     finally:
         if put_off is not None:
             bench_rpc.restore_after_background(servers[1], put_off)
         for side in sides:
             side.page.close()
-            side.archive_leads()
         for server in servers:
             server.stop()
         for profile in profiles:

@@ -51,6 +51,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -127,6 +128,9 @@ class Server:
     def __init__(self, odoo_bin, conf, db, port, log_dir, workers=2, cron_workers=0):
         self.db, self.port = db, port
         self.log_path = Path(log_dir) / f"bench-rpc-{db}.log"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is taken (a server left running?): the figures would be its")
         command = [
             sys.executable, odoo_bin, "-c", conf, "-d", db, "--db-filter", f"^{db}$",
             "--http-interface", "127.0.0.1", "--http-port", str(port), "--gevent-port", str(port + 10),
