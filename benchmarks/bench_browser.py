@@ -36,17 +36,15 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import bench_rpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from ui_screenshots import Cdp  # noqa: E402
+from ui_screenshots import launch_chromium  # noqa: E402
 
 # Counts the page's pending requests and notes when the last one answered and
 # when the page last changed; ``__spa.quiet(t0)`` resolves with the time from
@@ -108,30 +106,7 @@ class Page:
 
     def __init__(self, base_url, devtools_port, profile):
         self.base_url = base_url
-        self.chrome = subprocess.Popen(
-            [
-                shutil.which("chromium") or "/usr/bin/chromium",
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                f"--remote-debugging-port={devtools_port}", f"--user-data-dir={profile}",
-                "--window-size=1440,900", "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        pages = []
-        for _attempt in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json") as response:
-                    pages = [target for target in json.load(response) if target["type"] == "page"]
-            except OSError:
-                pass
-            if pages:
-                break
-            time.sleep(0.2)
-        self.cdp = Cdp(pages[0]["webSocketDebuggerUrl"])
-        self.cdp.call(
-            "Emulation.setDeviceMetricsOverride", width=1440, height=900, deviceScaleFactor=1, mobile=False
-        )
+        self.chrome, self.cdp = launch_chromium(devtools_port, profile)
         self.cdp.call("Page.enable")
         self.cdp.call("Page.addScriptToEvaluateOnNewDocument", source=INSTRUMENT)
         self.cdp.call("Page.navigate", url=f"{base_url}/web/login")
@@ -310,18 +285,7 @@ def main():
     profiles = [tempfile.mkdtemp(prefix="spa_bench_browser_") for _side in range(2)]
     servers, sides, put_off = [], [], None
     try:
-        servers.append(bench_rpc.Server(args.odoo_bin, args.config, args.plain_db, args.port, args.log_dir))
-        servers.append(
-            bench_rpc.Server(
-                args.odoo_bin,
-                args.config,
-                args.addon_db,
-                args.port + 1,
-                args.log_dir,
-                cron_workers=int(background),
-            )
-        )
-        put_off = bench_rpc.stage_tasks_in_background(servers[1], background)
+        put_off = bench_rpc.start_servers(args, background, servers)
         for number, (name, server) in enumerate(zip(("plain", "addon"), servers, strict=True)):
             sides.append(
                 BrowserSide(

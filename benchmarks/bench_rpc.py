@@ -107,6 +107,24 @@ def restore_after_background(server, put_off):
         server.kw("ir.cron", "write", [cron_ids, {"active": True}])
 
 
+def start_servers(args, background, servers):
+    """Start plain CRM's server on ``args.port`` and the addon's on the next port, appended to
+    ``servers`` as they start (the caller stops them); set the addon's setting (see
+    ``stage_tasks_in_background``, whose answer this returns)."""
+    servers.append(Server(args.odoo_bin, args.config, args.plain_db, args.port, args.log_dir))
+    servers.append(
+        Server(
+            args.odoo_bin,
+            args.config,
+            args.addon_db,
+            args.port + 1,
+            args.log_dir,
+            cron_workers=int(background),
+        )
+    )
+    return stage_tasks_in_background(servers[1], background)
+
+
 def database_exists(name):
     listing = subprocess.run(
         ["psql", "-X", "-d", "postgres", "-Atl"], capture_output=True, text=True, check=True
@@ -424,18 +442,7 @@ def main():
     os.makedirs(args.log_dir, exist_ok=True)
     servers, put_off = [], None
     try:
-        servers.append(Server(args.odoo_bin, args.config, args.plain_db, args.port, args.log_dir))
-        servers.append(
-            Server(
-                args.odoo_bin,
-                args.config,
-                args.addon_db,
-                args.port + 1,
-                args.log_dir,
-                cron_workers=int(background),
-            )
-        )
-        put_off = stage_tasks_in_background(servers[1], background)
+        put_off = start_servers(args, background, servers)
         sides = [Side("plain", servers[0], False), Side("addon", servers[1], True, background)]
         if args.form_parts:
             sides[1].split_form(sides[0].form_spec)

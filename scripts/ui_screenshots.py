@@ -50,6 +50,43 @@ class Cdp:
         raise TimeoutError(expression)
 
 
+def launch_chromium(devtools_port, profile, width=1440, height=900):
+    """Headless Chromium on ``about:blank`` at ``width`` x ``height``: ``(process, Cdp of its page)``."""
+    chrome = subprocess.Popen(
+        [
+            shutil.which("chromium") or "/usr/bin/chromium",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--remote-debugging-port={devtools_port}",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pages = []
+    for _attempt in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json") as response:
+                pages = [target for target in json.load(response) if target["type"] == "page"]
+        except OSError:
+            pass
+        if pages:
+            break
+        time.sleep(0.2)
+    if not pages:
+        chrome.terminate()
+        raise RuntimeError(f"Chromium did not open its DevTools port {devtools_port}")
+    cdp = Cdp(pages[0]["webSocketDebuggerUrl"])
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+    )
+    return chrome, cdp
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("base_url")
@@ -64,39 +101,8 @@ def main():
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     profile = tempfile.mkdtemp(prefix="spa_shots_")
-    chrome = subprocess.Popen(
-        [
-            shutil.which("chromium") or "/usr/bin/chromium",
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            f"--remote-debugging-port={args.port}",
-            f"--user-data-dir={profile}",
-            f"--window-size={args.width},{args.height}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    chrome, cdp = launch_chromium(args.port, profile, args.width, args.height)
     try:
-        for _attempt in range(50):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/json") as response:
-                    pages = [t for t in json.load(response) if t["type"] == "page"]
-                if pages:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
-        cdp = Cdp(pages[0]["webSocketDebuggerUrl"])
-        cdp.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=args.width,
-            height=args.height,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
         cdp.call("Page.navigate", url=f"{args.base_url}/web/login")
         cdp.wait_for("!!document.querySelector('input[name=login]')")
         cdp.evaluate(
