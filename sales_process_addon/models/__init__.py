@@ -37,5 +37,6 @@ from . import mail_activity
 from . import mail_activity_plan_template
 from . import mail_activity_plan
 from . import ir_http
+from . import ir_cron
 from . import crm_pipeline_type_designer
 from . import crm_pipeline_type_transfer

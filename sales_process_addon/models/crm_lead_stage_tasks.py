@@ -3,7 +3,7 @@ import logging
 import psycopg2
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.tools import SQL, config, split_every
 
 from odoo.addons.mail.tools.discuss import Store
@@ -25,6 +25,7 @@ class CrmLeadStageTasks(models.AbstractModel):
     _description = "Opportunity Stage Tasks"
 
     _BACKGROUND_PARAM = "sales_process_addon.stage_tasks_in_background"
+    _SCHEDULER = "sales_process_addon.ir_cron_schedule_stage_tasks"
     _JOB_BATCH = 200
 
     # ------------------------------------------------------------
@@ -45,15 +46,42 @@ class CrmLeadStageTasks(models.AbstractModel):
         will run soon: not on a server without cron workers or threads
         (``--max-cron-threads 0``), nor while Odoo installs or updates modules
         (demo data, a module's moves of its records: ``odoo-bin -i/-u``
-        schedules nothing). There the moves schedule their tasks themselves.
-        Read from Odoo's cache of system parameters and from the server's
-        state: no query per move.
+        schedules nothing), nor when an admin archived or deleted the
+        scheduled action. There the moves schedule their tasks themselves.
+        Read from Odoo's caches and from the server's state: no query per move.
         """
         return (
             self.env.registry.ready
             and config["max_cron_threads"] > 0
             and self._stage_tasks_background_setting()
+            and self._stage_tasks_scheduler_active()
         )
+
+    @api.model
+    @tools.ormcache()
+    def _stage_tasks_scheduler_active(self):
+        """Whether the scheduled action that works the queue exists and is active.
+
+        Cached for the registry: archiving, restoring or deleting a scheduled
+        action clears the cache (see ``ir.cron``).
+        """
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(self._SCHEDULER, raise_if_not_found=False)
+        # sudo: whether the server's own job runs does not depend on who moves a deal.
+        return bool(cron_id and self.env["ir.cron"].sudo().browse(cron_id).exists().active)
+
+    @api.model
+    def _stage_tasks_work_queue_now(self):
+        """Work the whole queue in this transaction, before the scheduler stops working it.
+
+        When the scheduled action is archived or deleted, or the setting
+        turned off, the moves to come schedule their tasks themselves: a move
+        still queued would otherwise apply after them, whenever the queue is
+        worked again.
+        """
+        # sudo: the queue is the server's own; users have no access to it.
+        jobs = self.env["crm.lead.stage.task.job"].sudo().search([])
+        for (mover, day), batch in self._stage_task_job_batches(jobs):
+            self._stage_task_jobs_work_batch(mover, day, batch)
 
     def _stage_tasks_follow_moves(self, left, entered):
         """Cancel and schedule the stage tasks of these moves, now or in the background.
@@ -146,11 +174,9 @@ class CrmLeadStageTasks(models.AbstractModel):
         # sudo: the queue is the server's own; users have no access to it. The job keeps who moved
         # (its creator), as whom its tasks are scheduled.
         self.env["crm.lead.stage.task.job"].sudo().create(vals_list)
-        # An admin may have deleted the scheduled action: the move still goes through. Its id comes
-        # from the registry cache (``env.ref`` would check that it exists, a query per move).
-        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(
-            "sales_process_addon.ir_cron_schedule_stage_tasks", raise_if_not_found=False
-        )
+        # Deleted in another worker since this one's cache was read: the move still goes through.
+        # Its id comes from the registry cache (``env.ref`` would check that it exists, a query per move).
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(self._SCHEDULER, raise_if_not_found=False)
         if cron_id:
             self.env["ir.cron"].browse(cron_id)._trigger()
 
@@ -174,14 +200,20 @@ class CrmLeadStageTasks(models.AbstractModel):
         jobs = self.env["crm.lead.stage.task.job"].search([])
         Cron._commit_progress(remaining=len(jobs))
         for (mover, day), batch in self._stage_task_job_batches(jobs):
-            if not self._stage_task_jobs_work(mover, day, batch):
-                for job in batch:
-                    if not self._stage_task_jobs_work(mover, day, job):
-                        self._stage_task_job_failed(mover, job)
-            batch.lead_id._stage_tasks_show_to(mover)
-            batch.unlink()
+            self._stage_task_jobs_work_batch(mover, day, batch)
             if not Cron._commit_progress(len(batch)):
                 break
+
+    @api.model
+    def _stage_task_jobs_work_batch(self, mover, day, batch):
+        """Work the queued moves ``batch`` (see ``_cron_schedule_stage_tasks``), show their tasks to
+        ``mover``, and delete them from the queue."""
+        if not self._stage_task_jobs_work(mover, day, batch):
+            for job in batch:
+                if not self._stage_task_jobs_work(mover, day, job):
+                    self._stage_task_job_failed(mover, job)
+        batch.lead_id._stage_tasks_show_to(mover)
+        batch.unlink()
 
     @api.model
     def _stage_task_jobs_work(self, mover, day, jobs):

@@ -24,8 +24,11 @@ class ResConfigSettings(models.TransientModel):
 
     def set_values(self):
         result = super().set_values()
+        Lead = self.env["crm.lead"]
+        if Lead._stage_tasks_background_setting() and not self.stage_tasks_in_background:
+            Lead._stage_tasks_work_queue_now()  # the moves to come schedule their tasks themselves
         # sudo: a system parameter, as Odoo's own config_parameter fields write them.
         self.env["ir.config_parameter"].sudo().set_param(
-            self.env["crm.lead"]._BACKGROUND_PARAM, str(self.stage_tasks_in_background)
+            Lead._BACKGROUND_PARAM, str(self.stage_tasks_in_background)
         )
         return result

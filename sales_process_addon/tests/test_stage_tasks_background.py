@@ -77,17 +77,44 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         )
 
     def test_move_without_the_scheduled_action(self):
-        """An admin deleted the scheduled action: moves still go through and queue their tasks
-        (nothing wakes a deleted job); with it, each move wakes it for right after the commit."""
+        """Each move wakes the scheduled action for right after the commit. An admin deleted it:
+        the queue is worked at once, and the moves after schedule their tasks themselves."""
         cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
         lead = self._ready_lead()
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
         lead.stage_id = self.a2
         self.assertEqual(len(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers), 1)
         cron.unlink()
+        self.assertFalse(self._queue(), "worked when the action was deleted")
+        self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
         lead.stage_id = self.a1
         self.assertEqual(lead.stage_id, self.a1)
-        self.assertEqual(self._queue().sorted("id")[-1].entered_stage_id, self.a1, "its tasks are queued")
+        self.assertFalse(self._queue(), "the move cancelled its tasks itself")
+        self.assertFalse(test_stage_tasks.TestStageTasks._stage_tasks(self, lead), "A2's cancelled")
+        lead.stage_id = self.a2
+        self.assertFalse(self._queue(), "the move scheduled its tasks itself")
+        self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
+
+    def test_archived_scheduled_action(self):
+        """Archived, the action works the queue first: an older queued move never applies after
+        the moves made meanwhile, which schedule their tasks themselves. Restored, moves queue
+        again."""
+        cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        self.assertTrue(self._queue())
+        cron.active = False
+        self.assertFalse(self._queue(), "worked when the action was archived")
+        lead.stage_id = self.a1
+        self.assertFalse(self._queue(), "the move cancelled its tasks itself")
+        self.assertFalse(test_stage_tasks.TestStageTasks._stage_tasks(self, lead), "A2's cancelled")
+        lead.stage_id = self.a2
+        self.assertFalse(self._queue(), "the move scheduled its tasks itself")
+        self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
+        cron.active = True
+        lead.stage_id = self.a1
+        self.assertEqual(len(self._queue()), 1, "restored: the move is queued")
+        self.assertFalse(self._stage_tasks(lead), "A2's cancelled once the queue is worked")
 
     def test_batches_keep_each_lead_once_and_the_mover(self):
         one, two = self._ready_lead(name="One"), self._ready_lead(name="Two")
@@ -217,10 +244,18 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         return lead
 
     def test_setting(self):
+        queued = self._ready_lead()
+        queued.stage_id = self.a2
+        self.assertTrue(self._queue())
         settings_form = self.env["res.config.settings"].create({})
         self.assertTrue(settings_form.stage_tasks_in_background)
         settings_form.stage_tasks_in_background = False
         settings_form.execute()
+        self.assertEqual(
+            len(test_stage_tasks.TestStageTasks._stage_tasks(self, queued)),
+            3,
+            "the queue worked when turned off",
+        )
         self.assertEqual(self.env["ir.config_parameter"].get_param(BACKGROUND), "False", "kept, not deleted")
         self.assertFalse(self.env["res.config.settings"].create({}).stage_tasks_in_background)
         lead = self._moved_lead()
