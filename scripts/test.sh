@@ -300,7 +300,8 @@ print_summary() {
 check_addon_present
 ensure_system_packages
 common_setup
-{ cat "$ODOO_CONF"; printf 'max_cron_threads = 0\n'; } >"$TEST_ODOO_CONF"
+# Private, as .local/odoo.conf is (it may hold the database password).
+(umask 077 && rm -f "$TEST_ODOO_CONF" && { cat "$ODOO_CONF"; printf 'max_cron_threads = 0\n'; } >"$TEST_ODOO_CONF")
 
 rm -rf "$RESULTS_DIR"
 mkdir -p "$RESULTS_DIR"
