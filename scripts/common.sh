@@ -403,6 +403,15 @@ psql_query() {
     psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "${args[@]}"
 }
 
+# drop_database DB: drop DB even while our own sessions still use it. Not
+# `dropdb --force`: PostgreSQL refuses that to a role without superuser or
+# pg_signal_backend while an autovacuum worker is in the database. A plain
+# DROP DATABASE stops autovacuum itself and waits for the sessions ended here.
+drop_database() {
+    psql_query postgres db="$1" >/dev/null <<<"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :'db' AND usename = current_user AND pid <> pg_backend_pid();" || return 1
+    dropdb --if-exists "$1"
+}
+
 db_exists() {
     [ "$(psql_query postgres db="$1" <<<"SELECT 1 FROM pg_database WHERE datname = :'db';")" = 1 ]
 }

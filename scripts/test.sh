@@ -119,7 +119,7 @@ drop_leftover_scratch_dbs() {
     while IFS= read -r db; do
         [ -n "$db" ] || continue
         note "dropping leftover scratch database $db"
-        dropdb --if-exists --force "$db" || return 1
+        drop_database "$db" || return 1
         rm -rf "${ODOO_DATA_DIR:?}/filestore/$db"
     done < <(psql_query postgres prefix="${TEST_DB}_scratch_" <<<"SELECT datname FROM pg_database WHERE starts_with(datname, :'prefix');")
 }
@@ -129,7 +129,7 @@ install_test_db() {
     require_createdb
     drop_leftover_scratch_dbs || return 1
     note "dropping and re-creating database $TEST_DB"
-    dropdb --if-exists --force "$TEST_DB" || return 1
+    drop_database "$TEST_DB" || return 1
     rm -rf "${ODOO_DATA_DIR:?}/filestore/$TEST_DB"
     note "installing $ADDON_NAME with demo data (full log: ${log#"$REPO_ROOT"/})"
     if ! run_logged "$log" odoo_bin -d "$TEST_DB" -i "$ADDON_NAME" --with-demo --stop-after-init; then
@@ -197,7 +197,7 @@ install_peer_db() {
     modules="$(IFS=,; printf '%s' "$*")"
     require_createdb
     note "dropping and re-creating database $db"
-    dropdb --if-exists --force "$db" || return 1
+    drop_database "$db" || return 1
     rm -rf "${ODOO_DATA_DIR:?}/filestore/$db"
     note "installing $modules without demo data (full log: ${log#"$REPO_ROOT"/})"
     if ! run_logged "$log" odoo_bin -d "$db" -i "$modules" --stop-after-init; then

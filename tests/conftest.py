@@ -129,6 +129,21 @@ class OdooEnv:
             db=db,
         )
 
+    def drop_db(self, db: str) -> None:
+        """Drop ``db`` even while our own sessions still use it.
+
+        Not ``dropdb --force``: PostgreSQL refuses that to a role without
+        superuser or pg_signal_backend while an autovacuum worker is in the
+        database. A plain DROP DATABASE stops autovacuum itself and waits for
+        the sessions ended here.
+        """
+        self.sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = :'db' AND usename = current_user AND pid <> pg_backend_pid();",
+            db=db,
+        )
+        self.pg("dropdb", "--if-exists", db)
+
     def filestore(self, db: str) -> Path:
         return self.data_dir / "filestore" / db
 
@@ -198,7 +213,7 @@ def _wait_until_unused(odoo_env: OdooEnv, db: str) -> None:
 
 
 def _drop_db(odoo_env: OdooEnv, db: str) -> None:
-    odoo_env.pg("dropdb", "--if-exists", "--force", db)
+    odoo_env.drop_db(db)
     shutil.rmtree(odoo_env.filestore(db), ignore_errors=True)
 
 

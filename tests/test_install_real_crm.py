@@ -24,7 +24,7 @@ def crm_db(odoo_env):
     name = f"{odoo_env.test_db}_scratch_{os.getpid()}_crm"
 
     def drop():
-        odoo_env.pg("dropdb", "--if-exists", "--force", name)
+        odoo_env.drop_db(name)
 
     drop()
     install(odoo_env, name, "crm")
