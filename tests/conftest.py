@@ -123,9 +123,11 @@ class OdooEnv:
         return bool(self.sql("SELECT 1 FROM pg_database WHERE datname = :'db';", db=db))
 
     def other_sessions(self, db: str) -> list[str]:
+        """Sessions of a role in ``db``; not autovacuum (no role), which copying or dropping stops."""
         return self.sql(
             "SELECT coalesce(application_name, '') || ' (pid ' || pid || ')'"
-            " FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();",
+            " FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid()"
+            " AND usesysid IS NOT NULL;",
             db=db,
         )
 
