@@ -138,19 +138,19 @@ class CrmLeadUi(models.AbstractModel):
 
     @api.model
     def _milestone_fact_hint(self, milestone):
-        """How a fact of the opportunity's data meets ``milestone``, for the move dialog."""
-        if not milestone.fact:
-            return False
-        hints = {
-            "coach_secured": _(
+        """How a fact of the opportunity's data meets ``milestone``, for the move dialog and the form.
+
+        Only the hint returned is translated: each translation is a lookup, on every form read.
+        """
+        if milestone.fact == "coach_secured":
+            return _(
                 "Or add a contact with the Coach role, stance Supporter or Champion, to the buying center."
-            ),
-            "decision_maker_met": _(
-                "Or mark a Decision maker of the buying center as met, with the meeting date."
-            ),
-            "qualified_pursue": _("Or answer every qualification question Yes (status Pursue)."),
-        }
-        return hints.get(milestone.fact, False)
+            )
+        if milestone.fact == "decision_maker_met":
+            return _("Or mark a Decision maker of the buying center as met, with the meeting date.")
+        if milestone.fact == "qualified_pursue":
+            return _("Or answer every qualification question Yes (status Pursue).")
+        return False
 
     def evidence_milestone_suggestion(self):
         """The milestone a customer's message most likely proves, for "Use as Evidence".

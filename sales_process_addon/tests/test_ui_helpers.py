@@ -154,6 +154,18 @@ class TestUiHelpers(StageGateCase):
         self.assertTrue(lead.has_decision_maker_access)
         self.assertFalse(lead.buying_center_warnings)
 
+    def test_checklist_says_which_fact_would_meet_a_missing_milestone(self):
+        facts = ("coach_secured", "decision_maker_met", "qualified_pursue", False)
+        milestones = self.env["crm.stage.milestone"].create(
+            [{"name": f"By {fact}", "stage_id": self.a1.id, "fact": fact, "required": False} for fact in facts]
+        )
+        lead = self._lead()
+        hints = {line["id"]: line["fact"] for line in lead.milestone_checklist}
+        self.assertIn("Coach role", hints[milestones[0].id])
+        self.assertIn("Decision maker", hints[milestones[1].id])
+        self.assertIn("qualification question", hints[milestones[2].id])
+        self.assertFalse(hints[milestones[3].id], "a milestone no fact meets has no hint")
+
     def test_customer_evidence_is_an_interaction(self):
         lead = self._lead()
         self.assertEqual(lead.relationship_status, "cold")
