@@ -157,7 +157,10 @@ class TestUiHelpers(StageGateCase):
     def test_checklist_says_which_fact_would_meet_a_missing_milestone(self):
         facts = ("coach_secured", "decision_maker_met", "qualified_pursue", False)
         milestones = self.env["crm.stage.milestone"].create(
-            [{"name": f"By {fact}", "stage_id": self.a1.id, "fact": fact, "required": False} for fact in facts]
+            [
+                {"name": f"By {fact}", "stage_id": self.a1.id, "fact": fact, "required": False}
+                for fact in facts
+            ]
         )
         lead = self._lead()
         hints = {line["id"]: line["fact"] for line in lead.milestone_checklist}
