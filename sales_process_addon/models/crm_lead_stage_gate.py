@@ -283,8 +283,9 @@ class CrmLeadStageGate(models.AbstractModel):
         transitions = self._stage_gate_judge(before, after, created)
         if not transitions:
             return
-        self._stage_history_record(transitions)
-        self._stage_gate_after_transitions(transitions)
+        background = self._stage_tasks_in_background()
+        self._stage_history_record(transitions, reports_later=background)
+        self._stage_gate_after_transitions(transitions, background)
 
     def _stage_gate_judge(self, before, after, created):
         """Classify and judge the changes from ``before`` to ``after``; raise on any refused one.
@@ -626,8 +627,12 @@ class CrmLeadStageGate(models.AbstractModel):
     # EFFECTS
     # ------------------------------------------------------------
 
-    def _stage_gate_after_transitions(self, transitions):
-        """Use the exceptions, and cancel and schedule the stage tasks, of recorded transitions."""
+    def _stage_gate_after_transitions(self, transitions, background=False):
+        """Use the exceptions, and cancel and schedule the stage tasks, of recorded transitions.
+
+        ``background``: leave the tasks, and the report rows of the history,
+        to the scheduled action (see ``crm.lead.stage.tasks``).
+        """
         used = self.env["crm.stage.exception"].browse(t.exception_id for t in transitions if t.exception_id)
         if used:
             used._mark_used()
@@ -642,14 +647,17 @@ class CrmLeadStageGate(models.AbstractModel):
             for t in transitions
             if t.new.stage_id and t.new.won_status != "lost" and t.event != "reopen" and t.event != "lost"
         }
-        self._stage_tasks_follow_moves(left, entered)
+        if background:
+            self._stage_tasks_enqueue(left, entered, [t.lead_id for t in transitions])
+        else:
+            self._stage_tasks_apply(left, entered)
 
     # ------------------------------------------------------------
     # HISTORY
     # ------------------------------------------------------------
 
     @api.model
-    def _stage_history_record(self, transitions):
+    def _stage_history_record(self, transitions, reports_later=False):
         """Write one history row per transition (see ``crm.lead.stage.history._record``)."""
         rows = [
             {
@@ -674,7 +682,7 @@ class CrmLeadStageGate(models.AbstractModel):
         ]
         self._stage_history_complete(rows)
         # sudo: history is written by the server only; users may only read it.
-        return self.env["crm.lead.stage.history"].sudo()._record(rows)
+        return self.env["crm.lead.stage.history"].sudo()._record(rows, reports_later)
 
     @api.model
     def _stage_history_complete(self, rows):

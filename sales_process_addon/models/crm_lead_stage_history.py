@@ -70,12 +70,18 @@ class CrmLeadStageHistory(models.Model):
         help="Milestones of the stage left that facts of the opportunity met, and which facts, "
         "e.g. a coach in the buying center.",
     )
+    reports_pending = fields.Boolean(
+        readonly=True,
+        help="The stage reports' rows of this change (its stage entry, the stay it ends) are still "
+        "to be written: the scheduled action that follows moves in the background writes them.",
+    )
 
     _lead_date_idx = models.Index("(lead_id, date)")
     _type_stage_date_idx = models.Index("(pipeline_type_id, to_stage_id, date)")
+    _reports_pending_idx = models.Index("(lead_id) WHERE reports_pending")
 
     @api.model
-    def _record(self, rows):
+    def _record(self, rows, reports_later=False):
         """Write stage changes, and the evidence each used, in one query; return the new history rows.
 
         Each row (see ``crm.lead.stage.gate._stage_history_record``) gives the
@@ -85,6 +91,9 @@ class CrmLeadStageHistory(models.Model):
         the stages. Written in SQL rather than through ``create``: a batch move
         of thousands of leads would otherwise spend most of its time here; and
         without reading the lead back, so nothing of it is flushed early.
+
+        ``reports_later``: the rows are marked ``reports_pending``, their
+        report rows left to the scheduled action (see ``crm.lead.stage.tasks``).
         """
         if not rows:
             return self
@@ -99,7 +108,7 @@ class CrmLeadStageHistory(models.Model):
                         lead_id, event, date, user_id, salesperson_id, team_id, company_id,
                         pipeline_type_id, from_pipeline_type_id, from_stage_id, to_stage_id,
                         from_buyer_stage_id, to_buyer_stage_id, from_funnel_state_id, to_funnel_state_id,
-                        days_in_previous_stage, exception_id, proof, note, facts_used
+                        days_in_previous_stage, exception_id, proof, note, facts_used, reports_pending
                     )
                     SELECT change.lead_id, change.event, %(now)s, %(uid)s,
                            change.salesperson_id, change.team_id, change.company_id, change.pipeline_type_id,
@@ -107,7 +116,8 @@ class CrmLeadStageHistory(models.Model):
                            from_stage.buyer_stage_id, to_stage.buyer_stage_id,
                            from_stage.funnel_state_id, to_stage.funnel_state_id,
                            COALESCE(ROUND(CAST(EXTRACT(EPOCH FROM %(now)s - change.entered) AS numeric) / 86400, 2), 0),
-                           change.exception_id, change.proof, change.note, change.facts_used
+                           change.exception_id, change.proof, change.note, change.facts_used,
+                           %(reports_later)s
                     FROM unnest(
                         %(lead_ids)s::int4[], %(events)s::varchar[], %(from_types)s::int4[],
                         %(from_stages)s::int4[], %(to_stages)s::int4[], %(entered)s::timestamp[],
@@ -133,6 +143,7 @@ class CrmLeadStageHistory(models.Model):
                 """,
                 now=now,
                 uid=self.env.uid,
+                reports_later=reports_later,
                 lead_ids=lead_ids,
                 events=[row["event"] for row in rows],
                 from_types=[row["from_pipeline_type_id"] for row in rows],

@@ -7,8 +7,10 @@ class CrmLeadStageTaskJob(models.Model):
     With the stage tasks in the background (Settings), a move records one of
     these instead of doing that work in the rep's request; the scheduled
     action works them right after the commit, in the order of the moves (see
-    ``crm.lead.stage.tasks._cron_schedule_stage_tasks``). Only the server
-    reads and writes them.
+    ``crm.lead.stage.tasks._cron_schedule_stage_tasks``), and writes the
+    report rows of the lead's history first (``reports_pending``): every
+    change of a lead's stage state records one, even one with no task to
+    follow (a reopened deal). Only the server reads and writes them.
     """
 
     _name = "crm.lead.stage.task.job"

@@ -40,7 +40,7 @@ class CrmLeadStageTasks(models.AbstractModel):
 
     @api.model
     def _stage_tasks_in_background(self):
-        """Whether moves leave their stage tasks to the scheduled action.
+        """Whether moves leave their stage tasks, and their history's report rows, to the scheduled action.
 
         So the Settings say (by default), and only where the scheduled action
         will run soon: not on a server without cron workers or threads
@@ -82,17 +82,6 @@ class CrmLeadStageTasks(models.AbstractModel):
         jobs = self.env["crm.lead.stage.task.job"].sudo().search([])
         for (mover, day), batch in self._stage_task_job_batches(jobs):
             self._stage_task_jobs_work_batch(mover, day, batch)
-
-    def _stage_tasks_follow_moves(self, left, entered):
-        """Cancel and schedule the stage tasks of these moves, now or in the background.
-
-        ``left``: ``{lead id: id of the stage left, or False when lost}``;
-        ``entered``: ``{lead id: id of the stage entered}``.
-        """
-        if self._stage_tasks_in_background():
-            self._stage_tasks_enqueue(left, entered)
-        else:
-            self._stage_tasks_apply(left, entered)
 
     def _stage_tasks_apply(self, left, entered, today=None):
         """Cancel the stage tasks of the stages left, then schedule those of the stages entered.
@@ -158,8 +147,13 @@ class CrmLeadStageTasks(models.AbstractModel):
         # sudo: as the move's own cancelling (see ``_stage_tasks_open``).
         self.env["mail.activity"].sudo().browse(cancelled).unlink()
 
-    def _stage_tasks_enqueue(self, left, entered):
-        """Record the moves for the scheduled action, and wake it for right after the commit."""
+    def _stage_tasks_enqueue(self, left, entered, moved=()):
+        """Record the moves for the scheduled action, and wake it for right after the commit.
+
+        ``left``, ``entered``: as for ``_stage_tasks_apply``; ``moved``: the ids
+        of all the leads whose stage state changed, whose history's report rows
+        the scheduled action writes (see ``crm.lead.stage.history.reports_pending``).
+        """
         vals_list = [
             {
                 "lead_id": lead_id,
@@ -167,7 +161,7 @@ class CrmLeadStageTasks(models.AbstractModel):
                 "lost": lead_id in left and not left[lead_id],
                 "entered_stage_id": entered.get(lead_id, False),
             }
-            for lead_id in dict.fromkeys([*left, *entered])
+            for lead_id in dict.fromkeys([*moved, *left, *entered])
         ]
         if not vals_list:
             return
@@ -182,7 +176,8 @@ class CrmLeadStageTasks(models.AbstractModel):
 
     @api.model
     def _cron_schedule_stage_tasks(self):
-        """Work the queued moves in their order, in batches committed one by one.
+        """Work the queued moves in their order, in batches committed one by one: the report rows
+        of their history, then their stage tasks.
 
         A batch holds consecutive moves by one user on one day of theirs,
         each lead once (a lead's later move waits for the next batch, so moves
@@ -208,6 +203,9 @@ class CrmLeadStageTasks(models.AbstractModel):
     def _stage_task_jobs_work_batch(self, mover, day, batch):
         """Work the queued moves ``batch`` (see ``_cron_schedule_stage_tasks``), show their tasks to
         ``mover``, and delete them from the queue."""
+        # The report rows first: a move whose tasks fail still counts in the reports.
+        # sudo: the history and its report rows are the server's.
+        self.env["crm.lead.stage.history"].sudo()._record_pending_reports(batch.lead_id)
         if not self._stage_task_jobs_work(mover, day, batch):
             for job in batch:
                 if not self._stage_task_jobs_work(mover, day, job):

@@ -131,6 +131,7 @@ class CrmLeadStageStay(models.Model):
                 WHERE rel.history_id = history.id
             ) evidence ON TRUE
             WHERE %s AND %s
+            ON CONFLICT (history_id) DO NOTHING
             """,
             self._ending_condition("history"),
             history_condition,

@@ -6,7 +6,7 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL, config, mute_logger
 
@@ -55,9 +55,10 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             leads, before = self._leads_moved_in_sql(count)
             with self._counted_activity_writes(created, deleted):
                 done = (len(created), len(deleted))
-                # The gate's judgement and history rows, as for any move; the queue's rows in one
-                # insert, and the scheduler's trigger (15 when the move schedules the tasks itself).
-                with self.assertQueryCount(__system__=8):
+                # The gate's judgement and history rows, as for any move, without their report rows;
+                # the queue's rows in one insert, and the scheduler's trigger (15 when the move
+                # schedules the tasks and writes the report rows itself).
+                with self.assertQueryCount(__system__=6):
                     leads._stage_gate_enforce(before)
                     self.env.flush_all()
                 self.assertEqual((len(created), len(deleted)), done, "nothing created or deleted in the move")
@@ -65,6 +66,52 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
                 self._run_queue()
         self.assertEqual(created, [15, 75], "A2's three tasks scheduled for each lead, in one create")
         self.assertEqual(deleted, [5, 25], "A1's task cancelled for each lead, in one deletion")
+
+    def _report_rows(self, lead):
+        """The lead's stage entries and stays, without their dates and ids, as a commit leaves them."""
+        self.env.cr.flush()
+        entries = sorted(
+            (
+                entry.stage_id.id,
+                entry.reached_next,
+                entry.next_stage_id.id,
+                entry.won_status,
+                entry.user_id.id,
+            )
+            for entry in self.env["crm.lead.stage.entry"].search([("lead_id", "=", lead.id)])
+        )
+        stays = sorted(
+            (stay.stage_id.id, stay.event, stay.exit_basis or "", stay.won_status, stay.user_id.id)
+            for stay in self.env["crm.lead.stage.stay"].search([("lead_id", "=", lead.id)])
+        )
+        return entries, stays
+
+    def test_report_rows_follow_in_the_background(self):
+        """The move leaves its history's report rows to the queue, which writes them, once."""
+        lead = self._ready_lead(user_id=self.rep.id)
+        self._run_queue()
+        lead.stage_id = self.a2
+        self.env.flush_all()
+        move = lead.stage_history_ids.filtered(lambda row: row.event == "forward")
+        self.assertTrue(move.reports_pending)
+        rep = self.rep.id
+        self.assertEqual(self._report_rows(lead), ([(self.a1.id, False, self.a2.id, "pending", rep)], []))
+        self._run_queue()
+        move.invalidate_recordset()
+        self.assertFalse(move.reports_pending)
+        reported = (
+            [(self.a1.id, True, self.a2.id, "pending", rep), (self.a2.id, False, self.a3.id, "pending", rep)],
+            [(self.a1.id, "forward", "customer_evidence", "pending", rep)],
+        )
+        self.assertEqual(self._report_rows(lead), reported)
+        # A rebuild of the report tables before the queue is worked: the rows are written once.
+        lead.stage_id = self.a1
+        self.env["crm.lead.stage.entry"]._rebuild()
+        self.env["crm.lead.stage.stay"]._rebuild()
+        self._run_queue()
+        entries, stays = self._report_rows(lead)
+        self.assertEqual(entries, reported[0])
+        self.assertEqual(stays, sorted([*reported[1], (self.a2.id, "backward", "", "pending", rep)]))
 
     def test_moves_apply_in_their_order(self):
         """Several moves of a lead before the queue is worked: the tasks end as after each move."""
@@ -317,15 +364,38 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             )
         )
 
+    def _prove_what_can_be(self, lead):
+        """Evidence for every required milestone the lead may prove now and has not."""
+        for milestone in lead._evidence_stages().milestone_ids.filtered("required"):
+            if milestone not in lead.evidence_ids.milestone_id:
+                evidence = self._evidence(lead, milestone)
+                if milestone.needs_verification:
+                    evidence.with_user(self.manager).action_verify()
+
     def _play(self, steps):
-        lead = self._ready_lead()
+        """The lead after ``steps``; the milestones of each stage it is in are proven before it moves."""
+        lead = self._ready_lead(user_id=self.rep.id)
+        stages = {"a1": self.a1, "a2": self.a2, "a3": self.a3, "a4": self.a4}
         for step in steps:
-            if step == "lost" and lead.active:
-                lead.action_set_lost()
-            elif step == "restore" and not lead.active:
-                lead.action_unarchive()
-            elif step in ("a1", "a2") and lead.active:
-                lead.stage_id = self.a1 if step == "a1" else self.a2
+            if step == "reassign":
+                # The queue's tasks go to the salesperson of when it is worked, right after the
+                # move's commit: a reassignment comes after it.
+                self._run_queue()
+                lead.user_id = self.manager if lead.user_id == self.rep else self.rep
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    if step == "lost" and lead.active:
+                        lead.action_set_lost()
+                    elif step == "restore" and not lead.active:
+                        lead.action_unarchive()
+                    elif step in stages and lead.active:
+                        self._prove_what_can_be(lead)
+                        lead.stage_id = stages[step]
+                    self.env.flush_all()
+            except (UserError, ValidationError):
+                # Refused (the gate, or Odoo: a won deal is not lost), at once as in the background.
+                self.env.invalidate_all()
         return lead
 
     @settings(
@@ -335,21 +405,24 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(
-        steps=st.lists(st.sampled_from(["a1", "a2", "lost", "restore"]), max_size=7),
+        steps=st.lists(st.sampled_from(["a1", "a2", "a3", "a4", "lost", "restore", "reassign"]), max_size=10),
         cancel_on_exit=st.booleans(),
     )
     def test_same_tasks_at_once_or_in_the_background(self, steps, cancel_on_exit):
-        """Any sequence of moves, losses and restores ends with the same open stage tasks, whether
-        each move schedules them itself or the queue does it afterwards."""
+        """Any sequence of moves, wins, moves back from a win, losses, restores and reassignments
+        ends with the same open stage tasks and the same report rows, whether each move does that
+        work itself or the queue does it afterwards; the queue leaves no history row pending."""
         Param = self.env["ir.config_parameter"]
         with self.env.cr.savepoint(flush=False) as savepoint:
             self.type_a.cancel_tasks_on_exit = cancel_on_exit
             Param.set_param(BACKGROUND, "False")
-            at_once = self._open_tasks(self._play(steps))
+            lead = self._play(steps)
+            at_once = (self._open_tasks(lead), self._report_rows(lead))
             Param.set_param(BACKGROUND, True)
             lead = self._play(steps)
             self._run_queue()
-            in_background = self._open_tasks(lead)
+            self.assertFalse(lead.stage_history_ids.filtered("reports_pending"), steps)
+            in_background = (self._open_tasks(lead), self._report_rows(lead))
             self.assertEqual(in_background, at_once, steps)
             savepoint.rollback()
         self.env.invalidate_all()
