@@ -12,6 +12,8 @@ Afterwards, in the database:
 * every lead's stage history is a chain: its first row is its creation, each
   row starts where the previous one ended, the last one ends at its stage;
 * no move is recorded twice, no exception is used twice;
+* the stage reports follow the history: no row of it is left pending, every
+  stage entered has its report entry, every stage left its report stay;
 * PostgreSQL did serialise concurrent moves of one lead (the server log shows
   Odoo retrying a transaction after a serialisation failure), and every call
   still answered without error. The first round holds the lead's row until
@@ -79,7 +81,21 @@ UNION ALL
 SELECT 'exception used twice', count(*) FROM (
     SELECT 1 FROM crm_lead_stage_history WHERE exception_id IS NOT NULL
     GROUP BY exception_id HAVING count(*) > 1
-) twice;
+) twice
+UNION ALL
+SELECT 'report rows still pending', count(*) FROM crm_lead_stage_history WHERE reports_pending
+UNION ALL
+SELECT 'stage entered without its report entry', count(*)
+FROM crm_lead_stage_history h
+WHERE h.to_stage_id IS NOT NULL AND h.from_stage_id IS DISTINCT FROM h.to_stage_id
+  AND NOT EXISTS (
+      SELECT 1 FROM crm_lead_stage_entry e WHERE e.lead_id = h.lead_id AND e.stage_id = h.to_stage_id
+  )
+UNION ALL
+SELECT 'stage left without its report stay', count(*)
+FROM crm_lead_stage_history h
+WHERE h.from_stage_id IS NOT NULL AND h.event IN ('forward', 'backward', 'won', 'type_switch')
+  AND NOT EXISTS (SELECT 1 FROM crm_lead_stage_stay s WHERE s.history_id = h.id);
 """
 
 # Run in odoo-bin shell on the scratch database before the server starts:
@@ -383,7 +399,7 @@ def test_concurrent_moves_on_two_workers(odoo_env, production_server):
         assert len(runs) == 1, f"daily job {cron_id} ran {len(runs)} times"
 
     rows = _sql(odoo_env, server.db, INVARIANTS_SQL)
-    assert len(rows) == 5 and all(row.endswith("|0") for row in rows), rows
+    assert len(rows) == 8 and all(row.endswith("|0") for row in rows), rows
     history = _sql(
         odoo_env,
         server.db,
