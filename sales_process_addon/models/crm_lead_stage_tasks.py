@@ -69,17 +69,20 @@ class CrmLeadStageTasks(models.AbstractModel):
         # sudo: whether the server's own job runs does not depend on who moves a deal.
         return bool(cron_id and self.env["ir.cron"].sudo().browse(cron_id).exists().active)
 
-    @api.model
     def _stage_tasks_work_queue_now(self):
-        """Work the whole queue in this transaction, before the scheduler stops working it.
+        """Work the queued moves of these leads (the whole queue, called on the model) in this
+        transaction.
 
-        When the scheduled action is archived or deleted, or the setting
-        turned off, the moves to come schedule their tasks themselves: a move
-        still queued would otherwise apply after them, whenever the queue is
-        worked again.
+        The whole queue before the scheduler stops working it: when the
+        scheduled action is archived or deleted, or the setting turned off,
+        the moves to come schedule their tasks themselves, and a move still
+        queued would otherwise apply after them, whenever the queue is worked
+        again. Some leads' moves before a merge: their tasks and report rows
+        move with them to the opportunity kept.
         """
+        domain = [("lead_id", "in", self.ids)] if self else []
         # sudo: the queue is the server's own; users have no access to it.
-        jobs = self.env["crm.lead.stage.task.job"].sudo().search([])
+        jobs = self.env["crm.lead.stage.task.job"].sudo().search(domain)
         for (mover, day), batch in self._stage_task_job_batches(jobs):
             self._stage_task_jobs_work_batch(mover, day, batch)
 

@@ -113,6 +113,27 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         self.assertEqual(entries, reported[0])
         self.assertEqual(stays, sorted([*reported[1], (self.a2.id, "backward", "", "pending", rep)]))
 
+    def test_merge_works_the_queue_of_the_merged_deals(self):
+        """A merge first does what the deals' queued moves owe: the tasks and report rows of the
+        deal merged away then move with its history to the deal kept, as when each move did that
+        work itself."""
+        head = self._ready_lead(name="Head deal")
+        head.stage_id = self.a2
+        self._run_queue()
+        tail = self._ready_lead(name="Tail deal")
+        tail.stage_id = self.a2
+        head.probability, tail.probability = 90, 10  # the head survives the merge
+        self.assertEqual(self._queue().lead_id, tail)
+        merged = (head | tail).with_user(self.manager).merge_opportunity()
+        self.assertEqual(merged, head)
+        self.assertFalse(self._queue(), "worked by the merge, not deleted with the deal merged away")
+        self.assertFalse(merged.stage_history_ids.filtered("reports_pending"))
+        _entries, stays = self._report_rows(merged)
+        self.assertEqual([stay[:2] for stay in stays], [(self.a1.id, "forward")] * 2, "the tail's stay kept")
+        self.assertEqual(
+            len(test_stage_tasks.TestStageTasks._stage_tasks(self, merged)), 6, "the tail's A2 tasks kept"
+        )
+
     def test_moves_apply_in_their_order(self):
         """Several moves of a lead before the queue is worked: the tasks end as after each move."""
         lead = self._ready_lead()
