@@ -133,10 +133,17 @@ def database_exists(name):
 
 
 def ensure_database(name, modules, odoo_bin, conf):
-    if database_exists(name):
+    """The database with ``modules`` and demo data; an existing one gets the addon updated (its
+    tables follow the code measured)."""
+    command = [sys.executable, odoo_bin, "-c", conf, "-d", name]
+    if not database_exists(name):
+        print(f"creating {name} ({modules}, demo data)...", flush=True)
+        command += ["-i", modules, "--with-demo"]
+    elif "sales_process_addon" in modules.split(","):
+        print(f"updating the addon on {name}...", flush=True)
+        command += ["-u", "sales_process_addon"]
+    else:
         return
-    print(f"creating {name} ({modules}, demo data)...", flush=True)
-    command = [sys.executable, odoo_bin, "-c", conf, "-d", name, "-i", modules, "--with-demo"]
     subprocess.run([*command, "--stop-after-init", "--log-level=warn"], check=True)
 
 

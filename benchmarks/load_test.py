@@ -106,15 +106,6 @@ ORDER = (
 # ----------------------------------------------------------------------------
 
 
-def ensure_database(name, modules, odoo_bin, conf):
-    """The database with ``modules`` and demo data; an existing one gets the addon updated."""
-    if not bench_rpc.database_exists(name):
-        bench_rpc.ensure_database(name, modules, odoo_bin, conf)
-    elif "sales_process_addon" in modules:
-        command = [sys.executable, odoo_bin, "-c", conf, "-d", name, "-u", "sales_process_addon"]
-        subprocess.run([*command, "--stop-after-init", "--log-level=warn"], check=True)
-
-
 def main_process_of_reps(cr):
     """``{rep login: id of the sales process holding most of his opportunities}``.
 
@@ -571,9 +562,9 @@ def main():
     os.makedirs(args.log_dir, exist_ok=True)
     sides = {"plain": (args.plain_db, args.port, False), "addon": (args.addon_db, args.port + 1, True)}
     # The addon's first: plain CRM's pipelines mirror its processes.
-    ensure_database(args.addon_db, "crm,sales_process_addon", args.odoo_bin, args.config)
+    bench_rpc.ensure_database(args.addon_db, "crm,sales_process_addon", args.odoo_bin, args.config)
     ensure_filled(args.addon_db, args.leads)
-    ensure_database(args.plain_db, "crm", args.odoo_bin, args.config)
+    bench_rpc.ensure_database(args.plain_db, "crm", args.odoo_bin, args.config)
     ensure_filled(args.plain_db, args.leads, pipeline_shapes(args.addon_db))
     counts = {name: database_counts(db) for name, (db, _port, _addon) in sides.items()}
     figures = {name: run_side(args, name, *side) for name, side in sides.items()}
