@@ -1,6 +1,8 @@
 import ast
 from datetime import datetime, timedelta
 
+from lxml import etree
+
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
@@ -349,6 +351,32 @@ class TestReports(SalesProcessCase):
             self._groups(model, ["event"], ["__count"]),
             {("forward",): 7, ("backward",): 1, ("won",): 2, ("lost",): 1},
         )
+
+    def test_history_reports_open_on_the_last_12_months(self):
+        """The reports read from the stage history open on its last 12 months, with a filter the
+        manager can remove: the filter's own domain keeps L7's February rows, not January's."""
+        in_february = {(self.a1.id,): 1, (self.a2.id,): 1}
+        reports = {
+            "crm_stage_duration_report_action": in_february,  # L7 left A1 on 5 Feb, A2 on 9 Feb
+            "crm_stage_exit_report_action": in_february,
+            "crm_stage_conversion_report_action": {**in_february, (self.a3.id,): 1},  # and entered A3
+        }
+        for xmlid, expected in reports.items():
+            with self.subTest(report=xmlid):
+                action = self.env.ref(f"sales_process_addon.{xmlid}")
+                self.assertEqual(ast.literal_eval(action.context).get("search_default_last_12_months"), 1)
+                views = self.env[action.res_model].get_views([(action.search_view_id.id, "search")])
+                [node] = etree.fromstring(views["views"]["search"]["arch"]).xpath(
+                    "//filter[@name='last_12_months']"
+                )
+                domain = ast.literal_eval(node.get("domain"))
+                with self.at(datetime(2027, 1, 20, 9, 0)):
+                    self.assertEqual(
+                        self._groups(action.res_model, ["stage_id"], ["__count"], domain), expected
+                    )
+                    self.assertGreater(
+                        sum(self._groups(action.res_model, ["stage_id"], ["__count"]).values()), 3
+                    )
 
     def test_time_in_stage_pivot_median(self):
         """The pivot asks for grouping sets: the median works there too."""
