@@ -157,25 +157,72 @@ class CrmLeadStageTasks(models.AbstractModel):
         of all the leads whose stage state changed, whose history's report rows
         the scheduled action writes (see ``crm.lead.stage.history.reports_pending``).
         """
-        vals_list = [
-            {
-                "lead_id": lead_id,
-                "left_stage_id": left.get(lead_id) or False,
-                "lost": lead_id in left and not left[lead_id],
-                "entered_stage_id": entered.get(lead_id, False),
-            }
-            for lead_id in dict.fromkeys([*moved, *left, *entered])
-        ]
-        if not vals_list:
+        lead_ids = list(dict.fromkeys([*moved, *left, *entered]))
+        if not lead_ids:
             return
-        # sudo: the queue is the server's own; users have no access to it. The job keeps who moved
-        # (its creator), as whom its tasks are scheduled.
-        self.env["crm.lead.stage.task.job"].sudo().create(vals_list)
+        # In SQL, as the history: the queue is the server's own (users have no access to it), and
+        # its rows need none of create's work. The job keeps who moved (its creator), as whom its
+        # tasks are scheduled.
+        self.env["crm.lead.stage.task.job"].flush_model()
+        now = self.env.cr.now()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO crm_lead_stage_task_job (
+                    lead_id, left_stage_id, lost, entered_stage_id,
+                    create_uid, create_date, write_uid, write_date
+                )
+                SELECT job.lead_id, job.left_stage_id, job.lost, job.entered_stage_id,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                FROM unnest(%(lead_ids)s::int4[], %(left)s::int4[], %(lost)s::bool[], %(entered)s::int4[])
+                    WITH ORDINALITY AS job(lead_id, left_stage_id, lost, entered_stage_id, position)
+                ORDER BY job.position
+                """,
+                uid=self.env.uid,
+                now=now,
+                lead_ids=lead_ids,
+                left=[left.get(lead_id) or None for lead_id in lead_ids],
+                lost=[lead_id in left and not left[lead_id] for lead_id in lead_ids],
+                entered=[entered.get(lead_id) or None for lead_id in lead_ids],
+            )
+        )
         # Deleted in another worker since this one's cache was read: the move still goes through.
         # Its id comes from the registry cache (``env.ref`` would check that it exists, a query per move).
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id(self._SCHEDULER, raise_if_not_found=False)
-        if cron_id:
+        if cron_id and not self._stage_tasks_wake_up_due(cron_id):
             self.env["ir.cron"].browse(cron_id)._trigger()
+
+    @api.model
+    def _stage_tasks_wake_up_due(self, cron_id):
+        """Whether the scheduled action will start a run after this transaction commits: a trigger
+        of it is due and no run has taken it yet. That trigger is then held until the commit.
+
+        Each trigger costs Odoo a connection of its own to wake the cron workers: under load,
+        one per move. A run starts by deleting the due triggers, then reads the queue: holding
+        the trigger (a key-share lock) makes that deletion, so the run, wait for this commit,
+        and the run then sees this move's jobs. A trigger a run has deleted, committed or not
+        (the run is under way and may have read the queue already), is not held: the move gets
+        its own trigger.
+        """
+        self.env["ir.cron.trigger"].flush_model(["cron_id", "call_at"])
+        query = SQL(
+            """
+            SELECT id FROM ir_cron_trigger
+            WHERE cron_id = %s AND call_at <= %s
+            LIMIT 1
+            FOR KEY SHARE SKIP LOCKED
+            """,
+            cron_id,
+            # Not the transaction's start: a trigger of an earlier move of this transaction counts.
+            fields.Datetime.now(),
+        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query, log_exceptions=False)
+                return bool(self.env.cr.fetchone())
+        except psycopg2.errors.SerializationFailure:
+            # Deleted by a run that committed since this transaction's snapshot.
+            return False
 
     @api.model
     def _cron_schedule_stage_tasks(self):

@@ -1,11 +1,14 @@
 import importlib.util
 import json
+from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
 
+import psycopg2
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from odoo import api, fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL, config, mute_logger
@@ -51,14 +54,17 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         """The move only queues (a constant number of queries, no activity created or deleted);
         working the queue reads the leads' open tasks once, then creates and deletes in one call each."""
         created, deleted = [], []
-        for count in (5, 25):
+        for count, woken, queries in ((5, False, 9), (25, True, 7)):
             leads, before = self._leads_moved_in_sql(count)
+            if not woken:
+                self._wake_up_taken()
             with self._counted_activity_writes(created, deleted):
                 done = (len(created), len(deleted))
                 # The gate's judgement and history rows, as for any move, without their report rows;
-                # the queue's rows in one insert, and the scheduler's trigger (15 when the move
-                # schedules the tasks and writes the report rows itself).
-                with self.assertQueryCount(__system__=6):
+                # the queue's rows in one insert; whether the scheduler is woken already (by the
+                # leads' creation, here the second time), and if not its trigger. 15 when the move
+                # schedules the tasks and writes the report rows itself.
+                with self.assertQueryCount(__system__=queries):
                     leads._stage_gate_enforce(before)
                     self.env.flush_all()
                 self.assertEqual((len(created), len(deleted)), done, "nothing created or deleted in the move")
@@ -149,9 +155,9 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         the queue is worked at once, and the moves after schedule their tasks themselves."""
         cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
         lead = self._ready_lead()
-        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self._wake_up_taken()
         lead.stage_id = self.a2
-        self.assertEqual(len(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers), 1)
+        self.assertEqual(len(self._wake_ups()), 1)
         cron.unlink()
         self.assertFalse(self._queue(), "worked when the action was deleted")
         self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
@@ -291,13 +297,89 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         later.stage_id = self.a2
         self.assertEqual(len(self._stage_tasks(later)), 3, "the moves after it are worked")
 
-    def test_a_move_wakes_the_scheduler(self):
+    def _wake_ups(self):
+        """The scheduled action's due triggers (each one cost Odoo a connection to wake the workers)."""
         cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
-        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
-        self._ready_lead().stage_id = self.a2
-        self.assertGreater(
-            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), len(triggers)
+        return self.env["ir.cron.trigger"].search(
+            [("cron_id", "=", cron.id), ("call_at", "<=", fields.Datetime.now())]
         )
+
+    def _wake_up_taken(self):
+        """As a run of the scheduled action does first: its due triggers deleted."""
+        self._wake_ups().unlink()
+
+    def test_moves_wake_the_scheduler_once(self):
+        """A move wakes the scheduled action, unless a wake-up is due already: moves waiting for
+        the same run share one trigger, not one each (each costs a connection to the server)."""
+        cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
+        first, second, third = (self._ready_lead() for _i in range(3))
+        self._wake_up_taken()
+        first.stage_id = self.a2
+        self.assertEqual(len(self._wake_ups()), 1, "the first move wakes the scheduler")
+        second.stage_id = self.a2
+        self.assertEqual(len(self._wake_ups()), 1, "the second move's jobs wait for the same run")
+        self._wake_up_taken()
+        later = cron._trigger(fields.Datetime.now() + timedelta(hours=1))
+        third.stage_id = self.a2
+        self.assertEqual(len(self._wake_ups()), 1, "a trigger for later does not wake it now")
+        self.assertTrue(later.exists())
+        self.assertEqual(len(self._queue()), 6, "every creation and move queued")
+
+    def test_a_move_during_a_run_wakes_the_scheduler_again(self):
+        """The check of a move (``_stage_tasks_wake_up_due``) in its own transaction, against a run
+        of the scheduled action in another, both committed as on a server.
+
+        A run under way has deleted its triggers (not committed yet) and may have read the queue
+        already: the move makes its own trigger, without waiting for the run; so it does when the
+        run has committed since the move began. A due trigger no run has taken is held by the
+        move until its commit: a run starting then waits for the move's jobs."""
+        cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
+        dbname, due = self.env.cr.dbname, []
+        run, move = (sql_db.db_connect(dbname).cursor() for _i in range(2))
+
+        def wake_up_due():
+            # A move waiting for the run fails here rather than hanging the test.
+            move.execute("SET LOCAL lock_timeout = '5s'")
+            return api.Environment(move, self.env.uid, {})["crm.lead"]._stage_tasks_wake_up_due(cron.id)
+
+        def trigger():
+            run.execute(
+                "INSERT INTO ir_cron_trigger (cron_id, call_at) VALUES (%s, %s) RETURNING id",
+                [cron.id, fields.Datetime.now() - timedelta(minutes=1)],
+            )
+            due.append(run.fetchone()[0])
+            run.commit()
+
+        def run_starts(lock_timeout="5s"):
+            run.execute(SQL("SET LOCAL lock_timeout = %s", lock_timeout))
+            run.execute("DELETE FROM ir_cron_trigger WHERE id = ANY(%s)", [due])
+
+        try:
+            trigger()
+            run_starts()
+            self.assertFalse(wake_up_due(), "a run under way: the move's own trigger")
+            move.rollback()
+            run.rollback()  # the run is gone without taking the trigger: due again
+
+            self.assertTrue(wake_up_due(), "a due trigger, held")
+            with self.assertRaises(psycopg2.errors.LockNotAvailable, msg="a run waits for the move"):
+                run_starts(lock_timeout="100ms")
+            run.rollback()
+            move.rollback()
+
+            move.execute("SELECT 1")  # the move began: its snapshot holds the trigger
+            run_starts()
+            run.commit()  # the run took it
+            self.assertFalse(wake_up_due(), "taken since the move began: the move's own trigger")
+            move.execute("SELECT 1")
+            self.assertEqual(move.fetchone(), (1,), "and the move goes on")
+        finally:
+            move.rollback()
+            run.rollback()
+            run.execute("DELETE FROM ir_cron_trigger WHERE id = ANY(%s)", [due])
+            run.commit()
+            run.close()
+            move.close()
 
     def test_the_queue_is_the_servers(self):
         self._ready_lead().with_user(self.rep).stage_id = self.a2
