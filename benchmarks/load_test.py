@@ -75,6 +75,9 @@ from test_production import INVARIANTS_SQL  # noqa: E402
 FILLED_PARAM = "load_test.filled_leads"
 # Set on plain CRM's database once its pipelines mirror the addon's processes (see fill_plain).
 MIRRORED_PARAM = "load_test.pipelines_mirror_processes"
+# Set once the addon's open opportunities have their process's qualification questions.
+QUESTIONS_PARAM = "load_test.qualification_questions"
+QUESTIONS_BATCH = 5000
 REP_PASSWORD = "bench"
 CUSTOMERS = 200
 REPORTS = ("Funnel", "Conversion", "Time in stage")
@@ -101,8 +104,8 @@ ORDER = (
     *SHARED,
     "move refused",
     "evidence",
-    "qualification: open",
     "qualification: load",
+    "form: reload",
     "qualification: answer",
 )
 
@@ -244,6 +247,29 @@ def fill_addon(env, leads):
     bench_reports.fill(env)
 
 
+def fill_questions(env):
+    """Give the open opportunities their process's qualification questions, as the addon's
+    ``create`` does (the generator writes the opportunities in SQL): a rep then answers one
+    from the form's list, not after loading them with the form's button."""
+    print("qualification questions for the open opportunities...", flush=True)
+    start = time.perf_counter()
+    env.cr.execute(
+        SQL(
+            "SELECT id FROM crm_lead WHERE type = 'opportunity' AND active AND won_status = 'pending' "
+            "AND pipeline_type_id IS NOT NULL ORDER BY id"
+        )
+    )
+    lead_ids = [row[0] for row in env.cr.fetchall()]
+    Lead = env["crm.lead"].with_context(tracking_disable=True, mail_notrack=True)
+    for start_at in range(0, len(lead_ids), QUESTIONS_BATCH):
+        Lead.browse(lead_ids[start_at : start_at + QUESTIONS_BATCH])._qualification_fill()
+        env.flush_all()
+        env.invalidate_all()
+    env["ir.config_parameter"].set_param(QUESTIONS_PARAM, "1")
+    env.cr.commit()
+    print(f"  {len(lead_ids):,} opportunities in {time.perf_counter() - start:.0f} s", flush=True)
+
+
 def ensure_filled(db, leads, shapes=None):
     """Fill ``db``: with the addon's generator, or with plain CRM's mirroring ``shapes``."""
     with Registry(db).cursor() as cr:
@@ -256,6 +282,8 @@ def ensure_filled(db, leads, shapes=None):
                 )
             if shapes and not env["ir.config_parameter"].get_param(MIRRORED_PARAM):
                 sys.exit(f"{db} was filled before its pipelines mirrored the addon's processes: dropdb {db}")
+            if not shapes and not env["ir.config_parameter"].get_param(QUESTIONS_PARAM):
+                fill_questions(env)
             return
         print(f"filling {db} with {leads:,} opportunities...", flush=True)
         start = time.perf_counter()
@@ -264,6 +292,7 @@ def ensure_filled(db, leads, shapes=None):
             env["ir.config_parameter"].set_param(MIRRORED_PARAM, "1")
         else:
             fill_addon(env, leads)
+            fill_questions(env)
         # Customers: each opportunity one of 200 companies' contacts (evidence needs one).
         companies = env["res.partner"].create(
             [{"name": f"Load customer {i:03d}", "is_company": True} for i in range(CUSTOMERS)]
@@ -285,7 +314,9 @@ def ensure_filled(db, leads, shapes=None):
         print(f"filled {db} in {time.perf_counter() - start:.0f} s", flush=True)
     tables = "crm_lead, res_partner"
     if not shapes:
-        tables += ", crm_lead_stage_history, crm_lead_stage_entry, crm_stage_exception"
+        tables += (
+            ", crm_lead_stage_history, crm_lead_stage_entry, crm_stage_exception, crm_lead_qualification"
+        )
     subprocess.run(["psql", "-X", "-q", "-d", db, "-c", f"VACUUM ANALYZE {tables}"], check=True)
 
 

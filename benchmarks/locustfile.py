@@ -15,11 +15,11 @@ Users talk to Odoo as the web client does: a session from
   fields, then the next page of the busiest column with ``web_search_read``),
   opens one of its open opportunities (``web_read`` with the form's fields),
   records evidence for the required milestones of its stage and answers a
-  qualification question (addon; on plain CRM the rep records the same: the
-  meeting as a note in the chatter, the answer in the opportunity's
-  description), moves it to the next stage of its process
-  (a refusal by the stage gate is counted as *move refused*, apart from
-  errors), and logs a note.
+  question of the form's qualification list, saved with the form (addon; on
+  plain CRM the rep records the same: the meeting as a note in the chatter,
+  the answer in the opportunity's description, saved from the form), moves
+  it to the next stage of its process (a refusal by the stage gate is counted
+  as *move refused*, apart from errors), and logs a note.
 - *Manager* (the admin): the pipeline analysis (``web_read_group`` of the
   opportunities by stage and by salesperson), and on the addon the funnel,
   stage conversion and time-in-stage reports, and approves a pending stage
@@ -142,7 +142,7 @@ class Rep(OdooUser):
                 self.think()
                 self.record_meeting_as_note(lead)
                 self.think()
-                self.answer_in_description(lead)
+                self.answer_in_description(form)
             self.think()
             self.move(form, stage)
             self.think()
@@ -230,36 +230,44 @@ class Rep(OdooUser):
             name="evidence",
         )
 
-    def answer_in_description(self, lead):
+    def answer_in_description(self, form):
         """Plain CRM: what the addon's rep answers as a qualification question, a plain CRM rep
-        writes in the opportunity's notes (its description), saved from the form."""
+        writes in the opportunity's notes (its description), saved from the form as the web
+        client saves it (the form's fields read back)."""
         self.call(
             "crm.lead",
             "web_save",
-            [[lead], {"description": f"<p>Budget: yes. {QUALIFICATION_NOTE}</p>"}],
-            {"specification": {"description": {}}},
+            [[form["id"]], {"description": f"<p>Budget: yes. {QUALIFICATION_NOTE}</p>"}],
+            {"specification": CONFIG["form_spec"]},
             name="qualification: answer",
         )
 
     def answer_question(self, form):
-        """Answer one open qualification question (loading the process's questions first if none)."""
-        domain = [["lead_id", "=", form["id"]], ["answer", "=", "unknown"]]
-        lines = self.call(
-            "crm.lead.qualification", "search", [domain], {"limit": 1}, name="qualification: open"
-        )
-        if not lines:
+        """Answer one open question of the form's qualification list, saved with the form as the
+        web client saves it (the form's fields read back). An opportunity without questions
+        gets its process's from the form's *Load Questions* button first (the web client then
+        reads the form again)."""
+        if not form["qualification_ids"]:
             self.call(
                 "crm.lead", "action_load_qualification_questions", [[form["id"]]], name="qualification: load"
             )
-            lines = self.call(
-                "crm.lead.qualification", "search", [domain], {"limit": 1}, name="qualification: open"
-            )
-        if lines:
+            form = self.call(
+                "crm.lead",
+                "web_read",
+                [[form["id"]]],
+                {"specification": CONFIG["form_spec"]},
+                name="form: reload",
+            )[0]
+        line = next((line for line in form["qualification_ids"] if line["answer"] == "unknown"), None)
+        if line:
             self.call(
-                "crm.lead.qualification",
+                "crm.lead",
                 "web_save",
-                [lines, {"answer": "yes", "notes": QUALIFICATION_NOTE}],
-                {"specification": {"answer": {}}},
+                [
+                    [form["id"]],
+                    {"qualification_ids": [[1, line["id"], {"answer": "yes", "notes": QUALIFICATION_NOTE}]]},
+                ],
+                {"specification": CONFIG["form_spec"]},
                 name="qualification: answer",
             )
 
