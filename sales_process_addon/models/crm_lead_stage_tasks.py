@@ -27,6 +27,7 @@ class CrmLeadStageTasks(models.AbstractModel):
     _BACKGROUND_PARAM = "sales_process_addon.stage_tasks_in_background"
     _SCHEDULER = "sales_process_addon.ir_cron_schedule_stage_tasks"
     _JOB_BATCH = 200
+    _WAKE_UP = "sales_process_addon.stage_tasks_wake_up"
 
     # ------------------------------------------------------------
     # Stage tasks: at once, or in the background
@@ -189,39 +190,52 @@ class CrmLeadStageTasks(models.AbstractModel):
         # Deleted in another worker since this one's cache was read: the move still goes through.
         # Its id comes from the registry cache (``env.ref`` would check that it exists, a query per move).
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id(self._SCHEDULER, raise_if_not_found=False)
-        if cron_id and not self._stage_tasks_wake_up_due(cron_id):
-            self.env["ir.cron"].browse(cron_id)._trigger()
+        postcommit = self.env.cr.postcommit
+        if cron_id and not postcommit.data.get(self._WAKE_UP):
+            # Once per transaction, once its moves are committed (see ``_stage_tasks_wake_up``).
+            postcommit.data[self._WAKE_UP] = True
+            postcommit.add(lambda: self._stage_tasks_wake_up(cron_id))
 
     @api.model
-    def _stage_tasks_wake_up_due(self, cron_id):
-        """Whether the scheduled action will start a run after this transaction commits: a trigger
-        of it is due and no run has taken it yet. That trigger is then held until the commit.
+    def _stage_tasks_wake_up(self, cron_id):
+        """Wake the scheduled action for the moves just committed, unless a run of it will start
+        anyway (``_stage_tasks_wake_up_due``).
 
         Each trigger costs Odoo a connection of its own to wake the cron workers: under load,
-        one per move. A run starts by deleting the due triggers, then reads the queue: holding
-        the trigger (a key-share lock) makes that deletion, so the run, wait for this commit,
-        and the run then sees this move's jobs. A trigger a run has deleted, committed or not
-        (the run is under way and may have read the queue already), is not held: the move gets
-        its own trigger.
+        one per move. Judged after the commit, in a transaction of its own: the move holds
+        nothing while its transaction lasts (an import holding a trigger would hold up the runs).
         """
-        self.env["ir.cron.trigger"].flush_model(["cron_id", "call_at"])
-        query = SQL(
-            """
-            SELECT id FROM ir_cron_trigger
-            WHERE cron_id = %s AND call_at <= %s
-            LIMIT 1
-            FOR KEY SHARE SKIP LOCKED
-            """,
-            cron_id,
-            # Not the transaction's start: a trigger of an earlier move of this transaction counts.
-            fields.Datetime.now(),
-        )
+        with self.env.registry.cursor() as cr:
+            if not self._stage_tasks_wake_up_due(cr, cron_id):
+                # sudo: the server's own scheduled action, woken for any user's move.
+                self.env(cr=cr, su=True)["ir.cron"].browse(cron_id)._trigger()
+
+    @api.model
+    def _stage_tasks_wake_up_due(self, cr, cron_id):
+        """Whether a run of the scheduled action will start after now, reading the queue as it
+        is now: a trigger of it is due that no run has taken yet.
+
+        A run starts by deleting the due triggers, then reads the queue. A trigger a run is
+        deleting is locked by it: skipped (the run may have read the queue already). So is
+        one it deleted since ``cr``'s transaction began (a serialization failure, rolled back).
+        """
         try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(query, log_exceptions=False)
-                return bool(self.env.cr.fetchone())
+            with cr.savepoint(flush=False):
+                cr.execute(
+                    SQL(
+                        """
+                        SELECT id FROM ir_cron_trigger
+                        WHERE cron_id = %s AND call_at <= %s
+                        LIMIT 1
+                        FOR KEY SHARE SKIP LOCKED
+                        """,
+                        cron_id,
+                        fields.Datetime.now(),
+                    ),
+                    log_exceptions=False,
+                )
+                return bool(cr.fetchone())
         except psycopg2.errors.SerializationFailure:
-            # Deleted by a run that committed since this transaction's snapshot.
             return False
 
     @api.model

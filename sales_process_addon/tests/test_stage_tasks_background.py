@@ -8,7 +8,7 @@ import psycopg2
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from odoo import api, fields, sql_db
+from odoo import fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL, config, mute_logger
@@ -54,17 +54,14 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         """The move only queues (a constant number of queries, no activity created or deleted);
         working the queue reads the leads' open tasks once, then creates and deletes in one call each."""
         created, deleted = [], []
-        for count, woken, queries in ((5, False, 9), (25, True, 7)):
+        for count in (5, 25):
             leads, before = self._leads_moved_in_sql(count)
-            if not woken:
-                self._wake_up_taken()
             with self._counted_activity_writes(created, deleted):
                 done = (len(created), len(deleted))
-                # The gate's judgement and history rows, as for any move, without their report rows;
-                # the queue's rows in one insert; whether the scheduler is woken already (by the
-                # leads' creation, here the second time), and if not its trigger. 15 when the move
-                # schedules the tasks and writes the report rows itself.
-                with self.assertQueryCount(__system__=queries):
+                # The gate's judgement and history rows, as for any move, without their report rows,
+                # and the queue's rows in one insert; the scheduler is woken after the commit. 15 when
+                # the move schedules the tasks and writes the report rows itself.
+                with self.assertQueryCount(__system__=4):
                     leads._stage_gate_enforce(before)
                     self.env.flush_all()
                 self.assertEqual((len(created), len(deleted)), done, "nothing created or deleted in the move")
@@ -157,6 +154,7 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         lead = self._ready_lead()
         self._wake_up_taken()
         lead.stage_id = self.a2
+        self._commit()
         self.assertEqual(len(self._wake_ups()), 1)
         cron.unlink()
         self.assertFalse(self._queue(), "worked when the action was deleted")
@@ -308,39 +306,53 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         """As a run of the scheduled action does first: its due triggers deleted."""
         self._wake_ups().unlink()
 
+    def _commit(self):
+        """What a commit runs after it (here in the test's transaction, whose commits are savepoints)."""
+        self.env.flush_all()
+        with self.enter_registry_test_mode():
+            self.env.cr.postcommit.run()
+        self.env.invalidate_all()
+
     def test_moves_wake_the_scheduler_once(self):
-        """A move wakes the scheduled action, unless a wake-up is due already: moves waiting for
-        the same run share one trigger, not one each (each costs a connection to the server)."""
+        """A transaction's moves wake the scheduled action after their commit, unless a wake-up
+        is due already: moves waiting for the same run share one trigger, not one each (each costs
+        a connection to the server). Nothing is held while the moves' transaction lasts."""
         cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
         first, second, third = (self._ready_lead() for _i in range(3))
+        self._commit()
         self._wake_up_taken()
         first.stage_id = self.a2
-        self.assertEqual(len(self._wake_ups()), 1, "the first move wakes the scheduler")
+        self.env.flush_all()
+        self.assertFalse(self._wake_ups(), "not in the move's transaction")
+        self._commit()
+        self.assertEqual(len(self._wake_ups()), 1, "after its commit")
         second.stage_id = self.a2
+        self._commit()
         self.assertEqual(len(self._wake_ups()), 1, "the second move's jobs wait for the same run")
         self._wake_up_taken()
         later = cron._trigger(fields.Datetime.now() + timedelta(hours=1))
         third.stage_id = self.a2
+        self._commit()
         self.assertEqual(len(self._wake_ups()), 1, "a trigger for later does not wake it now")
         self.assertTrue(later.exists())
         self.assertEqual(len(self._queue()), 6, "every creation and move queued")
 
     def test_a_move_during_a_run_wakes_the_scheduler_again(self):
-        """The check of a move (``_stage_tasks_wake_up_due``) in its own transaction, against a run
-        of the scheduled action in another, both committed as on a server.
+        """The check after a move's commit (``_stage_tasks_wake_up_due``) in a transaction of its
+        own, against a run of the scheduled action in another, both committed as on a server.
 
         A run under way has deleted its triggers (not committed yet) and may have read the queue
         already: the move makes its own trigger, without waiting for the run; so it does when the
-        run has committed since the move began. A due trigger no run has taken is held by the
-        move until its commit: a run starting then waits for the move's jobs."""
+        run has committed since the check began. A due trigger no run has taken is held until the
+        check's commit: a run starting then waits, and reads the queue after the move."""
         cron = self.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
-        dbname, due = self.env.cr.dbname, []
-        run, move = (sql_db.db_connect(dbname).cursor() for _i in range(2))
+        Lead, due = self.env["crm.lead"], []
+        run, check = (sql_db.db_connect(self.env.cr.dbname).cursor() for _i in range(2))
 
         def wake_up_due():
-            # A move waiting for the run fails here rather than hanging the test.
-            move.execute("SET LOCAL lock_timeout = '5s'")
-            return api.Environment(move, self.env.uid, {})["crm.lead"]._stage_tasks_wake_up_due(cron.id)
+            # A check waiting for the run fails here rather than hanging the test.
+            check.execute("SET LOCAL lock_timeout = '5s'")
+            return Lead._stage_tasks_wake_up_due(check, cron.id)
 
         def trigger():
             run.execute(
@@ -358,28 +370,28 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             trigger()
             run_starts()
             self.assertFalse(wake_up_due(), "a run under way: the move's own trigger")
-            move.rollback()
+            check.rollback()
             run.rollback()  # the run is gone without taking the trigger: due again
 
             self.assertTrue(wake_up_due(), "a due trigger, held")
-            with self.assertRaises(psycopg2.errors.LockNotAvailable, msg="a run waits for the move"):
+            with self.assertRaises(psycopg2.errors.LockNotAvailable, msg="a run waits for the check"):
                 run_starts(lock_timeout="100ms")
             run.rollback()
-            move.rollback()
+            check.rollback()
 
-            move.execute("SELECT 1")  # the move began: its snapshot holds the trigger
+            check.execute("SELECT 1")  # the check began: its snapshot holds the trigger
             run_starts()
             run.commit()  # the run took it
-            self.assertFalse(wake_up_due(), "taken since the move began: the move's own trigger")
-            move.execute("SELECT 1")
-            self.assertEqual(move.fetchone(), (1,), "and the move goes on")
+            self.assertFalse(wake_up_due(), "taken since the check began: the move's own trigger")
+            check.execute("SELECT 1")
+            self.assertEqual(check.fetchone(), (1,), "and the check's transaction goes on")
         finally:
-            move.rollback()
+            check.rollback()
             run.rollback()
             run.execute("DELETE FROM ir_cron_trigger WHERE id = ANY(%s)", [due])
             run.commit()
             run.close()
-            move.close()
+            check.close()
 
     def test_the_queue_is_the_servers(self):
         self._ready_lead().with_user(self.rep).stage_id = self.a2
