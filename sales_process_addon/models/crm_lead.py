@@ -6,6 +6,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
+from .crm_pipeline_type import GATE_MODE_HELP, GATE_MODES
+
 
 class CrmLead(models.Model):
     _name = "crm.lead"
@@ -33,7 +35,14 @@ class CrmLead(models.Model):
     )
     # The web client asks the gate before a move only in an enforced process:
     # guided moves are never refused, and Odoo's own UI flow stays unchanged.
-    pipeline_gate_mode = fields.Selection(related="pipeline_type_id.gate_mode", string="Stage Gate")
+    pipeline_gate_mode = fields.Selection(
+        GATE_MODES,
+        "Stage Gate",
+        compute="_compute_pipeline_gate_mode",
+        compute_sudo=True,
+        search="_search_pipeline_gate_mode",
+        help=GATE_MODE_HELP,
+    )
     # Stored: reports group opportunities by buyer stage and funnel state.
     buyer_stage_id = fields.Many2one(
         related="stage_id.buyer_stage_id", string="Buyer Stage", store=True, index=True
@@ -165,6 +174,16 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
     # COMPUTE
     # ------------------------------------------------------------
+
+    @api.depends("pipeline_type_id.gate_mode")
+    def _compute_pipeline_gate_mode(self):
+        """The process's gate mode, given to all the leads of a process at once: a related
+        field would set a kanban's hundreds of cards one by one."""
+        for pipeline_type, leads in self.grouped("pipeline_type_id").items():
+            leads.pipeline_gate_mode = pipeline_type.gate_mode
+
+    def _search_pipeline_gate_mode(self, operator, value):
+        return [("pipeline_type_id.gate_mode", operator, value)]
 
     @api.depends("team_id")
     def _compute_pipeline_type_id(self):

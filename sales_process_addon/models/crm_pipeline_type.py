@@ -1,6 +1,14 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+GATE_MODES = [("guided", "Guided"), ("enforced", "Enforced")]
+GATE_MODE_HELP = (
+    "Enforced: an opportunity leaves a stage only once its required milestones are evidenced, "
+    "one stage at a time, or through an exception a sales manager approved. Guided: moves are free; "
+    "the checklist, playbooks, tasks, history and reports work the same, and a move that leaves "
+    "milestones unproven is recorded as such."
+)
+
 
 class CrmPipelineType(models.Model):
     """A sales process: an ordered set of seller stages for one kind of deal.
@@ -46,14 +54,11 @@ class CrmPipelineType(models.Model):
         "for that stage are cancelled.",
     )
     gate_mode = fields.Selection(
-        [("guided", "Guided"), ("enforced", "Enforced")],
+        GATE_MODES,
         "Stage Gate",
         default="enforced",
         required=True,
-        help="Enforced: an opportunity leaves a stage only once its required milestones are evidenced, "
-        "one stage at a time, or through an exception a sales manager approved. Guided: moves are free; "
-        "the checklist, playbooks, tasks, history and reports work the same, and a move that leaves "
-        "milestones unproven is recorded as such.",
+        help=GATE_MODE_HELP,
     )
     allow_backward = fields.Boolean(
         "Allow Moving Backward",

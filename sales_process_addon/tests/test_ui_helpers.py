@@ -74,6 +74,22 @@ class TestUiHelpers(StageGateCase):
         self.type_a.gate_mode = "guided"
         self.assertEqual(lead.pipeline_gate_mode, "guided")
 
+    def test_gate_mode_of_leads_of_several_processes(self):
+        """Read together, leads of different processes each show their own process's mode."""
+        self.type_a.gate_mode = "guided"
+        guided, other_guided = self._lead(), self._lead()
+        enforced = self._lead(stage=self.bx, pipeline_type_id=self.type_b.id)
+        leads = self.env["crm.lead"].browse((guided | enforced | other_guided).ids)
+        leads.invalidate_recordset(["pipeline_gate_mode"])
+        self.assertEqual(leads.mapped("pipeline_gate_mode"), ["guided", "enforced", "guided"])
+        self.assertEqual(
+            leads.search([("id", "in", leads.ids), ("pipeline_gate_mode", "=", "guided")]),
+            guided | other_guided,
+        )
+        self.assertEqual(
+            leads.search([("id", "in", leads.ids), ("pipeline_gate_mode", "!=", "guided")]), enforced
+        )
+
     def test_unreachable_stages(self):
         lead = self._lead()
         self.assertEqual(lead.stage_unreachable_ids, self.a3 | self.a4)
