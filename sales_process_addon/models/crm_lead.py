@@ -177,10 +177,12 @@ class CrmLead(models.Model):
 
     @api.depends("pipeline_type_id.gate_mode")
     def _compute_pipeline_gate_mode(self):
-        """The process's gate mode, given to all the leads of a process at once: a related
-        field would set a kanban's hundreds of cards one by one."""
+        """The process's gate mode, from the gate's registry cache (a kanban reads no process
+        record), given to all the leads of a process at once (a related field would set a
+        kanban's hundreds of cards one by one)."""
+        types = self._stage_gate_structure()["types"]
         for pipeline_type, leads in self.grouped("pipeline_type_id").items():
-            leads.pipeline_gate_mode = pipeline_type.gate_mode
+            leads.pipeline_gate_mode = types.get(pipeline_type.id, {}).get("mode", False)
 
     def _search_pipeline_gate_mode(self, operator, value):
         return [("pipeline_type_id.gate_mode", operator, value)]
