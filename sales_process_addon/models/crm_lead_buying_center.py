@@ -394,8 +394,11 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         customer-led milestones for which only internal facts hold.
         """
         # Which milestones have a fact: from the gate's registry cache, no read when none has.
+        # Read with the others given (one query for all, e.g. a kanban's milestones of every column).
         known = self._stage_gate_structure()["milestones"]
-        with_facts = milestones.browse([mid for mid in milestones.ids if known.get(mid, {}).get("fact")])
+        with_facts = milestones.browse(
+            [mid for mid in milestones.ids if known.get(mid, {}).get("fact")]
+        ).with_prefetch(milestones._prefetch_ids)
         met, internal_only = defaultdict(dict), defaultdict(set)
         if not with_facts:
             return met, internal_only

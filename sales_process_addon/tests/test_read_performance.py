@@ -139,7 +139,7 @@ class TestReadPerformance(OpportunityCase):
                 # sends no second request for them; the facts proven by evidence (buying center
                 # warnings); Odoo's own computed fields (duplicates, blacklists, currency, companies,
                 # rotting, meetings); the names of the many2ones; the sub-lists' lines and their names.
-                with self.assertQueryCount(admin=43, sp_rep=40):
+                with self.assertQueryCount(admin=42, sp_rep=39):
                     values = self._read_form(self.lead)
                 states = {line["name"]: line["state"] for line in values["milestone_checklist"]}
                 self.assertEqual(states, {"Technical clearance": "awaiting", "Coach secured": "met"})
@@ -164,7 +164,7 @@ class TestReadPerformance(OpportunityCase):
                     # the evidence proving or awaiting verification in one query): none per card, and
                     # no read of the customers of cards without a buying center, nor of the process
                     # (its gate mode comes from the gate's registry cache).
-                    with self.assertQueryCount(admin=23, sp_rep=21):
+                    with self.assertQueryCount(admin=22, sp_rep=20):
                         groups = self._read_kanban()
                     read = [card for group in groups["groups"] for card in group["__records"]]
                     self.assertEqual(len(read), cards)
