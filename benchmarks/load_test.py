@@ -59,6 +59,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import bench_reports
 import bench_rpc
@@ -95,9 +96,10 @@ PLAIN_REPORTS = [
     ["won and lost", "crm.lead", OPPORTUNITIES, ["user_id", "won_status"], ["expected_revenue:sum", "__count"]],
     ["activities", "crm.activity.report", LAST_12_MONTHS, ["date:month", "user_id"], ["__count"]],
 ]  # fmt: skip
-# Odoo's access log line of a call: the method, then queries, SQL time and the rest of the time (s).
+# Odoo's access log line of a call: its path (model/method/action, see locustfile.OdooUser.call),
+# the method, then queries, SQL time and the rest of the time (s).
 CALL_LOG = re.compile(
-    r"^(\S+ \S+),\d+ .*\"POST /web/dataset/call_kw/\S+#(\S+) HTTP/[\d.]+\" 200 - (\d+) ([\d.]+) ([\d.]+)$"
+    r"^(\S+ \S+),\d+ .*\"POST /web/dataset/call_kw/(.+?)#(\S+) HTTP/[\d.]+\" 200 - (\d+) ([\d.]+) ([\d.]+)$"
 )
 SHARED = ("kanban", "kanban: next cards", "form", "move", "note", "pipeline analysis")
 ORDER = (
@@ -464,12 +466,16 @@ def run_side(args, name, db, port, with_addon):
 
 
 def server_times(log_path, since):
-    """Per ``model.method``: calls, and median queries, SQL ms and other ms in the server (Odoo's log)."""
+    """Per action and ``model.method``: calls, and median queries, SQL ms and other ms in the
+    server (Odoo's log). A move the stage gate refuses counts with the moves: the server's log
+    does not tell them apart."""
     calls = {}
     for line in Path(log_path).read_text(errors="replace").splitlines():
         match = CALL_LOG.match(line)
         if match and datetime.datetime.fromisoformat(match[1]) >= since:
-            calls.setdefault(match[2], []).append((int(match[3]), float(match[4]), float(match[5])))
+            action = unquote(match[2]).split("/", 2)[2:]
+            key = f"{action[0]} ({match[3]})" if action else match[3]
+            calls.setdefault(key, []).append((int(match[4]), float(match[5]), float(match[6])))
     return {
         method: [len(rows), *(statistics.median(row[i] for row in rows) for i in range(3))]
         for method, rows in calls.items()
@@ -543,8 +549,9 @@ def print_table(figures, counts, args):
 def print_server_times(figures):
     plain, addon = figures["plain"]["server"], figures["addon"]["server"]
     print(
-        "\nWhere the time goes, in the server (Odoo's log, measured period; medians per call):\n"
-        "| call | plain calls | plain queries | plain SQL | plain other | addon calls | addon queries "
+        "\nWhere the time goes, in the server (Odoo's log, measured period; medians per call; "
+        "the moves include those the gate refused):\n"
+        "| action (call) | plain calls | plain queries | plain SQL | plain other | addon calls | addon queries "
         "| addon SQL | addon other |\n|---|---|---|---|---|---|---|---|---|"
     )
 
