@@ -477,8 +477,8 @@ def server_times(log_path, since):
             key = f"{action[0]} ({match[3]})" if action else match[3]
             calls.setdefault(key, []).append((int(match[4]), float(match[5]), float(match[6])))
     return {
-        method: [len(rows), *(statistics.median(row[i] for row in rows) for i in range(3))]
-        for method, rows in calls.items()
+        key: [len(rows), *(statistics.median(row[i] for row in rows) for i in range(3))]
+        for key, rows in calls.items()
     }
 
 
@@ -560,8 +560,8 @@ def print_server_times(figures):
             return ["", "", "", ""]
         return [str(row[0]), f"{row[1]:.0f}", f"{row[2] * 1000:.0f} ms", f"{row[3] * 1000:.0f} ms"]
 
-    for method in sorted({*plain, *addon}):
-        print(f"| {method} | " + " | ".join([*cells(plain.get(method)), *cells(addon.get(method))]) + " |")
+    for key in sorted({*plain, *addon}):
+        print(f"| {key} | " + " | ".join([*cells(plain.get(key)), *cells(addon.get(key))]) + " |")
 
 
 def main():
