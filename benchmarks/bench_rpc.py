@@ -30,6 +30,11 @@ without what the addon adds to it: without its lists (the notebook pages'
 one2many fields), without its other fields (the panels: checklist, buying
 center, badges...), and without both, each against plain CRM's form. It shows
 what of the addon's form content a ratio would have to leave out of the read.
+Two more leave out only the display-only panels (``DISPLAY_ONLY``: what a
+second request could load after the form, as Odoo loads the chatter), alone
+and with the lists; the other fields stay in any form read: the process is
+edited there, and the statusbar, the banners and the indicators' groups hang
+on the rest.
 
 By default the addon's moves schedule their stage tasks themselves (the
 setting *Stage Tasks in the Background* off, as on a server without cron
@@ -342,6 +347,8 @@ class Side:
             "form without lists": without(lists),
             "form without panels": without(set(added) - lists),
             "form without both": without(set(added)),
+            "form without display-only panels": without(DISPLAY_ONLY),
+            "form without lists, display-only panels": without(lists | DISPLAY_ONLY),
         }
         self.times.update({key: [] for key in self.form_parts})
 
@@ -421,6 +428,20 @@ class Side:
         batch = self.make_leads(BATCH)
         self.timed("batch", lambda: kw("crm.lead", "write", [batch, {"stage_id": self.second}]))
 
+
+# The addon's form fields no other field or attribute of the form depends on: the milestone
+# checklist, the stage guide, the buying center's summary, the divergence badge (see --form-parts).
+DISPLAY_ONLY = {
+    "milestone_checklist",
+    "stage_exit_criteria",
+    "funnel_state_guidance",
+    "funnel_state_indicators",
+    "stage_playbook",
+    "buying_center_summary",
+    "buying_center_warnings",
+    "buyer_divergence",
+    "buyer_divergence_reason",
+}
 
 LABELS = {
     "kanban": f"pipeline kanban: grouped read + {KANBAN_LIMIT} cards per column",
