@@ -25,7 +25,9 @@ The first scenario has the stage tasks scheduled by the moves themselves
 (the setting off); a second one in the background (the addon's default): the moves
 queue them, the two cron workers schedule them, and each lead ends with its
 stage's tasks once; the rep who moved is shown them live (what his web
-client polls for his open chatters carries each lead's activities).
+client polls for his open chatters carries each lead's activities). A third
+checks that a move made in the web client wakes the cron workers once its
+response is sent, so that its tasks follow within seconds.
 """
 
 from __future__ import annotations
@@ -485,5 +487,48 @@ def test_stage_tasks_in_the_background_under_concurrent_moves(odoo_env, odoo_she
     for lead, other_stages, current, duplicates, planned in rows:
         assert (other_stages, current, duplicates) == ("0", planned, "0"), (lead, rows)
     assert any(planned != "0" for *_rest, planned in rows), "the scenario's stages schedule no task"
+    invariants = _sql(odoo_env, scratch_db, INVARIANTS_SQL)
+    assert all(row.endswith("|0") for row in invariants), invariants
+
+
+def test_web_move_wakes_the_cron_workers(odoo_env, odoo_shell, scratch_db, tmp_path):
+    """A move the rep makes in the web client has its stage tasks scheduled within seconds: its
+    request wakes the cron workers once its response is sent (a close hook of the response, run
+    by the worker process that answered). The scheduled action is neither due nor triggered
+    before the move, so nothing else would run it for a day."""
+    data = odoo_shell.json(scratch_db, SETUP % {"crons": (), "background": "True"})
+    server = _start_production_server(odoo_env, scratch_db, tmp_path / "odoo-production.log")
+    lead, stages = data["leads"][0], data["stages"]
+    try:
+
+        def queued():
+            return server.execute_kw(*ADMIN, "crm.lead.stage.task.job", "search_count", [[]])
+
+        deadline = time.monotonic() + 120
+        while queued():  # the leads' creations, queued before the server started
+            assert time.monotonic() < deadline, "the cron workers did not work the queue within 2 minutes"
+            time.sleep(0.5)
+        cron = server.execute_kw(
+            *ADMIN,
+            "ir.model.data",
+            "check_object_reference",
+            ["sales_process_addon", "ir_cron_schedule_stage_tasks"],
+        )[1]
+        server.execute_kw(*ADMIN, "ir.cron", "write", [[cron], {"nextcall": "2999-01-01 00:00:00"}])
+        assert not server.execute_kw(*ADMIN, "ir.cron.trigger", "search_count", [[("cron_id", "=", cron)]])
+        _prove(server, data, [lead], stages[0])
+        rep = _web_session(server, "demo", "demo")
+        rep(
+            "/web/dataset/call_kw/crm.lead/write",
+            {"model": "crm.lead", "method": "write", "args": [[lead], {"stage_id": stages[1]}], "kwargs": {}},
+        )
+        moved = time.monotonic()
+        while queued():
+            assert time.monotonic() < moved + 20, (
+                f"the move's tasks still wait after 20 s:\n{server.log_tail()}"
+            )
+            time.sleep(0.2)
+    finally:
+        server.stop()
     invariants = _sql(odoo_env, scratch_db, INVARIANTS_SQL)
     assert all(row.endswith("|0") for row in invariants), invariants

@@ -1,3 +1,4 @@
+import functools
 import logging
 
 import psycopg2
@@ -152,7 +153,8 @@ class CrmLeadStageTasks(models.AbstractModel):
         self.env["mail.activity"].sudo().browse(cancelled).unlink()
 
     def _stage_tasks_enqueue(self, left, entered, moved=()):
-        """Record the moves for the scheduled action, and wake it for right after the commit.
+        """Record the moves for the scheduled action, and wake it right after the commit (in a
+        request: after its response).
 
         ``left``, ``entered``: as for ``_stage_tasks_apply``; ``moved``: the ids
         of all the leads whose stage state changed, whose history's report rows
@@ -192,9 +194,12 @@ class CrmLeadStageTasks(models.AbstractModel):
         cron_id = self.env["ir.model.data"]._xmlid_to_res_id(self._SCHEDULER, raise_if_not_found=False)
         postcommit = self.env.cr.postcommit
         if cron_id and not postcommit.data.get(self._WAKE_UP):
-            # Once per transaction, once its moves are committed (see ``_stage_tasks_wake_up``).
+            # Once per transaction, once its moves are committed (see ``_stage_tasks_wake_up``);
+            # in a request, once its response is sent: the user does not wait for the wake-up.
             postcommit.data[self._WAKE_UP] = True
-            postcommit.add(lambda: self._stage_tasks_wake_up(cron_id))
+            wake_up = functools.partial(self._stage_tasks_wake_up, cron_id)
+            if not self.env["ir.http"]._after_response(self._WAKE_UP, wake_up):
+                postcommit.add(wake_up)
 
     @api.model
     def _stage_tasks_wake_up(self, cron_id):
@@ -204,6 +209,7 @@ class CrmLeadStageTasks(models.AbstractModel):
         Each trigger costs Odoo a connection of its own to wake the cron workers: under load,
         one per move. Judged after the commit, in a transaction of its own: the move holds
         nothing while its transaction lasts (an import holding a trigger would hold up the runs).
+        Only the registry is read from ``self``: after a request, its cursor is closed.
         """
         with self.env.registry.cursor() as cr:
             if not self._stage_tasks_wake_up_due(cr, cron_id):

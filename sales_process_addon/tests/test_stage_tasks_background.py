@@ -1,5 +1,6 @@
 import importlib.util
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 from unittest.mock import patch
@@ -10,12 +11,21 @@ from hypothesis import strategies as st
 
 from odoo import fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 from odoo.tools import SQL, config, mute_logger
 
 from . import test_stage_tasks
 
 BACKGROUND = "sales_process_addon.stage_tasks_in_background"
+
+
+def _stage_tasks_in_background(test_class):
+    """The setting on for the tests of ``test_class``, on a server that runs scheduled actions."""
+    test_class.env["ir.config_parameter"].set_param(BACKGROUND, True)
+    # The parameter is rolled back with the class; Odoo's cache of parameters must follow.
+    test_class.addClassCleanup(test_class.registry.clear_cache)
+    # A server that runs scheduled actions (pytest-odoo's runs none: see scripts/test.sh).
+    test_class.startClassPatcher(patch.dict(config.options, {"max_cron_threads": 1}))
 
 
 @tagged("post_install", "-at_install")
@@ -27,11 +37,7 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["ir.config_parameter"].set_param(BACKGROUND, True)
-        # The parameter is rolled back with the class; Odoo's cache of parameters must follow.
-        cls.addClassCleanup(cls.registry.clear_cache)
-        # A server that runs scheduled actions (pytest-odoo's runs none: see scripts/test.sh).
-        cls.startClassPatcher(patch.dict(config.options, {"max_cron_threads": 1}))
+        _stage_tasks_in_background(cls)
 
     def _run_queue(self, **context):
         """Work the queue as the scheduler does: in its own cursor, whose commits are savepoints here."""
@@ -542,3 +548,83 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             savepoint.rollback()
         self.env.invalidate_all()
         self.registry.clear_cache()
+
+
+@tagged("post_install", "-at_install")
+class TestStageTasksWakeUpAfterResponse(HttpCase):
+    """A move made through the web client wakes the scheduled action once the rep has the answer."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _stage_tasks_in_background(cls)
+        ptype = cls.env["crm.pipeline.type"].create({"name": "Wake-up process", "code": "wake_up_test"})
+        cls.first, cls.second = cls.env["crm.stage"].create(
+            [{"name": f"Wake-up S{i}", "sequence": i, "pipeline_type_id": ptype.id} for i in (1, 2)]
+        )
+        rep = new_test_user(
+            cls.env, login="wake_up_rep", password="wake_up_rep_pw1", groups="sales_team.group_sale_salesman"
+        )
+        cls.lead = cls.env["crm.lead"].create(
+            {"name": "Wake-up deal", "type": "opportunity", "pipeline_type_id": ptype.id, "user_id": rep.id}
+        )
+        cls.cron = cls.env.ref("sales_process_addon.ir_cron_schedule_stage_tasks")
+
+    def _due_wake_ups(self):
+        return self.env["ir.cron.trigger"].search(
+            [("cron_id", "=", self.cron.id), ("call_at", "<=", fields.Datetime.now())]
+        )
+
+    def _web_move(self):
+        """The lead to the second stage, as the web client saves it, as the logged-in rep."""
+        self.authenticate("wake_up_rep", "wake_up_rep_pw1")
+        self.make_jsonrpc_request(
+            "/web/dataset/call_kw/crm.lead/write",
+            {
+                "model": "crm.lead",
+                "method": "write",
+                "args": [[self.lead.id], {"stage_id": self.second.id}],
+                "kwargs": {},
+            },
+        )
+
+    def test_web_move_wakes_the_scheduler_after_its_response(self):
+        """The wake-up (Odoo opens a connection for it) runs after the response is sent, not in
+        the time the rep waits; the move is committed by then, and the scheduled action woken."""
+        self._due_wake_ups().unlink()
+        Lead = type(self.env["crm.lead"])
+        wake_up = Lead._stage_tasks_wake_up
+        answered, woken, order = threading.Event(), threading.Event(), []
+
+        def wake_up_once_answered(lead_model, cron_id):
+            # True once the test has the response; False after 5 s if it waits for this wake-up.
+            order.append(answered.wait(timeout=5))
+            wake_up(lead_model, cron_id)
+            woken.set()
+
+        with patch.object(Lead, "_stage_tasks_wake_up", wake_up_once_answered):
+            self._web_move()
+            answered.set()
+            # The server's thread then opens a cursor of its own: the test lets it, as for a request.
+            with self.allow_requests():
+                self.assertTrue(woken.wait(timeout=10), "the move wakes the scheduled action")
+        self.assertEqual(order, [True], "after the response")
+        self.assertEqual(len(self._due_wake_ups()), 1)
+        self.assertEqual(self.env["crm.lead.stage.task.job"].search([]).lead_id, self.lead)
+        self.assertEqual(self.lead.stage_id, self.second)
+
+    def test_refused_web_move_wakes_nothing(self):
+        """A move the gate refuses sends an error: nothing was queued, and nothing runs after it."""
+        self.env["crm.stage.milestone"].create({"name": "Wake-up proof", "stage_id": self.first.id})
+        self._due_wake_ups().unlink()
+        queued = self.env["crm.lead.stage.task.job"].search([])  # the lead's creation
+        Lead = type(self.env["crm.lead"])
+        woken = threading.Event()
+        with patch.object(Lead, "_stage_tasks_wake_up", lambda lead_model, cron_id: woken.set()):
+            with self.assertRaises(JsonRpcException), mute_logger("odoo.http"):
+                self._web_move()
+            with self.allow_requests():
+                self.assertFalse(woken.wait(timeout=2), "no wake-up after the error")
+        self.assertFalse(self._due_wake_ups())
+        self.assertEqual(self.env["crm.lead.stage.task.job"].search([]), queued)
+        self.assertEqual(self.lead.stage_id, self.first)
