@@ -5,7 +5,9 @@ Two databases built in the same run (``crm`` with demo data, and ``crm`` +
 in the production mode of ``scripts/run.sh`` (2 HTTP workers, proxy mode,
 limits, its PostgreSQL session settings; no cron workers, so that no job runs
 during the measures). A client logged in as the admin (a sales manager) then
-times, in interleaved rounds (plain, addon, addon, plain, ...):
+times, in interleaved rounds (plain, addon, addon, plain, ...), each call as
+the web client sends it (``/web/dataset/call_kw`` in the admin's session, with
+its user context):
 
 - *kanban*: the pipeline's ``web_read_group`` by stage with up to 80 cards per
   column, read with the fields of the kanban view as ``get_views`` returns it;
@@ -35,6 +37,11 @@ second request could load after the form, as Odoo loads the chatter), alone
 and with the lists; the other fields stay in any form read: the process is
 edited there, and the statusbar, the banners and the indicators' groups hang
 on the rest.
+
+``--external-rpc`` times the same calls over Odoo's external API
+(``/jsonrpc``, as the runs before 19.0.2.6.3 did). Odoo runs those outside of
+any web request: what the addon leaves for after a request's response (the
+wake-up of the stage tasks' scheduled action) stays in the call there.
 
 By default the addon's moves schedule their stage tasks themselves (the
 setting *Stage Tasks in the Background* off, as on a server without cron
@@ -66,6 +73,7 @@ from pathlib import Path
 from lxml import etree
 
 ADMIN = (2, "admin")
+ADMIN_LOGIN = "admin"
 # A second sales manager: who records evidence may not verify it.
 VERIFIER = {"name": "Benchmark verifier", "login": "bench_verifier", "password": "bench_verifier"}
 BATCH = 300
@@ -177,7 +185,7 @@ class Server:
                 start_new_session=True,
             )
         self.ids = itertools.count(1)
-        self.conn = None
+        self.conn = self.web_session = None
         deadline = time.monotonic() + 180
         while True:
             try:
@@ -189,14 +197,17 @@ class Server:
                     raise RuntimeError(f"odoo-bin on {db} did not start, see {self.log_path}") from None
                 time.sleep(1)
 
-    def call(self, service, method, *args):
+    def post(self, path, params, headers=None):
+        """The JSON-RPC ``call`` of ``path`` with ``params``: ``(result, response headers)``."""
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        payload = {"jsonrpc": "2.0", "method": "call", "id": next(self.ids)}
-        payload["params"] = {"service": service, "method": method, "args": list(args)}
+        payload = {"jsonrpc": "2.0", "method": "call", "id": next(self.ids), "params": params}
         try:
-            self.conn.request("POST", "/jsonrpc", json.dumps(payload), {"Content-Type": "application/json"})
-            answer = json.loads(self.conn.getresponse().read())
+            self.conn.request(
+                "POST", path, json.dumps(payload), {"Content-Type": "application/json", **(headers or {})}
+            )
+            response = self.conn.getresponse()
+            answer = json.loads(response.read())
         except (OSError, http.client.HTTPException):
             self.conn.close()
             self.conn = None
@@ -204,10 +215,31 @@ class Server:
         if answer.get("error"):
             error = answer["error"]
             raise RuntimeError((error.get("data") or {}).get("message") or error.get("message"))
-        return answer["result"]
+        return answer["result"], response
+
+    def call(self, service, method, *args):
+        """Odoo's external API (``/jsonrpc``)."""
+        return self.post("/jsonrpc", {"service": service, "method": method, "args": list(args)})[0]
 
     def kw(self, model, method, args, kwargs=None, user=ADMIN):
         return self.call("object", "execute_kw", self.db, *user, model, method, args, kwargs or {})
+
+    def web(self, model, method, args, kwargs=None):
+        """``model.method`` as the web client calls it: ``/web/dataset/call_kw`` in the admin's
+        session, with the session's user context (logged in at the first call)."""
+        if self.web_session is None:
+            login = {"db": self.db, "login": ADMIN_LOGIN, "password": ADMIN[1]}
+            info, response = self.post("/web/session/authenticate", login)
+            cookie = response.getheader("Set-Cookie").split(";")[0]
+            self.web_session = ({"Cookie": cookie}, {**info["user_context"], "allowed_company_ids": [1]})
+        headers, context = self.web_session
+        params = {
+            "model": model,
+            "method": method,
+            "args": args,
+            "kwargs": {"context": context, **(kwargs or {})},
+        }
+        return self.post(f"/web/dataset/call_kw/{model}/{method}", params, headers)[0]
 
     def stop(self):
         if self.process.poll() is None:
@@ -277,6 +309,7 @@ def view_specs(server):
 class Side:
     def __init__(self, name, server, with_addon, background=False):
         self.name, self.server, self.with_addon, self.background = name, server, with_addon, background
+        self.external_rpc = False
         self.kanban_spec, self.form_spec = view_specs(server)
         self.times = {key: [] for key in ("kanban", "form", "drag", "drop", "batch")}
         self.form_parts = {}
@@ -399,7 +432,8 @@ class Side:
             time.sleep(0.05)
 
     def round(self):
-        kw = self.server.kw
+        # What the web client sends, unless --external-rpc.
+        kw = self.server.kw if self.external_rpc else self.server.web
         self.timed(
             "kanban",
             lambda: kw(
@@ -469,6 +503,11 @@ def main():
     parser.add_argument(
         "--form-parts", action="store_true", help="the addon's form without its lists, panels (see above)"
     )
+    parser.add_argument(
+        "--external-rpc",
+        action="store_true",
+        help="time the calls over Odoo's external API, /jsonrpc (see above), not the web client's route",
+    )
     args = parser.parse_args()
     background = args.stage_tasks_in_background
 
@@ -481,6 +520,8 @@ def main():
         sides = [Side("plain", servers[0], False), Side("addon", servers[1], True, background)]
         if args.form_parts:
             sides[1].split_form(sides[0].form_spec)
+        for side in sides:
+            side.external_rpc = args.external_rpc
         for side in sides:  # warm up: registry, caches, PostgreSQL buffers
             side.round()
             side.times = {key: [] for key in side.times}
@@ -495,7 +536,8 @@ def main():
             server.stop()
 
     plain, addon = ({key: statistics.median(values) for key, values in side.times.items()} for side in sides)
-    print(f"\nJSON-RPC as the admin, 2 workers per server, median of {args.rounds} interleaved rounds")
+    route = "/jsonrpc" if args.external_rpc else "/web/dataset/call_kw"
+    print(f"\n{route} as the admin, 2 workers per server, median of {args.rounds} interleaved rounds")
     if background:
         print("The addon with its stage tasks in the background (1 cron worker)")
     print("| what the rep waits for | plain | with addon | ratio |\n|---|---|---|---|")
