@@ -231,7 +231,11 @@ class Server:
             login = {"db": self.db, "login": ADMIN_LOGIN, "password": ADMIN[1]}
             info, response = self.post("/web/session/authenticate", login)
             cookie = response.getheader("Set-Cookie").split(";")[0]
-            self.web_session = ({"Cookie": cookie}, {**info["user_context"], "allowed_company_ids": [1]})
+            company = info["user_companies"]["current_company"]
+            self.web_session = (
+                {"Cookie": cookie},
+                {**info["user_context"], "allowed_company_ids": [company]},
+            )
         headers, context = self.web_session
         params = {
             "model": model,
