@@ -78,6 +78,8 @@ FILLED_PARAM = "load_test.filled_leads"
 MIRRORED_PARAM = "load_test.pipelines_mirror_processes"
 # Set once the addon's open opportunities have their process's qualification questions.
 QUESTIONS_PARAM = "load_test.qualification_questions"
+# Set once the opportunities' customers are spread by a hash of their id (see spread_customers).
+CUSTOMERS_PARAM = "load_test.customers_spread_by_hash"
 QUESTIONS_BATCH = 5000
 REP_PASSWORD = "bench"
 CUSTOMERS = 200
@@ -272,6 +274,26 @@ def fill_questions(env):
     print(f"  {len(lead_ids):,} opportunities in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+def spread_customers(env):
+    """Give each generated opportunity one of the customers' contacts, by a hash of its id.
+
+    Not by its id modulo the number of customers: plain CRM's generator gives a rep every 20th
+    id, so its cards would show a handful of customers, and its kanban would read and name far
+    fewer of them than the addon's, whose ids follow another order.
+    """
+    env.cr.execute(SQL("SELECT id FROM res_partner WHERE name LIKE 'Buyer %%' ORDER BY id"))
+    contacts = [row[0] for row in env.cr.fetchall()]
+    env.cr.execute(
+        SQL(
+            "UPDATE crm_lead SET partner_id = (%s::int[])[1 + mod(hashint4(id)::bigint + 2147483648, %s)] "
+            "WHERE name LIKE 'Bench opportunity %%'",
+            contacts,
+            len(contacts),
+        )
+    )
+    env["ir.config_parameter"].set_param(CUSTOMERS_PARAM, "1")
+
+
 def ensure_filled(db, leads, shapes=None):
     """Fill ``db``: with the addon's generator, or with plain CRM's mirroring ``shapes``."""
     with Registry(db).cursor() as cr:
@@ -286,6 +308,10 @@ def ensure_filled(db, leads, shapes=None):
                 sys.exit(f"{db} was filled before its pipelines mirrored the addon's processes: dropdb {db}")
             if not shapes and not env["ir.config_parameter"].get_param(QUESTIONS_PARAM):
                 fill_questions(env)
+            if not env["ir.config_parameter"].get_param(CUSTOMERS_PARAM):
+                spread_customers(env)
+                cr.commit()
+                subprocess.run(["psql", "-X", "-q", "-d", db, "-c", "VACUUM ANALYZE crm_lead"], check=True)
             return
         print(f"filling {db} with {leads:,} opportunities...", flush=True)
         start = time.perf_counter()
@@ -299,17 +325,10 @@ def ensure_filled(db, leads, shapes=None):
         companies = env["res.partner"].create(
             [{"name": f"Load customer {i:03d}", "is_company": True} for i in range(CUSTOMERS)]
         )
-        contacts = env["res.partner"].create(
+        env["res.partner"].create(
             [{"name": f"Buyer {i:03d}", "parent_id": company.id} for i, company in enumerate(companies)]
         )
-        cr.execute(
-            SQL(
-                "UPDATE crm_lead SET partner_id = (%s::int[])[1 + id %% %s] "
-                "WHERE partner_id IS NULL AND name LIKE 'Bench opportunity %%'",
-                contacts.ids,
-                len(contacts),
-            )
-        )
+        spread_customers(env)
         env["res.users"].search([("login", "=like", "bench_rep_%")]).write({"password": REP_PASSWORD})
         env["ir.config_parameter"].set_param(FILLED_PARAM, str(leads))
         cr.commit()
