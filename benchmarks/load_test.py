@@ -281,7 +281,12 @@ def spread_customers(env):
     id, so its cards would show a handful of customers, and its kanban would read and name far
     fewer of them than the addon's, whose ids follow another order.
     """
-    env.cr.execute(SQL("SELECT id FROM res_partner WHERE name LIKE 'Buyer %%' ORDER BY id"))
+    env.cr.execute(
+        SQL(
+            "SELECT contact.id FROM res_partner contact JOIN res_partner company ON company.id = contact.parent_id "
+            "WHERE company.name LIKE 'Load customer %%' ORDER BY contact.id"
+        )
+    )
     contacts = [row[0] for row in env.cr.fetchall()]
     env.cr.execute(
         SQL(
