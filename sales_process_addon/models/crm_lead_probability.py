@@ -24,19 +24,6 @@ class CrmLeadProbability(models.AbstractModel):
         help="The stage's default probability, raised towards the next stage's as the stage's "
         "required milestones are proven. The probability follows it when the sales process says so.",
     )
-    # When the evidence probability of leads changes, the ORM finds the leads whose probability
-    # depends on it through this field: each lead whose process follows the evidence points to
-    # itself, the others to nothing. Odoo's predictive scoring, which does not weigh the evidence,
-    # is so not run again for what proves a milestone (evidence, a fact, an answer), nor twice
-    # for a new lead.
-    probability_follows_evidence_of_id = fields.Many2one(
-        "crm.lead",
-        "Probability Follows the Evidence Of",
-        compute="_compute_probability_follows_evidence_of_id",
-        store=True,
-        index="btree_not_null",
-        groups="base.group_no_one",
-    )
 
     @api.depends(
         "stage_id.default_probability",
@@ -81,17 +68,9 @@ class CrmLeadProbability(models.AbstractModel):
             share = proven / len(required) if required else 0.0
             lead.evidence_probability = round(info["probability"] + step * share, 2)
 
-    @api.depends("pipeline_type_id.probability_mode")
-    def _compute_probability_follows_evidence_of_id(self):
-        types = self._stage_gate_structure()["types"]
-        for lead in self:
-            follows = types.get(lead.pipeline_type_id.id, {}).get("probability_mode") == "evidence"
-            lead.probability_follows_evidence_of_id = lead if follows else False
-
     # Predictive scoring gives way to the evidence in the processes that say so.
-    @api.depends(
-        "probability_follows_evidence_of_id.evidence_probability", "pipeline_type_id.probability_mode"
-    )
+    # On what the evidence probability follows, not on its value: a new lead's scoring runs once.
+    @api.depends("evidence_ids.is_valid", "evidence_ids.milestone_id", "pipeline_type_id.probability_mode")
     def _compute_probabilities(self):
         return super()._compute_probabilities()
 

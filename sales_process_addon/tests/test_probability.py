@@ -1,10 +1,10 @@
 from odoo.tests import tagged
 
-from .common_opportunity import OpportunityCase
+from .common_gate import StageGateCase
 
 
 @tagged("post_install", "-at_install")
-class TestEvidenceProbability(OpportunityCase):
+class TestEvidenceProbability(StageGateCase):
     """A1 (10%) needs two milestones to open A2 (50%); A3 is won."""
 
     @classmethod
@@ -65,45 +65,6 @@ class TestEvidenceProbability(OpportunityCase):
         self.type_a.probability_mode = "evidence"
         self.assertEqual(lead.probability, 30.0)
 
-    def _require_a_coach(self):
-        """A1 also asks for a coach, a fact of the buying center: a third of the step each."""
-        self.env["crm.stage.milestone"].create(
-            {"name": "Coach secured", "stage_id": self.a1.id, "fact": "coach_secured", "customer_led": False}
-        )
-
-    def test_fact_moves_the_evidence_based_probability(self):
-        self._require_a_coach()
-        lead = self._lead()
-        self.assertEqual(lead.probability, 10.0)
-        self._stakeholder(lead, self.contact, self.role_coach, stance="supporter")
-        self.assertEqual((lead.evidence_probability, lead.probability), (23.33, 23.33))
-        self._evidence(lead, self.m_summary)
-        self.assertEqual((lead.evidence_probability, lead.probability), (36.67, 36.67))
-
-    def test_proof_does_not_rescore_predictive_deals(self):
-        """Odoo's scoring does not weigh what proves a milestone: evidence, a fact or an answer
-        does not run it again; a stage move still does."""
-        self._require_a_coach()
-        self.type_a.probability_mode = "predictive"
-        lead = self._lead()
-        self.env.flush_all()
-        # A stored score that Odoo's scoring would not give, so that a rescoring shows.
-        self.env.cr.execute(
-            "UPDATE crm_lead SET automated_probability = 33, probability = 33 WHERE id = %s", [lead.id]
-        )
-        lead.invalidate_recordset()
-        scored, _tooltip = lead._pls_get_naive_bayes_probabilities()
-        self.assertNotEqual(scored[lead.id], 33.0)
-        self._evidence(lead, self.m_summary)
-        self._stakeholder(lead, self.contact, self.role_coach, stance="supporter")
-        self._answer(lead, {self.q_driver: "yes"})
-        self.env.flush_all()
-        self.assertEqual(lead.evidence_probability, 36.67)
-        self.assertEqual((lead.automated_probability, lead.probability), (33.0, 33.0))
-        self._evidence(lead, self.m_approval)
-        lead.stage_id = self.a2
-        self.assertNotEqual(lead.automated_probability, 33.0)
-
     def test_scoring_job_keeps_evidence(self):
         """Odoo's daily predictive scoring does not overwrite evidence-based deals."""
         lead = self._lead()
@@ -134,10 +95,8 @@ class TestEvidenceProbability(OpportunityCase):
             self.env.invalidate_all()
             self.env.flush_all()
             before = self.cr.sql_log_count
-            # Only this compute, as the ORM runs it (its field protected): Odoo's predictive
-            # scoring, which it may trigger, has a cost of its own.
-            fnames = ("evidence_probability", "probability", "automated_probability")
-            fields_ = [leads._fields[fname] for fname in fnames]
+            # Only this compute: Odoo's predictive scoring, which it triggers, has a cost of its own.
+            fields_ = [leads._fields[fname] for fname in ("probability", "automated_probability")]
             with self.env.protecting(fields_, leads):
                 leads._compute_evidence_probability()
             return self.cr.sql_log_count - before
