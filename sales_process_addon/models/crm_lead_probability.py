@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import api, fields, models
 
 
@@ -68,11 +70,99 @@ class CrmLeadProbability(models.AbstractModel):
             share = proven / len(required) if required else 0.0
             lead.evidence_probability = round(info["probability"] + step * share, 2)
 
-    # Predictive scoring gives way to the evidence in the processes that say so.
-    # On what the evidence probability follows, not on its value: a new lead's scoring runs once.
-    @api.depends("evidence_ids.is_valid", "evidence_ids.milestone_id", "pipeline_type_id.probability_mode")
+    @api.model
+    def _evidence_probability_basis(self):
+        """``{stage id: what the evidence probability of its leads is computed from}``, for the
+        stages of the processes, as the gate's registry cache has it.
+
+        Compared before and after a change of the configuration (``crm.stage.gate.config.mixin``):
+        no field lists what matters, the computation's own inputs do.
+        """
+        structure = self._stage_gate_structure()
+        stages, milestones = structure["stages"], structure["milestones"]
+        proving = defaultdict(list)  # proof key (or milestone id): the milestones whose evidence counts
+        for milestone_id, info in milestones.items():
+            proving[info["proof_key"] or milestone_id].append(milestone_id)
+
+        def proof(milestone_id):
+            info = milestones[milestone_id]
+            return milestone_id, info["fact"], tuple(proving[info["proof_key"] or milestone_id])
+
+        orders = {
+            type_id: tuple(
+                (stage_id, stages[stage_id]["teams"], stages[stage_id]["probability"])
+                for stage_id in info["stages"]
+            )
+            for type_id, info in structure["types"].items()
+        }
+        return {
+            stage_id: (
+                info["won"],
+                info["probability"],
+                tuple(map(proof, info["required"])),
+                orders[info["type"]],
+            )
+            for stage_id, info in stages.items()
+        }
+
+    @api.model
+    def _evidence_probability_rebase(self, before):
+        """Recompute the evidence probability of the leads whose stage's basis is not ``before``'s."""
+        after = self._evidence_probability_basis()
+        stage_ids = [
+            stage_id
+            for stage_id in before.keys() | after.keys()
+            if before.get(stage_id) != after.get(stage_id)
+        ]
+        if not stage_ids:
+            return
+        # sudo: the stored values are everyone's, those of lost deals included.
+        leads = self.sudo().with_context(active_test=False).search([("stage_id", "in", stage_ids)])
+        self.env.add_to_compute(self._fields["evidence_probability"], leads)
+        # The ORM marks what depends on a field when it changes, not when it is computed.
+        leads.modified(["evidence_probability"])
+        followers = leads._probability_follows_evidence()
+        scores = ["probability", "automated_probability"]
+        for fname in scores:
+            self.env.add_to_compute(self._fields[fname], followers)
+        followers.modified(scores)
+
+    # Predictive scoring gives way to the evidence in the processes that say so; what moves
+    # the evidence probability reaches the probability through ``_modified_triggers``.
+    @api.depends("pipeline_type_id.probability_mode")
     def _compute_probabilities(self):
         return super()._compute_probabilities()
+
+    def _modified_triggers(self, tree, create=False):
+        """Wherever the ORM marks the evidence probability, mark the probability of the
+        deals whose process follows it.
+
+        Every cause passes here: evidence, a fact of the buying center, an answer, a stage
+        or team change, the process's configuration. A dependency cannot say "for those
+        deals only": on the evidence probability it would rescore every predictive deal
+        with each proof (Odoo's scoring does not weigh proof), and through a stored field
+        pointing a deal to itself it costs the ORM a search on every team or stage change.
+        """
+        evidence_field = self._fields["evidence_probability"]
+        for field, records, created in super()._modified_triggers(tree, create):
+            yield field, records, created
+            if field is evidence_field and (followers := records._probability_follows_evidence()):
+                scores = [self._fields["probability"], self._fields["automated_probability"]]
+                for score in scores:
+                    yield score, followers, created
+                yield from followers._modified(scores, created)
+
+    def _probability_follows_evidence(self):
+        """The leads of ``self`` whose process sets the probability from the evidence.
+
+        The modes come from the gate's registry cache: no process is read.
+        """
+        types = self._stage_gate_structure()["types"]
+        if not any(info["probability_mode"] == "evidence" for info in types.values()):
+            return self.browse()
+        return self.filtered(
+            lambda lead: types.get(lead.pipeline_type_id.id, {}).get("probability_mode") == "evidence"
+        )
 
     def _pls_get_naive_bayes_probabilities(self, batch_mode=False, is_tooltip=False):
         """Odoo's predictive scoring, but not for the leads whose process follows the evidence.
@@ -83,11 +173,7 @@ class CrmLeadProbability(models.AbstractModel):
         """
         if is_tooltip:
             return super()._pls_get_naive_bayes_probabilities(batch_mode=batch_mode, is_tooltip=True)
-        # The processes' modes come from the gate's registry cache: scoring a lead reads no process.
-        types = self._stage_gate_structure()["types"]
-        evidence_based = self.filtered(
-            lambda lead: types.get(lead.pipeline_type_id.id, {}).get("probability_mode") == "evidence"
-        )
+        evidence_based = self._probability_follows_evidence()
         if batch_mode:
             evidence_based = evidence_based.filtered(
                 lambda lead: lead.active and lead.won_status == "pending"

@@ -5,7 +5,8 @@ class CrmStageGateConfigMixin(models.AbstractModel):
     """Records the stage gate reads through its registry cache (processes, stages, milestones).
 
     Any change to them clears the cache (in every worker, through Odoo's cache
-    signalling), so the gate never judges with an outdated structure.
+    signalling), so the gate never judges with an outdated structure, and
+    recomputes the evidence probability of the leads whose stage it changed.
     """
 
     _name = "crm.stage.gate.config.mixin"
@@ -13,16 +14,23 @@ class CrmStageGateConfigMixin(models.AbstractModel):
 
     @api.model_create_multi
     def create(self, vals_list):
+        before = self.env["crm.lead"]._evidence_probability_basis()
         records = super().create(vals_list)
-        self.env.registry.clear_cache()
+        self._gate_config_changed(before)
         return records
 
     def write(self, vals):
+        before = self.env["crm.lead"]._evidence_probability_basis()
         result = super().write(vals)
-        self.env.registry.clear_cache()
+        self._gate_config_changed(before)
         return result
 
     def unlink(self):
+        before = self.env["crm.lead"]._evidence_probability_basis()
         result = super().unlink()
-        self.env.registry.clear_cache()
+        self._gate_config_changed(before)
         return result
+
+    def _gate_config_changed(self, probability_basis):
+        self.env.registry.clear_cache()
+        self.env["crm.lead"]._evidence_probability_rebase(probability_basis)

@@ -6,18 +6,16 @@ delete) and exceptions (request, approve, reject) as two salesmen and two
 sales managers. Refused operations roll back to a savepoint; after every step
 the stored data must satisfy the gate's invariants (see ``_check_invariants``).
 
-CI runs a bounded number of sequences, without shrinking a failing one
-(``SPA_GATE_SHRINK=1`` shrinks it); ``SPA_GATE_EXAMPLES`` asks for more:
+CI runs a bounded number of sequences (see ``common_hypothesis``);
+``SPA_GATE_EXAMPLES`` asks for more:
 
     SPA_GATE_EXAMPLES=300 .venv/bin/python -m pytest \\
         sales_process_addon/tests/test_gate_properties.py --odoo-config=.local/odoo.conf \\
         --odoo-database=sales_process_test
 """
 
-import os
 from collections import defaultdict
 
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -25,15 +23,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common_gate import StageGateCase
-
-EXAMPLES = int(os.environ.get("SPA_GATE_EXAMPLES", "25"))
-# CI (no SPA_GATE_EXAMPLES) replays the same sequences on every run; asked for more, it explores.
-DERANDOMIZE = "SPA_GATE_EXAMPLES" not in os.environ
-STEPS = int(os.environ.get("SPA_GATE_STEPS", "25"))
-# Shrinking a failing sequence can take minutes: on request only (CI reports the sequence as found).
-PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + (
-    [Phase.shrink] if os.environ.get("SPA_GATE_SHRINK") else []
-)
+from .common_hypothesis import stateful_settings
 
 
 class ImportRefused(Exception):
@@ -301,15 +291,7 @@ class TestGateProperties(StageGateCase):
 
         run_state_machine_as_test(
             GateMachine,
-            settings=settings(
-                max_examples=EXAMPLES,
-                stateful_step_count=STEPS,
-                deadline=None,
-                database=None,
-                phases=PHASES,
-                derandomize=DERANDOMIZE,
-                suppress_health_check=list(HealthCheck),
-            ),
+            settings=stateful_settings(examples=25, steps=25),
         )
 
     def _check_invariants(self, leads):

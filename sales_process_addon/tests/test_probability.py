@@ -1,10 +1,10 @@
 from odoo.tests import tagged
 
-from .common_gate import StageGateCase
+from .common_opportunity import OpportunityCase
 
 
 @tagged("post_install", "-at_install")
-class TestEvidenceProbability(StageGateCase):
+class TestEvidenceProbability(OpportunityCase):
     """A1 (10%) needs two milestones to open A2 (50%); A3 is won."""
 
     @classmethod
@@ -65,6 +65,67 @@ class TestEvidenceProbability(StageGateCase):
         self.type_a.probability_mode = "evidence"
         self.assertEqual(lead.probability, 30.0)
 
+    def _require_a_coach(self):
+        """A1 also asks for a coach, a fact of the buying center: a third of the step each."""
+        self.env["crm.stage.milestone"].create(
+            {"name": "Coach secured", "stage_id": self.a1.id, "fact": "coach_secured", "customer_led": False}
+        )
+
+    def test_fact_moves_the_evidence_based_probability(self):
+        self._require_a_coach()
+        lead = self._lead()
+        self.assertEqual(lead.probability, 10.0)
+        self._stakeholder(lead, self.contact, self.role_coach, stance="supporter")
+        self.assertEqual((lead.evidence_probability, lead.probability), (23.33, 23.33))
+        self._evidence(lead, self.m_summary)
+        self.assertEqual((lead.evidence_probability, lead.probability), (36.67, 36.67))
+
+    def test_proof_does_not_rescore_predictive_deals(self):
+        """Odoo's scoring does not weigh what proves a milestone: evidence, a fact or an answer
+        does not run it again; a stage move still does."""
+        self._require_a_coach()
+        self.type_a.probability_mode = "predictive"
+        lead = self._lead()
+        self.env.flush_all()
+        # A stored score that Odoo's scoring would not give, so that a rescoring shows.
+        self.env.cr.execute(
+            "UPDATE crm_lead SET automated_probability = 33, probability = 33 WHERE id = %s", [lead.id]
+        )
+        lead.invalidate_recordset()
+        scored, _tooltip = lead._pls_get_naive_bayes_probabilities()
+        self.assertNotEqual(scored[lead.id], 33.0)
+        self._evidence(lead, self.m_summary)
+        self._stakeholder(lead, self.contact, self.role_coach, stance="supporter")
+        self._answer(lead, {self.q_driver: "yes"})
+        self.env.flush_all()
+        self.assertEqual(lead.evidence_probability, 36.67)
+        self.assertEqual((lead.automated_probability, lead.probability), (33.0, 33.0))
+        self._evidence(lead, self.m_approval)
+        lead.stage_id = self.a2
+        self.assertNotEqual(lead.automated_probability, 33.0)
+
+    def test_configuration_moves_the_evidence_based_probability(self):
+        """What an administrator changes in the process moves its deals' probability at once."""
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)
+        self._evidence(lead, self.m_optional)
+        self.assertEqual(lead.probability, 30.0)
+        self.m_approval.required = False  # one of one proven: the whole step
+        self.assertEqual((lead.evidence_probability, lead.probability), (50.0, 50.0))
+        self.a2.default_probability = 70.0  # the next stage's probability sets the step
+        self.assertEqual(lead.probability, 70.0)
+        self.m_approval.required = True
+        self.assertEqual(lead.probability, 40.0)
+        # The optional milestone's evidence proves the approval once they share a proof key.
+        (self.m_optional | self.m_approval).proof_key = "test_approval"
+        self.assertEqual((lead.evidence_probability, lead.probability), (70.0, 70.0))
+        self.m_approval.active = False
+        self.assertEqual(lead.probability, 70.0)
+        self.env["crm.stage.milestone"].create(
+            {"name": "Budget", "stage_id": self.a1.id, "customer_led": False}
+        )
+        self.assertEqual(lead.probability, 40.0)
+
     def test_scoring_job_keeps_evidence(self):
         """Odoo's daily predictive scoring does not overwrite evidence-based deals."""
         lead = self._lead()
@@ -95,8 +156,10 @@ class TestEvidenceProbability(StageGateCase):
             self.env.invalidate_all()
             self.env.flush_all()
             before = self.cr.sql_log_count
-            # Only this compute: Odoo's predictive scoring, which it triggers, has a cost of its own.
-            fields_ = [leads._fields[fname] for fname in ("probability", "automated_probability")]
+            # Only this compute, as the ORM runs it (its field protected): Odoo's predictive
+            # scoring, which it may trigger, has a cost of its own.
+            fnames = ("evidence_probability", "probability", "automated_probability")
+            fields_ = [leads._fields[fname] for fname in fnames]
             with self.env.protecting(fields_, leads):
                 leads._compute_evidence_probability()
             return self.cr.sql_log_count - before
