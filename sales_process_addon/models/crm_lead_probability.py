@@ -88,22 +88,25 @@ class CrmLeadProbability(models.AbstractModel):
             info = milestones[milestone_id]
             return milestone_id, info["fact"], tuple(proving[info["proof_key"] or milestone_id])
 
-        orders = {
-            type_id: tuple(
-                (stage_id, stages[stage_id]["teams"], stages[stage_id]["probability"])
-                for stage_id in info["stages"]
-            )
-            for type_id, info in structure["types"].items()
-        }
-        return {
-            stage_id: (
-                info["won"],
+        def basis(stage_id, info):
+            if info["won"]:
+                return (True,)
+            if not info["required"]:  # nothing to prove: the stage's own probability
+                return False, info["probability"]
+            # The step goes to the next stage the lead's team sees: one of those after this one.
+            order = structure["types"][info["type"]]["stages"]
+            following = order[order.index(stage_id) + 1 :]
+            return (
+                False,
                 info["probability"],
                 tuple(map(proof, info["required"])),
-                orders[info["type"]],
+                tuple(
+                    (next_id, stages[next_id]["teams"], stages[next_id]["probability"])
+                    for next_id in following
+                ),
             )
-            for stage_id, info in stages.items()
-        }
+
+        return {stage_id: basis(stage_id, info) for stage_id, info in stages.items()}
 
     @api.model
     def _evidence_probability_rebase(self, before):

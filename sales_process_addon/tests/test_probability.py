@@ -1,4 +1,4 @@
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common_opportunity import OpportunityCase
 
@@ -79,6 +79,22 @@ class TestEvidenceProbability(OpportunityCase):
         self.assertEqual((lead.evidence_probability, lead.probability), (23.33, 23.33))
         self._evidence(lead, self.m_summary)
         self.assertEqual((lead.evidence_probability, lead.probability), (36.67, 36.67))
+
+    def test_coach_saved_with_the_form(self):
+        """A coach mapped in the form moves the probability when the form is saved (the
+        buying center's lines are written through the opportunity)."""
+        self._require_a_coach()
+        lead = self._lead()
+        with Form(lead.with_user(self.rep)) as form:
+            with form.stakeholder_ids.new() as line:
+                line.partner_id = self.contact
+                line.role_id = self.role_coach
+                line.stance = "supporter"
+        self.assertEqual((lead.evidence_probability, lead.probability), (23.33, 23.33))
+        with Form(lead.with_user(self.rep)) as form:
+            with form.stakeholder_ids.edit(0) as line:
+                line.stance = "neutral"
+        self.assertEqual((lead.evidence_probability, lead.probability), (10.0, 10.0))
 
     def test_proof_does_not_rescore_predictive_deals(self):
         """Odoo's scoring does not weigh what proves a milestone: evidence, a fact or an answer
