@@ -98,6 +98,13 @@ class CrmLeadIndicators(models.AbstractModel):
             lead.risk_level = level
             lead.risk_reason_codes = ",".join(reasons) or False
 
+    @api.model
+    def _risk_basis(self):
+        """``{first funnel state id: True}``: the state in which a deal is not yet "advanced"
+        (see ``_stage_gate_structure_readers``)."""
+        first_state = self._stage_gate_structure()["first_funnel_state"]
+        return {first_state: True} if first_state else {}
+
     def _risk_assessment(self, first_state):
         """``(risk level, [reason codes])`` of this lead; ``first_state``: the first funnel state.
 

@@ -75,7 +75,7 @@ class CrmLeadProbability(models.AbstractModel):
         """``{stage id: what the evidence probability of its leads is computed from}``, for the
         stages of the processes, as the gate's registry cache has it.
 
-        Compared before and after a change of the configuration (``crm.stage.gate.config.mixin``):
+        Compared before and after a change of the configuration (``_stage_gate_structure_readers``):
         no field lists what matters, the computation's own inputs do.
         """
         structure = self._stage_gate_structure()
@@ -108,27 +108,14 @@ class CrmLeadProbability(models.AbstractModel):
 
         return {stage_id: basis(stage_id, info) for stage_id, info in stages.items()}
 
-    @api.model
-    def _evidence_probability_rebase(self, before):
-        """Recompute the evidence probability of the leads whose stage's basis is not ``before``'s."""
-        after = self._evidence_probability_basis()
-        stage_ids = [
-            stage_id
-            for stage_id in before.keys() | after.keys()
-            if before.get(stage_id) != after.get(stage_id)
-        ]
-        if not stage_ids:
-            return
-        # sudo: the stored values are everyone's, those of lost deals included.
-        leads = self.sudo().with_context(active_test=False).search([("stage_id", "in", stage_ids)])
-        self.env.add_to_compute(self._fields["evidence_probability"], leads)
-        # The ORM marks what depends on a field when it changes, not when it is computed.
-        leads.modified(["evidence_probability"])
-        followers = leads._probability_follows_evidence()
-        scores = ["probability", "automated_probability"]
-        for fname in scores:
-            self.env.add_to_compute(self._fields[fname], followers)
-        followers.modified(scores)
+    def _stage_gate_recompute(self, fnames):
+        """The probability of the deals that follow the evidence is recomputed with it."""
+        result = super()._stage_gate_recompute(fnames)
+        if "evidence_probability" in fnames:
+            self._probability_follows_evidence()._stage_gate_recompute(
+                ["probability", "automated_probability"]
+            )
+        return result
 
     # Predictive scoring gives way to the evidence in the processes that say so; what moves
     # the evidence probability reaches the probability through ``_modified_triggers``.

@@ -175,6 +175,43 @@ class CrmLeadStageGate(models.AbstractModel):
         ]
 
     @api.model
+    def _stage_gate_structure_readers(self):
+        """The leads' stored fields computed from the structure, which no dependency follows.
+
+        ``{name: (selector, field names, {value of selector: basis})}``: a basis is
+        what the computation reads from the structure for the leads with that value
+        of ``selector``. ``crm.stage.gate.config.mixin`` takes them before and after
+        each change of the configuration; ``_stage_gate_structure_changed``
+        recomputes the fields of the leads whose basis changed.
+        """
+        return {
+            "evidence_probability": (
+                "stage_id",
+                ["evidence_probability"],
+                self._evidence_probability_basis(),
+            ),
+            "risk": ("funnel_state_id", ["risk_level", "risk_reason_codes"], self._risk_basis()),
+        }
+
+    @api.model
+    def _stage_gate_structure_changed(self, before):
+        """Recompute the stored fields whose basis changed since ``before`` (``_stage_gate_structure_readers``)."""
+        for name, (selector, fnames, bases) in self._stage_gate_structure_readers().items():
+            old = before[name][2]
+            changed = [key for key in old.keys() | bases.keys() if old.get(key) != bases.get(key)]
+            if changed:
+                # sudo: the stored values are everyone's, those of lost deals included.
+                leads = self.sudo().with_context(active_test=False).search([(selector, "in", changed)])
+                leads._stage_gate_recompute(fnames)
+
+    def _stage_gate_recompute(self, fnames):
+        """Mark ``fnames`` to recompute on these leads, with what depends on them."""
+        for fname in fnames:
+            self.env.add_to_compute(self._fields[fname], self)
+        # The ORM marks what depends on a field when it changes, not when it is computed.
+        self.modified(fnames)
+
+    @api.model
     def _stage_gate_trigger_fnames(self):
         """Names of the fields whose write may change a lead's stage state.
 

@@ -6,7 +6,8 @@ class CrmStageGateConfigMixin(models.AbstractModel):
 
     Any change to them clears the cache (in every worker, through Odoo's cache
     signalling), so the gate never judges with an outdated structure, and
-    recomputes the evidence probability of the leads whose stage it changed.
+    recomputes the leads' stored fields computed from it where it changed them
+    (``crm.lead._stage_gate_structure_readers``).
     """
 
     _name = "crm.stage.gate.config.mixin"
@@ -14,23 +15,23 @@ class CrmStageGateConfigMixin(models.AbstractModel):
 
     @api.model_create_multi
     def create(self, vals_list):
-        before = self.env["crm.lead"]._evidence_probability_basis()
+        before = self.env["crm.lead"]._stage_gate_structure_readers()
         records = super().create(vals_list)
         self._gate_config_changed(before)
         return records
 
     def write(self, vals):
-        before = self.env["crm.lead"]._evidence_probability_basis()
+        before = self.env["crm.lead"]._stage_gate_structure_readers()
         result = super().write(vals)
         self._gate_config_changed(before)
         return result
 
     def unlink(self):
-        before = self.env["crm.lead"]._evidence_probability_basis()
+        before = self.env["crm.lead"]._stage_gate_structure_readers()
         result = super().unlink()
         self._gate_config_changed(before)
         return result
 
-    def _gate_config_changed(self, probability_basis):
+    def _gate_config_changed(self, before):
         self.env.registry.clear_cache()
-        self.env["crm.lead"]._evidence_probability_rebase(probability_basis)
+        self.env["crm.lead"]._stage_gate_structure_changed(before)

@@ -113,6 +113,21 @@ class TestIndicators(OpportunityCase):
         lead.action_set_lost()
         self.assertFalse(lead.risk_level, "closed deals carry no risk")
 
+    def test_risk_follows_the_first_funnel_state(self):
+        """Reordering the funnel states moves the risk of the deals in the states that change place."""
+        lead = self._lead()  # cold and not qualified, in the first state (search): medium
+        further = self._lead(stage=self.a2)  # in funnel: no decision maker, no commitment
+        self.assertEqual((lead.risk_level, further.risk_level), ("medium", "high"))
+        self.funnel_in.sequence = self.funnel_search.sequence - 1
+        self.assertEqual((lead.risk_level, further.risk_level), ("high", "medium"))
+        self.env.flush_all()
+        self.assertEqual(
+            self.env["crm.lead"].search([("id", "in", (lead | further).ids), ("risk_level", "=", "high")]),
+            lead,
+        )
+        self.funnel_in.active = False
+        self.assertEqual((lead.risk_level, further.risk_level), ("medium", "high"))
+
     def test_filters_and_group_by(self):
         risky, fine = self._lead(name="Risky"), self._lead(name="Fine")
         self._answer(risky, {self.q_funding: "no"})

@@ -5,10 +5,12 @@ evidence (record, verify, archive, delete), the buying center (a coach, its
 stance), the qualification, stage moves, probabilities set by hand, and the
 administrator's configuration (stage probabilities, required milestones,
 milestones met by a fact or sharing a proof key, the process's probability
-mode). After every step:
+mode, the order of the funnel states). After every step:
 
 - the values read before anything is flushed are those stored after;
-- the stored evidence probability is what computing it afresh gives;
+- the stored evidence probability, and every other stored field the addon
+  computes from the opportunity's data and its process (qualification, risk,
+  decision maker access, commitment), is what computing it afresh gives;
 - a deal of an evidence-based process is scored with its evidence probability,
   and its probability follows unless a rep set it by hand;
 - a deal of a predictive process keeps its score, whatever the proof, until
@@ -31,6 +33,17 @@ from .common_opportunity import OpportunityCase
 BY_HAND = 17.77
 REVENUE = 1000.0
 SCORES = ("evidence_probability", "automated_probability", "probability", "prorated_revenue")
+# Stored and computed by the addon from the lead's data and the process (the relationship
+# status counts recent interactions: a daily job refreshes it).
+COMPUTED = (
+    "evidence_probability",
+    "qualification_status",
+    "risk_level",
+    "risk_reason_codes",
+    "has_decision_maker_access",
+    "customer_commitment",
+    "has_trial_order",
+)
 
 
 @tagged("post_install", "-at_install")
@@ -235,6 +248,10 @@ class TestProbabilityProperties(OpportunityCase):
             def proof_key(self, milestone, key):
                 self.attempt(lambda: milestone.write({"proof_key": key}))
 
+            @rule(sequence=st.sampled_from([0, 5, 15, 25]))
+            def funnel_order(self, sequence):
+                self.attempt(lambda: case.funnel_in.write({"sequence": sequence}))
+
             @rule(mode=st.sampled_from(["evidence", "predictive"]))
             def probability_mode(self, mode):
                 if self.attempt(lambda: case.type_a.write({"probability_mode": mode})):
@@ -258,9 +275,11 @@ class TestProbabilityProperties(OpportunityCase):
             self.assertEqual(
                 machine.lazy, stored, "read before the flush, the scores differ from those stored"
             )
-        self.env.add_to_compute(leads._fields["evidence_probability"], leads)
-        fresh = {lead.id: lead.evidence_probability for lead in leads}
-        self.assertEqual(fresh, {lead_id: scores[0] for lead_id, scores in stored.items()})
+        kept = {(lead.id, fname): lead[fname] for lead in leads for fname in COMPUTED}
+        for fname in COMPUTED:
+            self.env.add_to_compute(leads._fields[fname], leads)
+        fresh = {(lead.id, fname): lead[fname] for lead in leads for fname in COMPUTED}
+        self.assertEqual(fresh, kept, "a stored value differs from what computing it afresh gives")
         predictive = leads - leads._probability_follows_evidence()
         odoo_scores = predictive._pls_get_naive_bayes_probabilities()[0] if predictive else {}
         for lead in leads:
