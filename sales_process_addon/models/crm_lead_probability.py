@@ -35,7 +35,7 @@ class CrmLeadProbability(models.AbstractModel):
         "evidence_ids.milestone_id",
         "stakeholder_ids.met",
         "stakeholder_ids.stance",
-        "stakeholder_ids.role_id",
+        "stakeholder_ids.role_id.code",
         "qualification_status",
     )
     def _compute_evidence_probability(self):

@@ -1,3 +1,4 @@
+from odoo import fields
 from odoo.tests import Form, tagged
 
 from .common_opportunity import OpportunityCase
@@ -79,6 +80,26 @@ class TestEvidenceProbability(OpportunityCase):
         self.assertEqual((lead.evidence_probability, lead.probability), (23.33, 23.33))
         self._evidence(lead, self.m_summary)
         self.assertEqual((lead.evidence_probability, lead.probability), (36.67, 36.67))
+        self.role_coach.code = "mentor"  # a coach is known by the code of its role
+        self.assertEqual((lead.evidence_probability, lead.probability), (23.33, 23.33))
+
+    def test_decision_maker_meeting_date_moves_the_probability(self):
+        """Met on a date, a decision maker proves "decision maker met"; the date cleared, no more,
+        though the contact stays marked as met."""
+        self.env["crm.stage.milestone"].create(
+            {
+                "name": "Decision maker met",
+                "stage_id": self.a1.id,
+                "fact": "decision_maker_met",
+                "customer_led": False,
+            }
+        )
+        lead = self._lead()
+        decider = self._stakeholder(lead, self.contact, self.role_dm, met_date=fields.Date.today())
+        self.assertEqual((lead.evidence_probability, lead.probability), (23.33, 23.33))
+        decider.met_date = False
+        self.assertTrue(decider.met)
+        self.assertEqual((lead.evidence_probability, lead.probability), (10.0, 10.0))
 
     def test_coach_saved_with_the_form(self):
         """A coach mapped in the form moves the probability when the form is saved (the

@@ -23,6 +23,7 @@ How many sequences run, and how to ask for more: see ``common_hypothesis``.
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -161,6 +162,17 @@ class TestProbabilityProperties(OpportunityCase):
                 else:
                     self.attempt(lambda: case._stakeholder(lead, contact, case.role_coach, stance=stance))
 
+            @rule(index=pick_lead, contact=st.sampled_from(contacts), met=st.booleans())
+            def meet_decision_maker(self, index, contact, met):
+                """A decision maker met on a date proves "decision maker met"; the date cleared, no more."""
+                lead = self.lead(index)
+                stakeholder = lead.stakeholder_ids.filtered(lambda holder: holder.partner_id == contact)
+                values = {"role_id": case.role_dm.id, "met_date": fields.Date.today() if met else False}
+                if stakeholder:
+                    self.attempt(lambda: stakeholder.write(values))
+                else:
+                    self.attempt(lambda: case._stakeholder(lead, contact, case.role_dm, **values))
+
             @rule(index=pick_lead, pick=st.integers(0, 30))
             def drop_stakeholder(self, index, pick):
                 stakeholders = self.lead(index).stakeholder_ids
@@ -237,7 +249,7 @@ class TestProbabilityProperties(OpportunityCase):
 
             @rule(
                 milestone=st.sampled_from(list(case.milestones)),
-                fact=st.sampled_from([False, "coach_secured", "qualified_pursue"]),
+                fact=st.sampled_from([False, "coach_secured", "decision_maker_met", "qualified_pursue"]),
             )
             def met_by_fact(self, milestone, fact):
                 self.attempt(lambda: milestone.write({"fact": fact}))
