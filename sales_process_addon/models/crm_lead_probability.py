@@ -127,11 +127,12 @@ class CrmLeadProbability(models.AbstractModel):
         """Wherever the ORM marks the evidence probability, mark the probability of the
         deals whose process follows it.
 
-        Every cause passes here: evidence, a fact of the buying center, an answer, a stage
-        or team change, the process's configuration. A dependency cannot say "for those
-        deals only": on the evidence probability it would rescore every predictive deal
-        with each proof (Odoo's scoring does not weigh proof), and through a stored field
-        pointing a deal to itself it costs the ORM a search on every team or stage change.
+        Every change of the deal's data passes here: evidence, a fact of the buying center,
+        an answer, a stage or team change (a change of the process's configuration goes
+        through ``_stage_gate_recompute``). A dependency cannot say "for those deals only":
+        on the evidence probability it would rescore every predictive deal with each proof
+        (Odoo's scoring does not weigh proof), and through a stored field pointing a deal to
+        itself it costs the ORM a search on every team or stage change.
         """
         evidence_field = self._fields["evidence_probability"]
         for field, records, created in super()._modified_triggers(tree, create):

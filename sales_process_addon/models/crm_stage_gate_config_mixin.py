@@ -33,5 +33,6 @@ class CrmStageGateConfigMixin(models.AbstractModel):
         return result
 
     def _gate_config_changed(self, before):
+        """``before``: the leads' readers of the structure before the change."""
         self.env.registry.clear_cache()
         self.env["crm.lead"]._stage_gate_structure_changed(before)
