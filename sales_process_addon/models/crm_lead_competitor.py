@@ -35,7 +35,7 @@ class CrmLeadCompetitor(models.Model):
     )
     threat_sequence = fields.Integer(compute="_compute_threat_sequence", store=True)
     won_status = fields.Selection(related="lead_id.won_status", string="Outcome")
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True, precompute=True)
 
     _lead_child_server_fields = frozenset({"company_id", "threat_sequence", "won_status"})
 

@@ -23,7 +23,7 @@ class CrmLeadEvidence(models.Model):
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", required=True, index=True, ondelete="cascade")
     milestone_id = fields.Many2one("crm.stage.milestone", required=True, index=True, ondelete="restrict")
-    stage_id = fields.Many2one(related="milestone_id.stage_id", store=True, index=True)
+    stage_id = fields.Many2one(related="milestone_id.stage_id", store=True, index=True, precompute=True)
     kind_id = fields.Many2one(
         "crm.evidence.kind",
         required=True,
@@ -45,13 +45,13 @@ class CrmLeadEvidence(models.Model):
         help="The customer contact whose action this is.",
     )
     internal_user_id = fields.Many2one("res.users", "Produced by (Us)")
-    customer_led = fields.Boolean(compute="_compute_customer_led", store=True)
+    customer_led = fields.Boolean(compute="_compute_customer_led", store=True, precompute=True)
     message_id = fields.Many2one("mail.message", ondelete="set null")
     attachment_ids = fields.Many2many("ir.attachment", string="Documents")
     calendar_event_id = fields.Many2one("calendar.event", ondelete="set null")
     amount = fields.Monetary(currency_field="currency_id", help="A recorded value, e.g. the budget shared.")
     currency_id = fields.Many2one(related="lead_id.company_currency")
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True, precompute=True)
     recorded_by_id = fields.Many2one("res.users", default=lambda self: self.env.user, readonly=True)
     needs_verification = fields.Boolean(related="milestone_id.needs_verification")
     verified_by_id = fields.Many2one("res.users", readonly=True)
@@ -60,6 +60,7 @@ class CrmLeadEvidence(models.Model):
         "Counts",
         compute="_compute_is_valid",
         store=True,
+        precompute=True,
         help="Whether the gate counts this evidence: verified, or no verification needed, and not withdrawn.",
     )
     # Withdrawn evidence is archived: it stays in the audit trail and no longer counts.

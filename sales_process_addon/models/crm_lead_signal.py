@@ -41,7 +41,7 @@ class CrmLeadSignal(models.Model):
     followup_activity_id = fields.Many2one(
         "mail.activity", "Follow-up", readonly=True, copy=False, ondelete="set null", index="btree_not_null"
     )
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True, precompute=True)
 
     _lead_child_server_fields = frozenset({"company_id", "followup_activity_id"})
 

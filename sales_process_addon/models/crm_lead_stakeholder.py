@@ -19,7 +19,7 @@ class CrmLeadStakeholder(models.Model):
     partner_id = fields.Many2one("res.partner", "Contact", required=True, index=True, ondelete="restrict")
     role_id = fields.Many2one("crm.stakeholder.role", required=True, index=True, ondelete="restrict")
     role_code = fields.Char(related="role_id.code")
-    role_sequence = fields.Integer(related="role_id.sequence", store=True)
+    role_sequence = fields.Integer(related="role_id.sequence", store=True, precompute=True)
     stance = fields.Selection(
         [
             ("champion", "Champion"),
@@ -42,6 +42,7 @@ class CrmLeadStakeholder(models.Model):
         compute="_compute_met",
         store=True,
         readonly=False,
+        precompute=True,
         help="We have met this person. Set automatically with a meeting date.",
     )
     met_date = fields.Date(
@@ -50,7 +51,7 @@ class CrmLeadStakeholder(models.Model):
         "that ask to meet the decision maker.",
     )
     concerns = fields.Text(help="What this person cares about, fears or expects from the project.")
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True, precompute=True)
 
     # The friendly message comes from the check in create/write; this is the
     # guarantee under concurrency.

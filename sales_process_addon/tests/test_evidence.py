@@ -9,6 +9,34 @@ from .common_gate import StageGateCase
 
 @tagged("post_install", "-at_install")
 class TestEvidence(StageGateCase):
+    def test_recording_evidence_query_count(self):
+        """A stage's evidence in one call: the rows are inserted with what the server derives
+        (company, stage, customer-led, counts), not updated after."""
+        lead = self._lead()
+        Evidence = self.env["crm.lead.evidence"].with_user(self.rep)
+        values = [
+            {
+                "lead_id": lead.id,
+                "milestone_id": self.m_summary.id,
+                "kind_id": self.kind_email.id,
+                "summary": "Li Wei confirmed the summary",
+                "customer_partner_id": self.contact.id,
+            },
+            {
+                "lead_id": lead.id,
+                "milestone_id": self.m_approval.id,
+                "kind_id": self.kind_meeting.id,
+                "summary": "Approved in the weekly review",
+                "internal_user_id": self.rep.id,
+            },
+        ]
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertQueryCount(41):
+            Evidence.create(values)
+            self.env.flush_all()
+        self.assertEqual(lead.evidence_ids.mapped("is_valid"), [True, True])
+
     def test_rep_records_customer_led_evidence(self):
         lead = self._lead()
         message = lead.message_post(
