@@ -260,7 +260,7 @@ class CrmLead(models.Model):
             for stage_id in sequences[lead]
             for mid in structure["stages"][stage_id]["required"]
         }
-        met = enforced.filtered("id")._stage_gate_proof(required)[0] if required else {}
+        met = enforced._stage_gate_proof(required)[0] if required else {}
         mapping = {}
         for lead in self:
             candidates = Stage.browse(sequences[lead])
@@ -274,7 +274,7 @@ class CrmLead(models.Model):
             )
             match = match or candidates[:1]
             if lead in enforced and match:
-                proven = met.get(lead.id, set()) if lead.id else set()
+                proven = met.get(lead.id, set())
                 for stage in candidates[: list(candidates).index(match)]:
                     if not set(structure["stages"][stage.id]["required"]) <= proven:
                         match = stage
@@ -292,17 +292,16 @@ class CrmLead(models.Model):
         still missing only, what awaits a manager's verification (read with
         the proof, in one query).
         """
-        leads = self.filtered("id")
-        milestones_of = leads._milestones_of_stages()
+        milestones_of = self._milestones_of_stages()
         milestones = self.env["crm.stage.milestone"].union(*milestones_of.values())
         # The facts are read once, for what they prove and for what only internal facts hold.
-        facts_met, internal_only = leads._with_fact_milestones(milestones_of)._stage_gate_facts(
+        facts_met, internal_only = self._with_fact_milestones(milestones_of)._stage_gate_facts(
             milestones, describe=False
         )
         met, awaiting = defaultdict(set), {}
-        if leads and milestones:
-            evidence = leads._stage_gate_evidence_by_validity(milestones.ids)
-            met.update(leads._stage_gate_milestones_met(milestones, evidence[True], facts_met=facts_met))
+        if milestones:
+            evidence = self._stage_gate_evidence_by_validity(milestones.ids)
+            met.update(self._stage_gate_milestones_met(milestones, evidence[True], facts_met=facts_met))
             awaiting = evidence[False]
         ids_of = {stage: set(stage_milestones.ids) for stage, stage_milestones in milestones_of.items()}
         # Evidence awaits a manager only for a milestone verified by one (or sharing its proof).
@@ -311,7 +310,7 @@ class CrmLead(models.Model):
         # (its lines translated once) and given to all its cards at once, not card by card.
         leads_in = defaultdict(list)
         for lead in self:
-            stage = lead.stage_id if lead.id else lead.stage_id.browse()
+            stage = lead.stage_id
             stage_ids = ids_of.get(stage, set())
             state = (
                 stage,
@@ -346,13 +345,11 @@ class CrmLead(models.Model):
     def _compute_milestone_checklist(self):
         """The form's checklist: its lines, False without milestones; any number of leads at once.
 
-        While the form is edited (onchange), the lines of the saved opportunity: what is proven
-        is recorded evidence, not the unsaved form.
+        While the form is edited (onchange), the lines of the form's data, as it will be saved.
         """
-        saved = self._origin.filtered("id")
-        lines = saved._milestone_checklist_lines_by_lead() if saved else {}
+        lines = self._milestone_checklist_lines_by_lead()
         for lead in self:
-            lead.milestone_checklist = lines.get(lead._origin.id) or False
+            lead.milestone_checklist = lines.get(lead.id) or False
 
     @api.model
     def _milestone_status_values(self, milestones, met, waiting, internal, missing_lines):

@@ -300,23 +300,15 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         whatever the number of leads.
         """
         found = defaultdict(dict)
-        if not self.ids:
+        if not self:
             return found
         role_codes = {"coach_secured": "coach", "decision_maker_met": "decision_maker"}
         wanted_roles = [role_codes[fact] for fact in facts if fact in role_codes]
         if wanted_roles:
-            # sudo: what proves a milestone must not depend on who moves the lead.
-            stakeholders = (
-                self.env["crm.lead.stakeholder"]
-                .sudo()
-                .search_fetch(
-                    [("lead_id", "in", self.ids), ("role_id.code", "in", wanted_roles)],
-                    ["lead_id", "partner_id", "role_id", "stance", "met", "met_date"],
-                )
-            )
-            traces = self.sudo()._customer_traces(stakeholders, customer_facts)
-            for stakeholder in stakeholders:
-                code, lead_id = stakeholder.role_id.code, stakeholder.lead_id.id
+            pairs = self._stakeholders_in_roles(wanted_roles)
+            traces = self.sudo()._customer_traces(pairs, customer_facts)
+            for lead_id, stakeholder in pairs:
+                code = stakeholder.role_id.code
                 if code == "coach" and stakeholder.stance in self._COACH_STANCES and "coach_secured" in facts:
                     fact = "coach_secured"
                 elif (
@@ -337,49 +329,85 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             description = _("qualification status: pursue") if describe else None
             leads = self.sudo()
             # That column only: a kanban's hundreds of cards would fetch every other column too.
-            leads.fetch(["qualification_status"])
+            leads.filtered("id").fetch(["qualification_status"])
             for lead in leads:
                 if lead.qualification_status == "pursue":
                     found[lead.id]["qualified_pursue"] = (description, False)
         return found
 
-    def _customer_traces(self, stakeholders, customer_facts):
-        """``{(fact, stakeholder id)}`` of the facts the customer left a trace of (see ``_opportunity_facts``)."""
+    def _stakeholders_in_roles(self, role_codes):
+        """``[(lead id, stakeholder)]`` of these leads' stakeholders whose role has one of ``role_codes``.
+
+        Saved leads are read in one query; a lead being edited in a form (a new record of the
+        onchange) gives its lines in memory, so that the form proves what the saved lead will.
+        """
+        # sudo: what proves a milestone must not depend on who moves or reads the lead.
+        saved = self.filtered("id")
+        stakeholders = (
+            self.env["crm.lead.stakeholder"]
+            .sudo()
+            .search_fetch(
+                [("lead_id", "in", saved.ids), ("role_id.code", "in", role_codes)],
+                ["lead_id", "partner_id", "role_id", "stance", "met", "met_date"],
+            )
+            if saved
+            else []
+        )
+        pairs = [(stakeholder.lead_id.id, stakeholder) for stakeholder in stakeholders]
+        for lead in self - saved:
+            pairs += [
+                (lead.id, stakeholder)
+                for stakeholder in lead.stakeholder_ids.sudo()
+                if stakeholder.role_id.code in role_codes
+            ]
+        return pairs
+
+    def _customer_traces(self, pairs, customer_facts):
+        """``{(fact, stakeholder id)}`` of the facts the customer left a trace of (see ``_opportunity_facts``);
+        ``pairs``: ``[(lead id, stakeholder)]`` (see ``_stakeholders_in_roles``)."""
         traces = set()
-        if not customer_facts:
+        if not customer_facts or not pairs:
             return traces
         # Only the leads of these stakeholders: a pipeline's other cards cost no customer read.
-        customers = {lead.id: lead.partner_id.commercial_partner_id for lead in stakeholders.lead_id}
-        of_customer = stakeholders.filtered(
-            lambda s: customers.get(s.lead_id.id)
-            and s.partner_id.commercial_partner_id == customers[s.lead_id.id]
-        )
-        coaches = of_customer.filtered(lambda s: s.role_id.code == "coach")
+        leads = self.browse({lead_id for lead_id, _stakeholder in pairs})
+        customers = {lead.id: lead.partner_id.commercial_partner_id for lead in leads}
+        # The traces are saved ones: a lead being edited is known by its saved record.
+        saved_id = {lead.id: lead._origin.id for lead in leads}
+        of_customer = [
+            (saved_id[lead_id], stakeholder)
+            for lead_id, stakeholder in pairs
+            if customers[lead_id] and stakeholder.partner_id.commercial_partner_id == customers[lead_id]
+        ]
+        coaches = [(lead_id, s) for lead_id, s in of_customer if s.role_id.code == "coach"]
         if "coach_secured" in customer_facts and coaches:
             written = self.env["mail.message"]._read_group(
                 [
                     ("model", "=", "crm.lead"),
-                    ("res_id", "in", self.ids),
-                    ("author_id", "in", coaches.partner_id.ids),
+                    ("res_id", "in", leads.ids),
+                    ("author_id", "in", list({s.partner_id.id for _lead_id, s in coaches})),
                     ("message_type", "in", ("email", "comment")),
                 ],
                 ["res_id", "author_id"],
             )
             written = {(res_id, author.id) for res_id, author in written}
-            traces |= {("coach_secured", s.id) for s in coaches if (s.lead_id.id, s.partner_id.id) in written}
-        deciders = of_customer.filtered(lambda s: s.role_id.code == "decision_maker")
+            traces |= {
+                ("coach_secured", s.id) for lead_id, s in coaches if (lead_id, s.partner_id.id) in written
+            }
+        deciders = [(lead_id, s) for lead_id, s in of_customer if s.role_id.code == "decision_maker"]
         if "decision_maker_met" in customer_facts and deciders:
             meetings = self.env["calendar.event"].search_fetch(
                 [
-                    ("opportunity_id", "in", self.ids),
-                    ("partner_ids", "in", deciders.partner_id.ids),
+                    ("opportunity_id", "in", leads.ids),
+                    ("partner_ids", "in", list({s.partner_id.id for _lead_id, s in deciders})),
                     ("start", "<=", fields.Datetime.now()),
                 ],
                 ["opportunity_id", "partner_ids"],
             )
             attended = {(m.opportunity_id.id, partner.id) for m in meetings for partner in m.partner_ids}
             traces |= {
-                ("decision_maker_met", s.id) for s in deciders if (s.lead_id.id, s.partner_id.id) in attended
+                ("decision_maker_met", s.id)
+                for lead_id, s in deciders
+                if (lead_id, s.partner_id.id) in attended
             }
         return traces
 

@@ -290,7 +290,8 @@ class CrmLeadEvidence(models.Model):
         self._check_linked_records_readable(vals_list)
 
     def _lead_child_before_write(self, vals):
-        if self.env.su:
+        # An empty write changes nothing (a form saving a line it only displayed): nothing to refuse.
+        if self.env.su or not vals:
             return
         self._check_linked_records_readable([vals])
         locked = self._audit_locked()

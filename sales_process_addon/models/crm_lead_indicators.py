@@ -209,21 +209,31 @@ class CrmLeadIndicators(models.AbstractModel):
         the decision maker was reached, as the buying center would.
         """
         found = defaultdict(set)
-        # Leads without evidence (e.g. new ones) prove nothing: no query for them.
-        ids = [lead.id for lead in self if isinstance(lead.id, int) and lead.evidence_ids]
-        if not ids:
-            return found
-        # sudo: what is proven must not depend on who reads the lead.
-        groups = (
-            self.env["crm.lead.evidence"]
-            .sudo()
-            ._read_group(
-                [("lead_id", "in", ids), ("is_valid", "=", True), ("milestone_id.fact", "!=", False)],
-                ["lead_id", "milestone_id"],
+        # Leads without evidence prove nothing: no query for them.
+        saved = self.filtered(lambda lead: lead.id and lead.evidence_ids)
+        if saved:
+            # sudo: what is proven must not depend on who reads the lead.
+            groups = (
+                self.env["crm.lead.evidence"]
+                .sudo()
+                ._read_group(
+                    [
+                        ("lead_id", "in", saved.ids),
+                        ("is_valid", "=", True),
+                        ("milestone_id.fact", "!=", False),
+                    ],
+                    ["lead_id", "milestone_id"],
+                )
             )
-        )
-        for lead, milestone in groups:
-            found[lead.id].add(milestone.fact)
+            for lead, milestone in groups:
+                found[lead.id].add(milestone.fact)
+        # A lead being edited in a form: its evidence lines in memory, as they will be saved.
+        for lead in self.filtered(lambda lead: not lead.id):
+            found[lead.id].update(
+                evidence.milestone_id.fact
+                for evidence in lead.evidence_ids.sudo()
+                if evidence.is_valid and evidence.milestone_id.fact
+            )
         return found
 
     def _indicators_refresh(self):

@@ -53,7 +53,7 @@ class CrmLeadProbability(models.AbstractModel):
         milestones = self.env["crm.stage.milestone"].browse(
             {mid for lead in proving for mid in stage_info[lead.stage_id.id]["required"]}
         )
-        met = proving.filtered("id")._stage_gate_milestones_met(milestones) if proving else {}
+        met = proving._stage_gate_milestones_met(milestones) if proving else {}
         for lead in self:
             info = stage_info.get(lead.stage_id.id)
             if not info or info["won"]:

@@ -500,7 +500,11 @@ class CrmLeadStageGate(models.AbstractModel):
 
     def _stage_gate_evidence_by_validity(self, milestone_ids, validities=(True, False)):
         """``{validity: {lead id: {milestone id: [evidence ids]}}}`` (see ``_stage_gate_evidence``)
-        for each of ``validities``, in one query."""
+        for each of ``validities``, in one query.
+
+        A lead being edited in a form (a new record of the onchange) proves what its evidence
+        lines in memory prove, so that the form shows what will hold once it is saved.
+        """
         known = self._stage_gate_structure()["milestones"]
 
         def key_of(milestone_id):
@@ -509,22 +513,31 @@ class CrmLeadStageGate(models.AbstractModel):
         wanted = set(milestone_ids)
         keys = {key_of(mid) for mid in wanted} - wanted
         proving = [mid for mid in known if mid in wanted or key_of(mid) in keys]
-        domain = [("lead_id", "in", self.ids), ("milestone_id", "in", proving)]
-        if len(validities) == 1:
-            domain.append(("is_valid", "=", validities[0]))
-        # sudo: what proves a milestone must not depend on who moves or reads the lead.
-        groups = (
-            self.env["crm.lead.evidence"]
-            .sudo()
-            ._read_group(domain, ["lead_id", "milestone_id", "is_valid"], ["id:array_agg"])
-        )
+        saved = self.filtered("id")
+        rows = []
+        if saved:
+            domain = [("lead_id", "in", saved.ids), ("milestone_id", "in", proving)]
+            if len(validities) == 1:
+                domain.append(("is_valid", "=", validities[0]))
+            # sudo: what proves a milestone must not depend on who moves or reads the lead.
+            groups = (
+                self.env["crm.lead.evidence"]
+                .sudo()
+                ._read_group(domain, ["lead_id", "milestone_id", "is_valid"], ["id:array_agg"])
+            )
+            rows = [(lead.id, milestone.id, bool(valid), ids) for lead, milestone, valid, ids in groups]
+        for lead in self - saved:
+            # sudo: as above; the lines are those of the form, already in memory.
+            for evidence in lead.evidence_ids.sudo():
+                if evidence.milestone_id.id in proving and bool(evidence.is_valid) in validities:
+                    rows.append((lead.id, evidence.milestone_id.id, bool(evidence.is_valid), [evidence.id]))
         by_key = defaultdict(set)
         for milestone_id in wanted:
             by_key[key_of(milestone_id)].add(milestone_id)
         found = {validity: defaultdict(lambda: defaultdict(list)) for validity in validities}
-        for lead, milestone, is_valid, evidence_ids in groups:
-            for target in by_key.get(key_of(milestone.id), ()):
-                found[bool(is_valid)][lead.id][target].extend(evidence_ids)
+        for lead_id, milestone_id, is_valid, evidence_ids in rows:
+            for target in by_key.get(key_of(milestone_id), ()):
+                found[is_valid][lead_id][target].extend(evidence_ids)
         return found
 
     def _stage_gate_milestones_met(self, milestones, evidence=None):

@@ -142,6 +142,9 @@ class TestEvidenceLifecycle(StageGateCase):
                     AccessError, "proved a recorded stage move and can no longer be changed"
                 ):
                     evidence.with_user(user).summary = "Rewritten"
+                # A form saving the line it only displayed writes nothing: not refused.
+                evidence.with_user(user).write({})
+        self.assertEqual(evidence.summary, "Proof of Internal approval")
         with self.assertRefused(ValidationError, "Say why the evidence is withdrawn"):
             evidence.with_user(self.rep).action_withdraw("  ")
         evidence.with_user(self.rep).action_withdraw("The approval was <b>revoked</b>")

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common_gate import StageGateCase
 
@@ -67,6 +67,21 @@ class TestGateIntegrity(StageGateCase):
             lead.with_user(self.rep).write({"pipeline_type_id": self.type_a.id})  # back to A: fine
             lead.with_user(self.rep).write({"pipeline_type_id": self.type_b.id, "stage_id": self.b2.id})
         self.assertTrue(blocker)
+
+    def test_switch_in_the_form_lands_where_the_proof_allows(self):
+        """The form places a switched deal as the server does: what it proved follows it
+        (BX's milestone shares its proof key with A1's summary)."""
+        self.m_summary.proof_key = "test_summary"
+        self.env["crm.stage.milestone"].create(
+            {"name": "BX proof", "stage_id": self.bx.id, "customer_led": True, "proof_key": "test_summary"}
+        )
+        lead = self._lead()
+        self._prove_a1(lead)
+        lead.stage_id = self.a2
+        with Form(lead.with_user(self.rep)) as form:
+            form.pipeline_type_id = self.type_b
+            self.assertEqual(form.stage_id, self.b2)
+        self.assertEqual(lead.stage_id, self.b2)
 
     def test_won_deal_keeps_its_process(self):
         lead = self._lead(stage=self.a3)  # created as manager (superuser) in the won stage

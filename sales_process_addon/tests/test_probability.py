@@ -117,6 +117,35 @@ class TestEvidenceProbability(OpportunityCase):
                 line.stance = "neutral"
         self.assertEqual((lead.evidence_probability, lead.probability), (10.0, 10.0))
 
+    def test_form_keeps_what_is_proven(self):
+        """While the form is edited, the probability counts the saved evidence: adding a
+        contact to the buying center neither shows nor saves the stage's bare probability."""
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)
+        with Form(lead.with_user(self.rep)) as form:
+            with form.stakeholder_ids.new() as line:
+                line.partner_id = self.contact
+                line.role_id = self.role_user
+            self.assertEqual(form.probability, 30.0)
+        self.assertEqual((lead.evidence_probability, lead.probability), (30.0, 30.0))
+        self.assertTrue(lead.is_automated_probability)
+
+    def test_form_shows_a_coach_before_saving(self):
+        """The unsaved buying center proves its facts in the form as it will once saved."""
+        self._require_a_coach()
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)
+        self.assertEqual(lead.probability, 23.33)
+        with Form(lead.with_user(self.rep)) as form:
+            with form.stakeholder_ids.new() as line:
+                line.partner_id = self.contact
+                line.role_id = self.role_coach
+                line.stance = "supporter"
+            self.assertEqual(form.probability, 36.67)
+            lines = {line["name"]: line["state"] for line in form.milestone_checklist}
+            self.assertEqual(lines["Coach secured"], "met")
+        self.assertEqual((lead.evidence_probability, lead.probability), (36.67, 36.67))
+
     def test_proof_does_not_rescore_predictive_deals(self):
         """Odoo's scoring does not weigh what proves a milestone: evidence, a fact or an answer
         does not run it again; a stage move still does."""

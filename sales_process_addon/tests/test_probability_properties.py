@@ -2,7 +2,8 @@
 
 Hypothesis drives sequences of what moves a deal's evidence probability:
 evidence (record, verify, archive, delete), the buying center (a coach, its
-stance), the qualification, stage moves, probabilities set by hand, and the
+stance, also edited in the form, which must show before saving what is then
+saved), the qualification, stage moves, probabilities set by hand, and the
 administrator's configuration (stage probabilities, required milestones,
 milestones met by a fact or sharing a proof key, the process's probability
 mode, the order of the funnel states). After every step:
@@ -25,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common_hypothesis import stateful_settings
 from .common_opportunity import OpportunityCase
@@ -175,6 +176,37 @@ class TestProbabilityProperties(OpportunityCase):
                     self.attempt(lambda: stakeholder.write(values))
                 else:
                     self.attempt(lambda: case._stakeholder(lead, contact, case.role_dm, **values))
+
+            @rule(
+                index=pick_lead,
+                contact=st.sampled_from(contacts),
+                role=st.sampled_from(["coach", "decision_maker", "user"]),
+                stance=st.sampled_from(["supporter", "neutral"]),
+            )
+            def buying_center_in_the_form(self, index, contact, role, stance):
+                """The rep maps the buying center in the form: the probability it shows before
+                saving is the one saved."""
+                lead = self.lead(index)
+                shown = []
+
+                def edit():
+                    position = next(
+                        (i for i, holder in enumerate(lead.stakeholder_ids) if holder.partner_id == contact),
+                        None,
+                    )
+                    with Form(lead.with_user(case.rep)) as form:
+                        lines = form.stakeholder_ids
+                        with lines.new() if position is None else lines.edit(position) as line:
+                            line.partner_id = contact
+                            line.role_id = case.env.ref(f"sales_process_addon.stakeholder_role_{role}")
+                            line.stance = stance
+                            line.met_date = fields.Date.today() if role == "decision_maker" else False
+                        shown.append(form.probability)
+
+                if self.attempt(edit):
+                    case.assertAlmostEqual(
+                        shown[0], lead.probability, 2, "the form showed another probability"
+                    )
 
             @rule(index=pick_lead, pick=st.integers(0, 30))
             def drop_stakeholder(self, index, pick):

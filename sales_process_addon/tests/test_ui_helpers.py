@@ -1,6 +1,6 @@
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common_gate import StageGateCase
 
@@ -172,6 +172,14 @@ class TestUiHelpers(StageGateCase):
         self._evidence(lead, coach, kind_id=self.kind_meeting.id)
         self.assertTrue(lead.has_decision_maker_access)
         self.assertFalse(lead.buying_center_warnings)
+        # So does the form while the rep edits the buying center, before saving.
+        with Form(lead.with_user(self.rep)) as form:
+            with form.stakeholder_ids.new() as line:
+                line.partner_id = self.contact
+                line.role_id = self.env.ref("sales_process_addon.stakeholder_role_user")
+            self.assertTrue(form.has_decision_maker_access)
+            self.assertNotIn("No decision maker", form.buying_center_warnings)
+            self.assertNotIn("No coach", form.buying_center_warnings)
 
     def test_checklist_says_which_fact_would_meet_a_missing_milestone(self):
         facts = ("coach_secured", "decision_maker_met", "qualified_pursue", False)
