@@ -1,9 +1,10 @@
 """Property-based test of the stage gate: random operations by four users, invariants after each.
 
 Hypothesis drives sequences of writes (stage, process, team, type; single and
-batched), imports, creations, won / lost / restore, evidence (record, verify,
-delete) and exceptions (request, approve, reject) as two salesmen and two
-sales managers. Refused operations roll back to a savepoint; after every step
+batched; a process switch also through the form, which must show and save
+what RPC gives), imports, creations, won / lost / restore, evidence (record,
+verify, delete) and exceptions (request, approve, reject) as two salesmen and
+two sales managers. Refused operations roll back to a savepoint; after every step
 the stored data must satisfy the gate's invariants (see ``_check_invariants``).
 
 CI runs a bounded number of sequences (see ``common_hypothesis``);
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common_gate import StageGateCase
 from .common_hypothesis import stateful_settings
@@ -28,6 +29,14 @@ from .common_hypothesis import stateful_settings
 
 class ImportRefused(Exception):
     """An import the server refused (``load`` reports errors instead of raising)."""
+
+
+class Undone(Exception):
+    """Raised to roll an operation back once its outcome is known."""
+
+
+class ClosedInTheForm(Exception):
+    """The form shows the process read-only (a closed deal): it offers no switch."""
 
 
 REFUSED = (UserError, AccessError, ImportRefused)  # ValidationError is a UserError
@@ -149,6 +158,21 @@ class TestGateProperties(StageGateCase):
             def lead(self, index, env):
                 return env["crm.lead"].browse(self.leads.ids[index % len(self.leads)])
 
+            def outcome_of(self, user, operation):
+                """What ``operation(env of user)`` returns (an id), None if refused; undone either way."""
+                outcome = None
+                try:
+                    with case.env.cr.savepoint():
+                        outcome = operation(case.env(user=user)).id
+                        case.env.flush_all()
+                        raise Undone
+                except Undone:
+                    pass
+                except REFUSED:
+                    outcome = None
+                case.env.invalidate_all()
+                return outcome
+
             @rule(index=st.integers(0, 9), stage=pick_stage, user=pick_user)
             def move(self, index, stage, user):
                 self.attempt(
@@ -181,6 +205,35 @@ class TestGateProperties(StageGateCase):
                 if with_stage:
                     vals["stage_id"] = stage.id if stage else False
                 self.attempt(user, lambda env: self.lead(index, env).write(vals))
+
+            @rule(index=st.integers(0, 9), ptype=st.sampled_from(case.types), user=pick_user)
+            def switch_in_the_form(self, index, ptype, user):
+                """The form shows the stage that a switch over RPC lands on, and saves it; what RPC
+                refuses, the form cannot save."""
+
+                def by_rpc(env):
+                    lead = self.lead(index, env)
+                    lead.write({"pipeline_type_id": ptype.id})
+                    return lead.stage_id
+
+                def in_the_form(env):
+                    with Form(self.lead(index, env)) as form:
+                        if form._get_modifier("pipeline_type_id", "readonly"):
+                            raise ClosedInTheForm
+                        form.pipeline_type_id = ptype
+                        shown = form.stage_id
+                    case.assertEqual(
+                        form.record.stage_id, shown, "the form saved another stage than it showed"
+                    )
+                    return shown
+
+                landed = self.outcome_of(user, by_rpc)
+                try:
+                    shown = self.attempt(user, in_the_form)
+                except ClosedInTheForm:  # nothing to compare (RPC may still switch a lost deal)
+                    case.env.invalidate_all()
+                    return
+                case.assertEqual(shown.id if shown else None, landed, "the form and RPC disagree")
 
             @rule(
                 index=st.integers(0, 9), team=st.sampled_from([case.team, case.team_2, False]), user=pick_user
