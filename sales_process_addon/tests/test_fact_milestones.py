@@ -1,6 +1,6 @@
 from odoo import fields
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common_opportunity import OpportunityCase
 
@@ -95,6 +95,20 @@ class TestFactMilestones(OpportunityCase):
         self.assertEqual(
             self._history_of_move(lead, self.a2).facts_used,
             "Coach secured: qualification status: pursue (internal proof)",
+        )
+
+    def test_qualification_answered_in_the_form_meets_its_milestone_before_saving(self):
+        self.m_coach.fact = "qualified_pursue"
+        lead = self._lead()
+        with Form(lead.with_user(self.rep)) as form:
+            for index in range(len(form.qualification_ids)):
+                with form.qualification_ids.edit(index) as line:
+                    line.answer = "yes"
+            states = {line["name"]: line["state"] for line in form.milestone_checklist}
+            self.assertEqual(states["Coach secured"], "met")
+        self.assertEqual(lead.qualification_status, "pursue")
+        self.assertEqual(
+            {line["name"]: line["state"] for line in lead.milestone_checklist}["Coach secured"], "met"
         )
 
     def test_fact_is_judged_whoever_moves(self):
