@@ -434,7 +434,7 @@ class CrmLeadStageGate(models.AbstractModel):
     def _stage_gate_requirements(self, event, old, new):
         """What a change must satisfy.
 
-        ``{"prove": [milestone ids], "problem": None or skip/backward/won_switch,
+        ``{"prove": [milestone ids], "problem": None or skip/backward/won_switch/lost_switch,
         "enforced": bool (a problem or a missing milestone refuses it), "moves": bool
         (a move that leaves a stage forward, whose proof the history records)}``.
         """
@@ -450,6 +450,9 @@ class CrmLeadStageGate(models.AbstractModel):
             if old.won_status == "won" or won_stage:
                 # A won deal keeps its process, and no switch wins a deal: in every mode.
                 need.update(problem="won_switch", enforced=True)
+            elif old.won_status == "lost":
+                # A lost deal stays where it was lost (losses are reported by process and stage).
+                need.update(problem="lost_switch", enforced=True)
             elif enforced and new.stage_id:
                 # Landing in the new process needs what its earlier stages require.
                 sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id, new.stage_id)
@@ -655,6 +658,12 @@ class CrmLeadStageGate(models.AbstractModel):
                 '"%(lead)s" cannot switch from "%(stage)s" to "%(target)s": a won deal keeps its sales process, '
                 "and a process switch never wins a deal. A sales manager may request an exception that "
                 "another sales manager approves.",
+                **names,
+            )
+        if problem == "lost_switch":
+            return _(
+                '"%(lead)s" cannot switch from "%(stage)s" to "%(target)s": a lost deal keeps the sales process '
+                "and the stage it was lost in. Restore it first, then change its process.",
                 **names,
             )
         if old.pipeline_type_id != new.pipeline_type_id:

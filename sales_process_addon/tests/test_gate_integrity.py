@@ -83,6 +83,25 @@ class TestGateIntegrity(StageGateCase):
             self.assertEqual(form.stage_id, self.b2)
         self.assertEqual(lead.stage_id, self.b2)
 
+    def test_lost_deal_keeps_its_process(self):
+        """As the form shows it (read-only): restored first, it may switch."""
+        lead = self._lead()
+        lead.with_user(self.rep).action_set_lost()
+        with self.assertRefused(
+            ValidationError, "a lost deal keeps the sales process and the stage it was lost in"
+        ):
+            lead.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual(
+            (lead.pipeline_type_id, lead.stage_id, lead.won_status), (self.type_a, self.a1, "lost")
+        )
+        with self.assertRefused(ValidationError, "Restore it first"):
+            lead.with_user(self.rep).write({"active": True, "pipeline_type_id": self.type_b.id})
+        lead.with_user(self.rep).action_unarchive()
+        lead.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual(
+            (lead.pipeline_type_id, lead.stage_id, lead.won_status), (self.type_b, self.bx, "pending")
+        )
+
     def test_won_deal_keeps_its_process(self):
         lead = self._lead(stage=self.a3)  # created as manager (superuser) in the won stage
         self.assertEqual(lead.won_status, "won")
