@@ -102,6 +102,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         if self.type == "lead" and not self.stakeholder_ids:
             return []
         stakeholders = self.stakeholder_ids
+        Stakeholder = self.env["crm.lead.stakeholder"]
         deciders = stakeholders.filtered(lambda s: s.role_id.code == "decision_maker")
         warnings = []
         if "decision_maker_met" not in proven:
@@ -111,7 +112,10 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 warnings.append(
                     _(
                         "Decision maker not met: %(names)s.",
-                        names=join_list(self.env, deciders.partner_id.mapped("display_name")),
+                        names=join_list(
+                            self.env,
+                            [Stakeholder._contact_name(decider.partner_id, self) for decider in deciders],
+                        ),
                     )
                 )
         if "coach_secured" not in proven and not stakeholders.filtered(
@@ -124,7 +128,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             warnings.append(
                 _(
                     "%(contact)s (%(role)s) opposes us and has high influence.",
-                    contact=opponent.partner_id.display_name,
+                    contact=Stakeholder._contact_name(opponent.partner_id, self),
                     role=opponent.role_id.name,
                 )
             )

@@ -69,6 +69,15 @@ class CrmLeadStakeholder(models.Model):
         for stakeholder in self:
             stakeholder.met = stakeholder.met or bool(stakeholder.met_date)
 
+    @api.model
+    def _contact_name(self, partner, lead):
+        """How the buying center's texts name ``partner``: without the company when it is ``lead``'s
+        customer, as the buying center list shows it."""
+        customer = lead.partner_id.commercial_partner_id
+        if customer and partner.commercial_partner_id == customer:
+            return partner.with_context(partner_display_name_hide_company=True)._get_complete_name()
+        return partner.display_name
+
     # ------------------------------------------------------------
     # CONSTRAINTS
     # ------------------------------------------------------------
@@ -84,7 +93,7 @@ class CrmLeadStakeholder(models.Model):
                     _(
                         '"%(contact)s" belongs to %(partner_company)s, but the opportunity "%(lead)s" '
                         "belongs to %(lead_company)s: pick a contact of %(lead_company)s or a shared one.",
-                        contact=stakeholder.partner_id.display_name,
+                        contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
                         partner_company=partner_company.name,
                         lead=stakeholder.lead_id.name,
                         lead_company=lead_company.name,
@@ -100,7 +109,7 @@ class CrmLeadStakeholder(models.Model):
                     _(
                         "%(contact)s: the meeting date %(date)s is in the future. Record meetings that "
                         "took place; schedule the coming ones as activities or in the calendar.",
-                        contact=stakeholder.partner_id.display_name,
+                        contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
                         date=stakeholder.met_date,
                     )
                 )
@@ -156,7 +165,9 @@ class CrmLeadStakeholder(models.Model):
                     '%(contact)s is already in the buying center of "%(lead)s" as %(role)s. '
                     "Change the existing line instead; nothing was saved.",
                     # The user may write the lead and read the contact: checked before.
-                    contact=self.env["res.partner"].browse(partner_id).display_name,
+                    contact=self._contact_name(
+                        self.env["res.partner"].browse(partner_id), self.env["crm.lead"].browse(lead_id)
+                    ),
                     lead=self.env["crm.lead"].browse(lead_id).name,
                     role=self.env["crm.stakeholder.role"].browse(role_id).name,
                 )
@@ -205,7 +216,7 @@ class CrmLeadStakeholder(models.Model):
                     "category": "people",
                     "description": _(
                         "%(contact)s joined the buying center as %(role)s (%(stance)s, %(influence)s influence).",
-                        contact=stakeholder.partner_id.display_name,
+                        contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
                         role=stakeholder.role_id.name,
                         stance=stance_of[stakeholder.stance],
                         influence=influence_of[stakeholder.influence],
@@ -241,7 +252,7 @@ class CrmLeadStakeholder(models.Model):
                 "category": "people",
                 "description": _(
                     "%(contact)s (%(role)s) left the buying center.",
-                    contact=stakeholder.partner_id.display_name,
+                    contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
                     role=stakeholder.role_id.name,
                 ),
             }
@@ -263,12 +274,12 @@ class CrmLeadStakeholder(models.Model):
             stance_of = dict(self._fields["stance"]._description_selection(self.env))
             return _(
                 "coach secured: %(contact)s (%(stance)s)",
-                contact=self.partner_id.display_name,
+                contact=self._contact_name(self.partner_id, self.lead_id),
                 stance=stance_of[self.stance],
             )
         return _(
             "decision maker met: %(contact)s on %(date)s",
-            contact=self.partner_id.display_name,
+            contact=self._contact_name(self.partner_id, self.lead_id),
             date=self.met_date,
         )
 
@@ -279,7 +290,7 @@ class CrmLeadStakeholder(models.Model):
         vals_list = []
         for stakeholder in self:
             partner, role, stance, influence = before[stakeholder.id]
-            contact = stakeholder.partner_id.display_name
+            contact = self._contact_name(stakeholder.partner_id, stakeholder.lead_id)
             changes = []
             if partner != stakeholder.partner_id:
                 changes.append(
@@ -287,7 +298,7 @@ class CrmLeadStakeholder(models.Model):
                         "people",
                         _(
                             "%(old)s was replaced by %(new)s as %(role)s.",
-                            old=partner.display_name,
+                            old=self._contact_name(partner, stakeholder.lead_id),
                             new=contact,
                             role=stakeholder.role_id.name,
                         ),

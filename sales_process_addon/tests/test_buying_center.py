@@ -38,11 +38,9 @@ class TestBuyingCenter(OpportunityCase):
         self.assertIn("No decision maker identified", lead.buying_center_warnings)
         self.assertIn("No coach", lead.buying_center_warnings)
         decider = self._stakeholder(lead, self.wang, self.role_dm)
-        self.assertIn("Decision maker not met: Buyer Corp, Wang Fang", lead.buying_center_warnings)
+        self.assertIn("Decision maker not met: Wang Fang", lead.buying_center_warnings)
         self._stakeholder(lead, self.zhao, self.role_gatekeeper, stance="opponent", influence="high")
-        self.assertIn(
-            "Buyer Corp, Zhao Min (Gatekeeper) opposes us and has high influence", lead.buying_center_warnings
-        )
+        self.assertIn("Zhao Min (Gatekeeper) opposes us and has high influence", lead.buying_center_warnings)
         coach = self._stakeholder(lead, self.contact, self.role_coach, stance="neutral")
         self.assertIn("No coach", lead.buying_center_warnings, "a neutral coach is no coach")
         coach.stance = "champion"
@@ -52,13 +50,25 @@ class TestBuyingCenter(OpportunityCase):
         self.assertNotIn("No champion", lead.buying_center_warnings)
         self.assertIn('class="alert alert-warning', lead.buying_center_warnings)
 
+    def test_texts_name_outsiders_with_their_company(self):
+        """The customer's people go by their own name; a consultant of another firm keeps the firm's."""
+        lead = self._lead()
+        firm = self.env["res.partner"].create({"name": "Advisory Ltd", "is_company": True})
+        consultant = self.env["res.partner"].create({"name": "Chen Jie", "parent_id": firm.id})
+        self._stakeholder(lead, consultant, self.role_gatekeeper, stance="opponent", influence="high")
+        self.assertIn("Advisory Ltd, Chen Jie (Gatekeeper) opposes us", lead.buying_center_warnings)
+        self.assertEqual(
+            lead.signal_ids.mapped("description"),
+            ["Advisory Ltd, Chen Jie joined the buying center as Gatekeeper (Opponent, High influence)."],
+        )
+
     def test_same_contact_same_role_refused(self):
         lead = self._lead()
         first = self._stakeholder(lead, self.wang, self.role_dm, concerns="Payback time")
         self._stakeholder(lead, self.wang, self.role_user)  # another role: allowed
         with self.assertRefused(
             ValidationError,
-            r'Buyer Corp, Wang Fang is already in the buying center of "Gate deal" as Decision maker / economic buyer',
+            r'Wang Fang is already in the buying center of "Gate deal" as Decision maker / economic buyer',
         ):
             self._stakeholder(lead.with_user(self.rep), self.wang, self.role_dm)
         with self.assertRefused(ValidationError, "is already in the buying center"):

@@ -217,9 +217,7 @@ class TestCustomerFacts(OpportunityCase):
         self.assertNotIn("Coach secured", lead.milestone_missing or "")
         lead.with_user(self.rep).stage_id = self.a2
         history = lead.stage_history_ids.filtered(lambda h: h.to_stage_id == self.a2)
-        self.assertEqual(
-            history.facts_used, "Coach secured: coach secured: Buyer Corp, Wang Fang (Champion) (customer)"
-        )
+        self.assertEqual(history.facts_used, "Coach secured: coach secured: Wang Fang (Champion) (customer)")
 
     def test_an_internal_contact_is_no_customer_coach(self):
         lead = self._lead()
@@ -259,7 +257,7 @@ class TestCustomerFacts(OpportunityCase):
         bare = lead._stage_gate_facts(self.m_coach, describe=False)
         self.assertEqual(
             described[0][lead.id],
-            {self.m_coach.id: "Coach secured: coach secured: Buyer Corp, Wang Fang (Champion) (customer)"},
+            {self.m_coach.id: "Coach secured: coach secured: Wang Fang (Champion) (customer)"},
         )
         self.assertEqual(bare[0][lead.id], {self.m_coach.id: None})
         self.assertEqual(described[1], bare[1])

@@ -22,16 +22,16 @@ class TestSignals(OpportunityCase):
             [
                 (
                     "people",
-                    "Buyer Corp, Wang Fang joined the buying center as User (Supporter, Medium influence).",
+                    "Wang Fang joined the buying center as User (Supporter, Medium influence).",
                 ),
-                ("role", "Buyer Corp, Wang Fang: role changed from User to Decision maker / economic buyer."),
-                ("role", "Buyer Corp, Wang Fang: stance changed from Supporter to Opponent."),
-                ("role", "Buyer Corp, Wang Fang: influence changed from Medium to High."),
+                ("role", "Wang Fang: role changed from User to Decision maker / economic buyer."),
+                ("role", "Wang Fang: stance changed from Supporter to Opponent."),
+                ("role", "Wang Fang: influence changed from Medium to High."),
                 (
                     "people",
-                    "Buyer Corp, Wang Fang was replaced by Buyer Corp, Zhao Min as Decision maker / economic buyer.",
+                    "Wang Fang was replaced by Zhao Min as Decision maker / economic buyer.",
                 ),
-                ("people", "Buyer Corp, Zhao Min (Decision maker / economic buyer) left the buying center."),
+                ("people", "Zhao Min (Decision maker / economic buyer) left the buying center."),
             ],
         )
         self.assertTrue(all(signals.mapped("automatic")))
