@@ -167,6 +167,23 @@ class TestChineseStageTasks(TransactionCase):
         )
         self.assertIn("合同條款", note)
 
+    def test_stage_form_labels_in_chinese(self):
+        """Odoo's CRM ships some of the stage form's texts without Chinese: the addon words them."""
+        expected = {
+            "zh_CN": ("颜色", "停滞判定天数", "停滞商机提醒", "所有团队共用"),
+            "zh_TW": ("顏色", "停滯判定天數", "停滯商機提醒", "所有團隊共用"),
+        }
+        for lang, words in expected.items():
+            arch = (
+                self.env["crm.stage"]
+                .with_context(lang=lang)
+                .get_views([(self.env.ref("crm.crm_stage_form").id, "form")])["views"]["form"]["arch"]
+            )
+            with self.subTest(lang=lang):
+                for word in words:
+                    self.assertIn(word, arch)
+                self.assertNotIn('string="Days to rot"', arch)
+
     def test_tasks_in_the_language_of_whom_does_them(self):
         growth = self.env.ref("sales_process_addon.stage_t3_04_growth")
         rep_cn = self.env["res.users"].create(
