@@ -56,6 +56,7 @@
     "demo": [
         "demo/crm_lead_demo.xml",
         "demo/crm_lead_evidence_demo.xml",
+        "demo/crm_lead_opportunity_management_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [
