@@ -1,0 +1,105 @@
+import { registry } from "@web/core/registry";
+
+/**
+ * A rep on a phone works the opportunity's lists as cards: answers a
+ * qualification question, changes a stakeholder's stance and adds a
+ * competitor, each in a dialog, then saves the opportunity.
+ */
+const card = (field, text) =>
+    `.o_field_widget[name=${field}] .o_kanban_record:not(.o-kanban-button-new):contains('${text}')`;
+const dialog = ".modal .o_form_view";
+const saveDialog = {
+    content: "Save the dialog",
+    trigger: ".modal .modal-footer .o_form_button_save",
+    run: "click",
+};
+
+registry.category("web_tour.tours").add("sales_process_mobile_lead_form_tour", {
+    steps: () => [
+        {
+            content: "Open the opportunity's management tab",
+            trigger: ".o_notebook .nav-link[name=sales_process_qualification]",
+            run: "click",
+        },
+        {
+            content: "The lists show as cards, not as squeezed columns",
+            trigger: ".o_field_widget[name=qualification_ids] .o_kanban_renderer",
+        },
+        {
+            trigger: ".o_field_widget[name=stakeholder_ids] .o_kanban_renderer",
+        },
+        {
+            content: "Open the question",
+            trigger: card("qualification_ids", "Tour mobile budget?"),
+            run: "click",
+        },
+        {
+            content: "Answer it",
+            trigger: `${dialog} .o_field_widget[name=answer] input[data-value=yes]`,
+            run: "click",
+        },
+        {
+            trigger: `${dialog} .o_field_widget[name=notes] textarea`,
+            run: "edit Confirmed by the plant director",
+        },
+        saveDialog,
+        {
+            content: "The card shows the answer",
+            trigger: `${card("qualification_ids", "Tour mobile budget?")}:contains('Yes'):contains('Confirmed by the plant director')`,
+        },
+        {
+            content: "Open the stakeholder",
+            trigger: card("stakeholder_ids", "Tour Mobile Buyer"),
+            run: "click",
+        },
+        {
+            trigger: `${dialog} .o_field_widget[name=stance] input`,
+            run: "click",
+        },
+        {
+            trigger: ".o_select_menu_item:contains('Supporter')",
+            run: "click",
+        },
+        saveDialog,
+        {
+            content: "The card shows the new stance",
+            trigger: `${card("stakeholder_ids", "Tour Mobile Buyer")}:contains('Supporter')`,
+        },
+        {
+            content: "Add a competitor",
+            trigger: ".o_field_widget[name=competitor_ids] .o-kanban-button-new",
+            run: "click",
+        },
+        {
+            content: "On a phone, the competitor is picked in a search dialog",
+            trigger: `${dialog} .o_field_widget[name=competitor_id] input`,
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_kanban_record:contains('Tour Mobile Rival')",
+            run: "click",
+        },
+        {
+            trigger: `${dialog} .o_field_widget[name=threat_level] input`,
+            run: "click",
+        },
+        {
+            trigger: ".o_select_menu_item:contains('High')",
+            run: "click",
+        },
+        saveDialog,
+        {
+            content: "The competitor's card is there",
+            trigger: `${card("competitor_ids", "Tour Mobile Rival")}:contains('High')`,
+        },
+        {
+            content: "Save the opportunity",
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Saved",
+            trigger: ".o_form_saved, .o_form_status_indicator_buttons.invisible:not(:visible)",
+        },
+    ],
+});

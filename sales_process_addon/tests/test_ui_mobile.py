@@ -1,0 +1,55 @@
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestMobileLeadFormUi(HttpCase):
+    """On a phone-sized screen, the opportunity's lists are cards edited in dialogs.
+
+    The screen is a phone's; the pointer stays a mouse, so that selections open as
+    dropdowns rather than as Odoo's touch bottom sheet.
+    """
+
+    browser_size = "390x844"
+
+    def test_rep_edits_the_lists_on_a_phone(self):
+        rep = new_test_user(
+            self.env, "tour_mobile_rep", "sales_team.group_sale_salesman", name="Tour Mobile Rep"
+        )
+        process = self.env["crm.pipeline.type"].create({"name": "Tour mobile process", "code": "tour_mobile"})
+        self.env["crm.stage"].create(
+            {"name": "Tour Mobile Discover", "pipeline_type_id": process.id, "sequence": 1}
+        )
+        customer = self.env["res.partner"].create({"name": "Tour Mobile Co", "is_company": True})
+        buyer = self.env["res.partner"].create({"name": "Tour Mobile Buyer", "parent_id": customer.id})
+        question = self.env["crm.qualification.question"].create({"name": "Tour mobile budget?"})
+        rival = self.env["crm.competitor"].create({"name": "Tour Mobile Rival"})
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Tour mobile deal",
+                "type": "opportunity",
+                "pipeline_type_id": process.id,
+                "partner_id": customer.id,
+                "user_id": rep.id,
+                "qualification_ids": [(0, 0, {"question_id": question.id})],
+                "stakeholder_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "partner_id": buyer.id,
+                            "role_id": self.env.ref("sales_process_addon.stakeholder_role_decision_maker").id,
+                            "stance": "neutral",
+                        },
+                    )
+                ],
+            }
+        )
+
+        self.start_tour(f"/odoo/crm/{lead.id}", "sales_process_mobile_lead_form_tour", login=rep.login)
+
+        answer = lead.qualification_ids.filtered(lambda line: line.question_id == question)
+        self.assertEqual((answer.answer, answer.notes), ("yes", "Confirmed by the plant director"))
+        self.assertEqual(lead.stakeholder_ids.mapped("stance"), ["supporter"])
+        self.assertEqual(
+            [(line.competitor_id, line.threat_level) for line in lead.competitor_ids], [(rival, "high")]
+        )
