@@ -53,3 +53,40 @@ class TestMobileLeadFormUi(HttpCase):
         self.assertEqual(
             [(line.competitor_id, line.threat_level) for line in lead.competitor_ids], [(rival, "high")]
         )
+
+    def test_manager_approves_an_exception_on_a_phone(self):
+        rep = new_test_user(self.env, "tour_mobile_rep2", "sales_team.group_sale_salesman")
+        manager = new_test_user(self.env, "tour_mobile_manager", "sales_team.group_sale_manager")
+        process = self.env["crm.pipeline.type"].create(
+            {"name": "Tour mobile gated", "code": "tour_mobile_gated", "gate_mode": "enforced"}
+        )
+        stages = self.env["crm.stage"].create(
+            [
+                {"name": f"Tour Mobile Gate {sequence}", "pipeline_type_id": process.id, "sequence": sequence}
+                for sequence in (1, 2, 3)
+            ]
+        )
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Tour mobile exception deal",
+                "type": "opportunity",
+                "pipeline_type_id": process.id,
+                "user_id": rep.id,
+            }
+        )
+        exception = (
+            self.env["crm.stage.exception"]
+            .with_user(rep)
+            .create({"lead_id": lead.id, "to_stage_id": stages[2].id, "reason": "Framework contract signed"})
+        )
+        self.assertEqual((exception.state, exception.kind), ("pending", "skip"))
+
+        action = self.env.ref("sales_process_addon.crm_stage_exception_action")
+        self.start_tour(
+            f"/odoo/action-{action.id}", "sales_process_mobile_exception_approval_tour", login=manager.login
+        )
+
+        self.assertEqual(
+            (exception.state, exception.approver_id, exception.decision_comment),
+            ("approved", manager, "Signed framework contract seen"),
+        )

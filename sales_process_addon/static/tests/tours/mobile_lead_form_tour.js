@@ -103,3 +103,30 @@ registry.category("web_tour.tours").add("sales_process_mobile_lead_form_tour", {
         },
     ],
 });
+
+/** A manager on a phone approves a pending exception from its card. */
+registry.category("web_tour.tours").add("sales_process_mobile_exception_approval_tour", {
+    steps: () => [
+        {
+            content: "On a phone, the requests open as cards",
+            trigger: ".o_kanban_view .o_kanban_record:contains('Tour mobile exception deal'):contains('Pending')",
+        },
+        {
+            content: "Approve from the card",
+            trigger: ".o_kanban_record:contains('Tour mobile exception deal') button:contains('Approve')",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=comment] textarea",
+            run: "edit Signed framework contract seen",
+        },
+        {
+            trigger: ".modal .modal-footer button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "Decided, the request leaves the pending queue",
+            trigger: ".o_kanban_view:not(:has(.o_kanban_record:contains('Tour mobile exception deal')))",
+        },
+    ],
+});
