@@ -15,9 +15,14 @@ class TestMobileLeadFormUi(HttpCase):
         rep = new_test_user(
             self.env, "tour_mobile_rep", "sales_team.group_sale_salesman", name="Tour Mobile Rep"
         )
-        process = self.env["crm.pipeline.type"].create({"name": "Tour mobile process", "code": "tour_mobile"})
+        process = self.env["crm.pipeline.type"].create(
+            {"name": "Tour mobile process", "code": "tour_mobile", "gate_mode": "enforced"}
+        )
         self.env["crm.stage"].create(
-            {"name": "Tour Mobile Discover", "pipeline_type_id": process.id, "sequence": 1}
+            [
+                {"name": f"Tour Mobile {name}", "pipeline_type_id": process.id, "sequence": sequence}
+                for sequence, name in enumerate(("Discover", "Qualify", "Propose"), start=1)
+            ]
         )
         customer = self.env["res.partner"].create({"name": "Tour Mobile Co", "is_company": True})
         buyer = self.env["res.partner"].create({"name": "Tour Mobile Buyer", "parent_id": customer.id})

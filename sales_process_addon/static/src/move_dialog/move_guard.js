@@ -97,6 +97,14 @@ patch(StatusBarField.prototype, {
         );
     },
 
+    /** The same mark in the dropdowns: the folded stages, and every stage on a phone. */
+    getDropdownItemClassNames(item) {
+        const classNames = super.getDropdownItemClassNames(...arguments);
+        return this.unreachableStageIds.includes(item.value)
+            ? `${classNames} o_sales_process_unreachable`
+            : classNames;
+    },
+
     get unreachableStageIds() {
         const { record, name } = this.props;
         if (record.resModel !== "crm.lead" || name !== "stage_id") {

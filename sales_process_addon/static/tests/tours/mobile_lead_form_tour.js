@@ -17,6 +17,24 @@ const saveDialog = {
 registry.category("web_tour.tours").add("sales_process_mobile_lead_form_tour", {
     steps: () => [
         {
+            content: "On a phone, every stage is in the statusbar's dropdown",
+            trigger: ".o_statusbar_status > .dropdown-toggle:visible:contains('Tour Mobile Discover')",
+            run: "click",
+        },
+        {
+            content: "A stage the gate does not let the deal reach is marked there",
+            trigger: ".o-dropdown--menu .o_sales_process_unreachable:contains('Tour Mobile Propose')",
+        },
+        {
+            content: "the next one is not",
+            trigger: ".o-dropdown--menu .dropdown-item:contains('Tour Mobile Qualify'):not(.o_sales_process_unreachable)",
+        },
+        {
+            content: "Close the dropdown",
+            trigger: ".o_statusbar_status > .dropdown-toggle.show",
+            run: "click",
+        },
+        {
             content: "Open the opportunity's management tab",
             trigger: ".o_notebook .nav-link[name=sales_process_qualification]",
             run: "click",
