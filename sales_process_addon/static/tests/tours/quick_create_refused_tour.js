@@ -51,5 +51,18 @@ registry.category("web_tour.tours").add("sales_process_quick_create_refused_tour
             content: "The card is in the first stage",
             trigger: `${column("Tour QC Discover")} .o_kanban_record:contains('Tour QC first deal')`,
         },
+        {
+            content: "Wait longer than a notification's usual life (4 s)",
+            trigger: "body",
+            run: () => new Promise((resolve) => setTimeout(resolve, 4500)),
+        },
+        {
+            content: "The reason stays until the rep closes it",
+            trigger: ".o_notification:contains('new opportunities start in the first stage') .o_notification_close",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.o_notification))",
+        },
     ],
 });
