@@ -95,3 +95,75 @@ class TestMobileLeadFormUi(HttpCase):
             (exception.state, exception.approver_id, exception.decision_comment),
             ("approved", manager, "Signed framework contract seen"),
         )
+
+    def test_manager_verifies_evidence_on_a_phone(self):
+        rep = new_test_user(self.env, "tour_mobile_rep3", "sales_team.group_sale_salesman")
+        manager = new_test_user(self.env, "tour_mobile_manager2", "sales_team.group_sale_manager")
+        process = self.env["crm.pipeline.type"].create(
+            {"name": "Tour mobile verified", "code": "tour_mobile_verified"}
+        )
+        stage = self.env["crm.stage"].create(
+            {"name": "Tour Mobile Verified 1", "pipeline_type_id": process.id, "sequence": 1}
+        )
+        milestone = self.env["crm.stage.milestone"].create(
+            {
+                "name": "Tour mobile clearance",
+                "stage_id": stage.id,
+                "needs_verification": True,
+                "customer_led": False,
+            }
+        )
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Tour mobile verified deal",
+                "type": "opportunity",
+                "pipeline_type_id": process.id,
+                "user_id": rep.id,
+            }
+        )
+        evidence = (
+            self.env["crm.lead.evidence"]
+            .with_user(rep)
+            .create(
+                {
+                    "lead_id": lead.id,
+                    "milestone_id": milestone.id,
+                    "kind_id": self.env.ref("sales_process_addon.evidence_kind_document").id,
+                    "summary": "Tour mobile clearance letter",
+                    "internal_user_id": rep.id,
+                }
+            )
+        )
+        self.assertFalse(evidence.is_valid)
+
+        action = self.env.ref("sales_process_addon.crm_lead_evidence_action")
+        self.start_tour(
+            f"/odoo/action-{action.id}", "sales_process_mobile_evidence_verify_tour", login=manager.login
+        )
+
+        self.assertEqual(evidence.verified_by_id, manager)
+        self.assertTrue(evidence.is_valid)
+
+    def test_rep_follows_up_a_signal_on_a_phone(self):
+        rep = new_test_user(self.env, "tour_mobile_rep4", "sales_team.group_sale_salesman")
+        lead = self.env["crm.lead"].create(
+            {"name": "Tour mobile signal deal", "type": "opportunity", "user_id": rep.id}
+        )
+        signal = self.env["crm.lead.signal"].create(
+            {
+                "lead_id": lead.id,
+                "category": "people",
+                "description": "Tour mobile: the plant director retires",
+            }
+        )
+        # A signal schedules its follow-up at once; the card's button opens it again.
+        followup = signal.followup_activity_id
+        self.assertEqual((followup.res_id, followup.user_id), (lead.id, rep))
+
+        action = self.env.ref("sales_process_addon.crm_lead_signal_action")
+        self.start_tour(
+            f"/odoo/action-{action.id}", "sales_process_mobile_signal_followup_tour", login=rep.login
+        )
+
+        self.assertEqual(signal.followup_activity_id, followup)
+        self.assertEqual(lead.activity_ids, followup)

@@ -148,3 +148,48 @@ registry.category("web_tour.tours").add("sales_process_mobile_exception_approval
         },
     ],
 });
+
+/** A manager on a phone verifies a rep's evidence from its card. */
+registry.category("web_tour.tours").add("sales_process_mobile_evidence_verify_tour", {
+    steps: () => [
+        {
+            content: "On a phone, the evidence opens as cards",
+            trigger: ".o_kanban_view .o_kanban_record:contains('Tour mobile clearance letter'):contains('Does not count')",
+        },
+        {
+            content: "Verify from the card",
+            trigger: ".o_kanban_record:contains('Tour mobile clearance letter') button[name=action_verify]",
+            run: "click",
+        },
+        {
+            content: "Verified, it counts and the button is gone",
+            trigger: ".o_kanban_record:contains('Tour mobile clearance letter'):not(:contains('Does not count')):not(:has(button[name=action_verify]))",
+        },
+    ],
+});
+
+/** A rep on a phone follows up a warning signal from its card. */
+registry.category("web_tour.tours").add("sales_process_mobile_signal_followup_tour", {
+    steps: () => [
+        {
+            content: "On a phone, the signals open as cards",
+            trigger: ".o_kanban_view .o_kanban_record:contains('Tour mobile: the plant director retires')",
+        },
+        {
+            content: "Follow up from the card",
+            trigger: ".o_kanban_record:contains('Tour mobile: the plant director retires') button[name=action_schedule_followup]",
+            run: "click",
+        },
+        {
+            content: "The follow-up opens, to adjust",
+            trigger: ".modal .o_field_widget[name=summary] input",
+        },
+        {
+            trigger: ".modal .modal-footer button:contains('Save'), .modal .modal-footer .o_form_button_save",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
