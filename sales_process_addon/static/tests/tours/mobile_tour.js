@@ -1,5 +1,7 @@
 import { registry } from "@web/core/registry";
 
+/** Tours at a phone's size (``test_ui_mobile.py``). */
+
 /**
  * A rep on a phone works the opportunity's lists as cards: answers a
  * qualification question, changes a stakeholder's stance and adds a
