@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -90,7 +90,7 @@ class CrmLeadStakeholder(models.Model):
             lead_company = stakeholder.lead_id.company_id
             if partner_company and lead_company and partner_company not in lead_company.parent_ids:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         '"%(contact)s" belongs to %(partner_company)s, but the opportunity "%(lead)s" '
                         "belongs to %(lead_company)s: pick a contact of %(lead_company)s or a shared one.",
                         contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
@@ -106,7 +106,7 @@ class CrmLeadStakeholder(models.Model):
         for stakeholder in self:
             if stakeholder.met_date and stakeholder.met_date > today:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(contact)s: the meeting date %(date)s is in the future. Record meetings that "
                         "took place; schedule the coming ones as activities or in the calendar.",
                         contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
@@ -127,7 +127,7 @@ class CrmLeadStakeholder(models.Model):
         hidden = partners - partners._filtered_access("read")
         if hidden:
             raise ValidationError(
-                _(
+                self.env._(
                     "Contact #%(ids)s is not visible to you: it belongs to records you cannot access "
                     "(e.g. another company's). Pick one of your contacts; nothing was saved.",
                     ids=", #".join(str(pid) for pid in hidden.ids),
@@ -161,7 +161,7 @@ class CrmLeadStakeholder(models.Model):
         if duplicates:
             lead_id, partner_id, role_id = duplicates[0]
             raise ValidationError(
-                _(
+                self.env._(
                     '%(contact)s is already in the buying center of "%(lead)s" as %(role)s. '
                     "Change the existing line instead; nothing was saved.",
                     # The user may write the lead and read the contact: checked before.
@@ -214,7 +214,7 @@ class CrmLeadStakeholder(models.Model):
                     "lead_id": stakeholder.lead_id.id,
                     "partner_id": stakeholder.partner_id.id,
                     "category": "people",
-                    "description": _(
+                    "description": self.env._(
                         "%(contact)s joined the buying center as %(role)s (%(stance)s, %(influence)s influence).",
                         contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
                         role=stakeholder.role_id.name,
@@ -250,7 +250,7 @@ class CrmLeadStakeholder(models.Model):
                 "lead_id": stakeholder.lead_id.id,
                 "partner_id": stakeholder.partner_id.id,
                 "category": "people",
-                "description": _(
+                "description": self.env._(
                     "%(contact)s (%(role)s) left the buying center.",
                     contact=self._contact_name(stakeholder.partner_id, stakeholder.lead_id),
                     role=stakeholder.role_id.name,
@@ -272,12 +272,12 @@ class CrmLeadStakeholder(models.Model):
         self.ensure_one()
         if fact == "coach_secured":
             stance_of = dict(self._fields["stance"]._description_selection(self.env))
-            return _(
+            return self.env._(
                 "coach secured: %(contact)s (%(stance)s)",
                 contact=self._contact_name(self.partner_id, self.lead_id),
                 stance=stance_of[self.stance],
             )
-        return _(
+        return self.env._(
             "decision maker met: %(contact)s on %(date)s",
             contact=self._contact_name(self.partner_id, self.lead_id),
             date=self.met_date,
@@ -296,7 +296,7 @@ class CrmLeadStakeholder(models.Model):
                 changes.append(
                     (
                         "people",
-                        _(
+                        self.env._(
                             "%(old)s was replaced by %(new)s as %(role)s.",
                             old=self._contact_name(partner, stakeholder.lead_id),
                             new=contact,
@@ -308,7 +308,7 @@ class CrmLeadStakeholder(models.Model):
                 changes.append(
                     (
                         "role",
-                        _(
+                        self.env._(
                             "%(contact)s: role changed from %(old)s to %(new)s.",
                             contact=contact,
                             old=role.name,
@@ -320,7 +320,7 @@ class CrmLeadStakeholder(models.Model):
                 changes.append(
                     (
                         "role",
-                        _(
+                        self.env._(
                             "%(contact)s: stance changed from %(old)s to %(new)s.",
                             contact=contact,
                             old=stance_of[stance],
@@ -332,7 +332,7 @@ class CrmLeadStakeholder(models.Model):
                 changes.append(
                     (
                         "role",
-                        _(
+                        self.env._(
                             "%(contact)s: influence changed from %(old)s to %(new)s.",
                             contact=contact,
                             old=influence_of[influence],

@@ -309,7 +309,13 @@ class CrmStageException(models.Model):
 
     @api.model
     def _cron_expire(self):
-        """Approved exceptions expire past their validity, or once the lead has left their from-stage."""
+        """Approved exceptions expire past their validity, or once the lead has left their from-stage.
+
+        A scheduled action runs without a language, where Odoo's ``_()`` takes its user's and
+        the stage names read in English: the chatter log is written in its user's, names included.
+        """
+        if not self.env.lang:
+            return self.with_context(lang=self.env.user.lang or "en_US")._cron_expire()
         approved = self.search([("state", "=", "approved")])
         now = fields.Datetime.now()
         stale = approved.filtered(

@@ -9,6 +9,7 @@ from odoo.tools.translate import TranslationModuleReader
 
 from ..tools import join_list, parenthesized
 from .common import SalesProcessCase
+from .common_gate import StageGateCase
 
 I18N = Path(__file__).parent.parent / "i18n"
 LANGS = ("zh_CN", "zh_TW")
@@ -440,3 +441,61 @@ class TestChineseUi(HttpCase):
 
     def test_traditional_chinese(self):
         self._check_ui("zh_TW")
+
+
+@tagged("post_install", "-at_install")
+class TestSignalsInOneLanguage(TransactionCase):
+    def test_signal_text_in_one_language_without_a_request(self):
+        """Outside a request (a script, demo data) no language is set: the buying center's
+        signal reads in English throughout, not a Chinese sentence around English labels
+        (Odoo's plain ``_()`` falls back to the user's language, the labels do not)."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_CN"])
+        self.env.user.lang = "zh_CN"
+        customer = self.env["res.partner"].create({"name": "Signal Co", "is_company": True})
+        buyer = self.env["res.partner"].create({"name": "Li Ming", "parent_id": customer.id})
+        role = self.env.ref("sales_process_addon.stakeholder_role_decision_maker")
+        texts = {}
+        for lang in (None, "zh_CN"):
+            context = {key: value for key, value in self.env.context.items() if key != "lang"}
+            env = self.env(context=dict(context, lang=lang) if lang else context)
+            self.assertEqual(env.lang, lang)
+            lead = env["crm.lead"].create(
+                {"name": "Signal deal", "type": "opportunity", "partner_id": customer.id}
+            )
+            env["crm.lead.stakeholder"].create(
+                {"lead_id": lead.id, "partner_id": buyer.id, "role_id": role.id}
+            )
+            texts[lang] = lead.signal_ids.description
+        self.assertEqual(
+            texts[None],
+            f"Li Ming joined the buying center as {role.with_context(lang='en_US').name} (Neutral, Medium influence).",
+        )
+        self.assertEqual(
+            texts["zh_CN"],
+            f"Li Ming以{role.with_context(lang='zh_CN').name}身份加入采购中心（中立，影响力中）。",
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestExpiryLogInOneLanguage(StageGateCase):
+    def test_expiry_logged_in_the_scheduled_action_user_s_language(self):
+        """The expiry job runs without a language: its log is in its user's, stage names too."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_CN"])
+        self.a1.with_context(lang="zh_CN").name = "需求确认"
+        self.a2.with_context(lang="zh_CN").name = "方案设计"
+        lead = self._lead()
+        exception = (
+            self.env["crm.stage.exception"]
+            .with_user(self.rep)
+            .create({"lead_id": lead.id, "to_stage_id": self.a2.id, "reason": "Framework deal"})
+        )
+        exception.with_user(self.manager).action_approve("Fine")
+        self._prove_a1(lead)
+        lead.with_user(self.rep).stage_id = self.a2  # proved: the exception is left unused
+        self.env.user.lang = "zh_CN"
+        context = {key: value for key, value in self.env.context.items() if key != "lang"}
+        self.env(context=context)["crm.stage.exception"]._cron_expire()
+        self.assertEqual(exception.state, "expired")
+        self.assertEqual(lead.message_ids[0].body, "<p>阶段例外未使用已过期：需求确认 → 方案设计。</p>")
