@@ -15,6 +15,9 @@ class TestModuleDescription(TransactionCase):
         self.assertTrue((DESCRIPTION / "icon.png").is_file())
         html = str(module.description_html)
         self.assertIn("evidence-driven sales process", html)
+        # Odoo reads one description for every language: it says it in Chinese too.
+        self.assertIn("以证据驱动的销售流程", html)
+        self.assertIn("以證據驅動的銷售流程", html)
         images = re.findall(r'src="/sales_process_addon/static/description/([^"]+)"', html)
         self.assertGreaterEqual(len(images), 6)
         for image in images:
