@@ -7,7 +7,12 @@ class CrmStageExceptionDecision(models.TransientModel):
     _name = "crm.stage.exception.decision"
     _description = "Stage Exception Decision"
 
-    exception_id = fields.Many2one("crm.stage.exception", required=True, ondelete="cascade")
+    exception_id = fields.Many2one(
+        "crm.stage.exception", "Stage Exception", required=True, ondelete="cascade"
+    )
+    # The opportunity and the move in full: a read-only many2one is cut to one line, on a phone
+    # to "Opportunity: Stage A → Sta…".
+    exception_name = fields.Char("Exception", related="exception_id.display_name")
     decision = fields.Selection(
         [("approved", "Approve"), ("rejected", "Reject")], required=True, default="approved"
     )

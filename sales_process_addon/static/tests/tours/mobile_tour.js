@@ -137,6 +137,10 @@ registry.category("web_tour.tours").add("sales_process_mobile_exception_approval
             run: "click",
         },
         {
+            content: "The dialog names the opportunity and the move in full",
+            trigger: ".modal .o_field_widget[name=exception_name]:contains('Tour mobile exception deal: Tour Mobile Gate 1 → Tour Mobile Gate 3')",
+        },
+        {
             trigger: ".modal .o_field_widget[name=comment] textarea",
             run: "edit Signed framework contract seen",
         },
