@@ -667,12 +667,16 @@ class CrmLead(models.Model):
         return allowed
 
     def _log_pipeline_type_switch(self, before):
-        """Explain in the chatter where a process switch moved each lead."""
+        """Explain in the chatter where a process switch moved each lead.
+
+        In the environment's language (English without one, as in an import by script), like
+        the process and stage names it quotes.
+        """
         reasons = {
-            "buyer_stage": _("same buyer stage"),
-            "funnel_state": _("same funnel state"),
-            "first": _("first stage of the process"),
-            "proof": _("as far as its proven milestones allow"),
+            "buyer_stage": self.env._("same buyer stage"),
+            "funnel_state": self.env._("same funnel state"),
+            "first": self.env._("first stage of the process"),
+            "proof": self.env._("as far as its proven milestones allow"),
         }
         bodies = {}
         for lead in self:
@@ -689,7 +693,7 @@ class CrmLead(models.Model):
                 reason = reasons["first"]
             else:
                 reason = reasons["proof"]
-            bodies[lead.id] = Markup("<p>%s</p>") % _(
+            bodies[lead.id] = Markup("<p>%s</p>") % self.env._(
                 'Sales process changed from "%(old_type)s" to "%(new_type)s": '
                 'stage "%(old_stage)s" became "%(new_stage)s" (%(reason)s).',
                 old_type=old_type.name,

@@ -454,7 +454,8 @@ class CrmLeadEvidence(models.Model):
         for evidence in self:
             evidence.lead_id._message_log(
                 body=Markup("<p>%s</p>")
-                % _(
+                # In the environment's language, like the milestone's name it quotes.
+                % self.env._(
                     'Evidence "%(summary)s" (%(milestone)s) withdrawn: %(reason)s',
                     summary=evidence.summary,
                     milestone=evidence.milestone_id.name,

@@ -330,15 +330,15 @@ class CrmStageException(models.Model):
     def _log_on_leads(self, step):
         """One chatter entry per exception on its opportunity; the requester is notified of decisions."""
         texts = {
-            "requested": _("Stage exception requested by %(user)s: %(move)s."),
-            "approved": _("Stage exception approved by %(user)s: %(move)s."),
-            "rejected": _("Stage exception rejected by %(user)s: %(move)s."),
-            "used": _("Stage exception used: %(move)s."),
-            "expired": _("Stage exception expired unused: %(move)s."),
+            "requested": self.env._("Stage exception requested by %(user)s: %(move)s."),
+            "approved": self.env._("Stage exception approved by %(user)s: %(move)s."),
+            "rejected": self.env._("Stage exception rejected by %(user)s: %(move)s."),
+            "used": self.env._("Stage exception used: %(move)s."),
+            "expired": self.env._("Stage exception expired unused: %(move)s."),
         }
         for exception in self.sudo():
             # sudo: the log is posted for the user's own action on an opportunity he may read.
-            move = _(
+            move = self.env._(
                 "%(from)s → %(to)s", **{"from": exception.from_stage_id.name}, to=exception.to_stage_id.name
             )
             body = Markup("<p>%s</p>") % (texts[step] % {"user": self.env.user.name, "move": move})

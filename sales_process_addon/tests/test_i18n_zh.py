@@ -476,6 +476,25 @@ class TestSignalsInOneLanguage(TransactionCase):
             f"Li Ming以{role.with_context(lang='zh_CN').name}身份加入采购中心（中立，影响力中）。",
         )
 
+    def test_process_switch_logged_in_one_language_without_a_request(self):
+        """A process switched by a script: the chatter line is English, names and sentence."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_CN"])
+        self.env.user.lang = "zh_CN"
+        context = {key: value for key, value in self.env.context.items() if key != "lang"}
+        env = self.env(context=context)
+        lead = env["crm.lead"].create(
+            {
+                "name": "Switched by a script",
+                "type": "opportunity",
+                "pipeline_type_id": self.env.ref("sales_process_addon.pipeline_type_t4").id,
+            }
+        )
+        lead.pipeline_type_id = self.env.ref("sales_process_addon.pipeline_type_t1")
+        body = str(lead.message_ids[0].body)
+        self.assertIn("Sales process changed from", body)
+        self.assertNotRegex(body, f"[{HAN}]")
+
 
 @tagged("post_install", "-at_install")
 class TestExpiryLogInOneLanguage(StageGateCase):
