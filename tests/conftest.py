@@ -428,10 +428,13 @@ class OdooShell:
         self.odoo_env = odoo_env
         self.last_log = ""  # Odoo's log (warnings and errors) of the last call
 
-    def __call__(self, db: str, code: str, timeout: float = SHELL_TIMEOUT) -> str:
-        """Feed ``code`` on stdin; return what it printed (stdout); keep its log in ``last_log``."""
+    def __call__(self, db: str, code: str, timeout: float = SHELL_TIMEOUT, args: tuple[str, ...] = ()) -> str:
+        """Feed ``code`` on stdin; return what it printed (stdout); keep its log in ``last_log``.
+
+        ``args``: more ``odoo-bin`` options, e.g. another ``--addons-path``.
+        """
         command = self.odoo_env.odoo_command(
-            "-d", db, "--no-http", "--max-cron-threads", "0", "--log-level", "warn", subcommand="shell"
+            "-d", db, "--no-http", "--max-cron-threads", "0", "--log-level", "warn", *args, subcommand="shell"
         )
         proc = subprocess.run(
             command,
@@ -448,10 +451,10 @@ class OdooShell:
             raise AssertionError(f"odoo-bin shell on {db} exited with status {proc.returncode}:\n{stderr}")
         return proc.stdout
 
-    def json(self, db: str, code: str, timeout: float = SHELL_TIMEOUT):
+    def json(self, db: str, code: str, timeout: float = SHELL_TIMEOUT, args: tuple[str, ...] = ()):
         """Run ``code``, which must set ``result``; return ``result`` via JSON."""
         wrapped = f"{textwrap.dedent(code)}\nprint({RESULT_MARKER!r} + __import__('json').dumps(result, default=str))\n"
-        out = self(db, wrapped, timeout)
+        out = self(db, wrapped, timeout, args)
         for line in reversed(out.splitlines()):
             if line.startswith(RESULT_MARKER):
                 return json.loads(line[len(RESULT_MARKER) :])
