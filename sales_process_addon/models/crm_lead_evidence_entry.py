@@ -41,6 +41,9 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
         milestones = self.env["crm.stage.milestone"].browse(milestone_ids).exists()
         any_kind = self.env["crm.evidence.kind"].search([])
         Evidence = self.env["crm.lead.evidence"]
+        # The customer's person by name, as the buying center names them: with "<customer>, "
+        # first, a phone's narrow field showed the customer and cut the person's name.
+        contact_name = self.env["crm.lead.stakeholder"]._contact_name
         result = {}
         for milestone in milestones:
             draft = Evidence.new({"lead_id": self.id, "milestone_id": milestone.id})
@@ -56,7 +59,9 @@ class CrmLeadEvidenceEntry(models.AbstractModel):
                     for kind in milestone.evidence_kind_ids or any_kind
                 ],
                 "kind_id": draft.kind_id.id,
-                "customer_partner": {"id": contact.id, "name": contact.display_name} if contact else False,
+                "customer_partner": {"id": contact.id, "name": contact_name(contact, self)}
+                if contact
+                else False,
             }
         customer = self.partner_id.commercial_partner_id
         return {

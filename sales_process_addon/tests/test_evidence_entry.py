@@ -38,6 +38,7 @@ class TestEvidenceEntry(StageGateCase):
         )
         self.assertFalse(summary["kind_id"], "two kinds fit: none is picked")
         self.assertEqual(summary["customer_partner"]["id"], self.contact.id, "the customer's only contact")
+        self.assertEqual(summary["customer_partner"]["name"], "Li Wei", "named without the customer again")
         self.assertEqual(contract["kind_id"], self.kind_document.id, "the only accepted kind is picked")
         self.assertFalse(approval["customer_partner"], "no customer contact for a milestone of ours")
         self.assertGreater(len(approval["kinds"]), 2, "a milestone without accepted kinds takes any")

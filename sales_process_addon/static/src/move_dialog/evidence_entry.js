@@ -39,7 +39,14 @@ export class EvidenceEntry extends Component {
 
     setup() {
         this.orm = useService("orm");
+        const nameService = useService("name");
         const { milestone, defaults } = this.props;
+        if (milestone.customer_partner) {
+            // Shown as the server named it (the person, without the customer's name again),
+            // not as the name service would load it.
+            const { id, name } = milestone.customer_partner;
+            nameService.addDisplayNames("res.partner", { [id]: name });
+        }
         this.today = deserializeDate(defaults.today);
         this.state = useState({
             kindId: milestone.kind_id || (milestone.kinds.length === 1 ? milestone.kinds[0].id : false),
@@ -76,6 +83,11 @@ export class EvidenceEntry extends Component {
     get partnerDomain() {
         const customer = this.props.defaults.customer;
         return customer ? [["commercial_partner_id", "=", customer.id]] : [["id", "=", 0]];
+    }
+
+    /** The customer's people by their names: the customer is the opportunity's, named already. */
+    get partnerContext() {
+        return { partner_display_name_hide_company: true };
     }
 
     get userDomain() {

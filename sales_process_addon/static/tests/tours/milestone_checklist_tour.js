@@ -23,7 +23,7 @@ registry.category("web_tour.tours").add("sales_process_milestone_checklist_tour"
         },
         {
             content: "The customer's contact is prefilled",
-            trigger: `${line("Tour budget shared by the customer")} .o_sales_process_entry_contact input:value('Tour Buyer')`,
+            trigger: `${line("Tour budget shared by the customer")} .o_sales_process_entry_contact input:value(/^Tour Buyer$/)`,
         },
         {
             content: "Only the fields the milestone needs: no value asked for a signed document",

@@ -75,7 +75,7 @@ registry.category("web_tour.tours").add("sales_process_rep_journey_tour", {
         {
             content: "The customer's contact is prefilled",
             trigger:
-                ".o_sales_process_move_dialog .o_sales_process_entry_contact input:value('Tour Buyer')",
+                ".o_sales_process_move_dialog .o_sales_process_entry_contact input:value(/^Tour Buyer$/)",
         },
         {
             content: "Dated today",
@@ -243,7 +243,7 @@ registry.category("web_tour.tours").add("sales_process_zh_move_tour", {
             trigger: ".o_sales_process_move_dialog .o_sales_process_evidence_entry .o_datetime_input:value(/^\\d{4}\\D\\d{2}\\D\\d{2}$/)",
         },
         {
-            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_contact input:value('Tour Buyer')",
+            trigger: ".o_sales_process_move_dialog .o_sales_process_entry_contact input:value(/^Tour Buyer$/)",
         },
         {
             trigger: ".o_sales_process_move_dialog .o_sales_process_entry_cancel",
