@@ -81,13 +81,35 @@ def _set_standard_funnel_states(env):
 def uninstall_hook(env):
     """Clear what would block the removal of the addon's data, drop the median aggregate.
 
-    Odoo deletes the addon's records (questions, processes) before it drops the
-    addon's tables and columns. Answers to the questions, and the stages and
-    opportunities that existed before the install, still point to those records
-    then, through foreign keys that refuse the delete: each refusal would be
-    logged as an ERROR. The answers and those columns go away with the addon.
+    Odoo deletes the addon's records (questions, processes, stages) before it
+    drops the addon's tables and columns. Answers to the questions, the stages
+    and opportunities that existed before the install, and the opportunities in
+    the addon's stages still point to those records then, through foreign keys
+    that refuse the delete: each refusal would be logged as an ERROR. The
+    answers and those columns go away with the addon; the stages holding
+    opportunities stay.
     """
     env.flush_all()
+    # The addon's stages that hold the company's opportunities (not its demo ones, deleted with
+    # it) stay, as the company's own: the deals keep their stage, and Odoo no longer tries to
+    # delete those stages with the addon's data.
+    env.cr.execute(
+        SQL(
+            """
+            DELETE FROM ir_model_data data
+             WHERE data.module = %(addon)s AND data.model = 'crm.stage'
+               AND EXISTS (
+                   SELECT FROM crm_lead lead
+                    WHERE lead.stage_id = data.res_id
+                      AND NOT EXISTS (
+                          SELECT FROM ir_model_data own
+                           WHERE own.module = %(addon)s AND own.model = 'crm.lead' AND own.res_id = lead.id
+                      )
+               )
+            """,
+            addon="sales_process_addon",
+        )
+    )
     env.cr.execute(SQL("DELETE FROM crm_lead_qualification"))
     for table in ("crm_stage", "crm_lead"):
         env.cr.execute(

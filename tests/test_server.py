@@ -7,7 +7,24 @@ CRM's demo leads exist.
 
 from __future__ import annotations
 
+from test_install_real_crm import error_lines, install
+from test_production import INVARIANTS_SQL
+
 ADDON = "sales_process_addon"
+# After a second install: the opportunities without a process, every opportunity's stage, and
+# the history's invariants (offending rows per invariant).
+REINSTALLED = """
+from odoo.tools import SQL
+
+leads = env["crm.lead"].search([("type", "=", "opportunity")])
+env.cr.execute(SQL(%(invariants)r))
+invariants = dict(env.cr.fetchall())
+result = {
+    "without_process": leads.filtered(lambda lead: not lead.pipeline_type_id).mapped("name"),
+    "stages": sorted(leads.mapped(lambda lead: [lead.id, lead.stage_id.id])),
+    "invariants": invariants,
+}
+"""
 SEED_PROCESS_CODES = {
     "industrial_project",
     "direct_sale",
@@ -49,15 +66,25 @@ class TestServerOnTestDb:
         assert not missing, f"seed processes missing: {sorted(missing)} (found {sorted(codes)})"
 
 
-def test_uninstall_keeps_crm_usable(scratch_db, odoo_shell, start_odoo_server):
-    """On a scratch copy: uninstall the addon, then CRM still works (shell and web)."""
+def test_uninstall_keeps_crm_usable(scratch_db, odoo_env, odoo_shell, start_odoo_server):
+    """On a scratch copy: uninstall the addon, then CRM still works (shell and web); installed
+    again, the addon takes the deals back."""
+    # The company's own deal, in a stage of a shipped process (the demo deals go with the addon).
     before = odoo_shell.json(
         scratch_db,
         f"""
-        result = env["ir.module.module"].search([("name", "=", "{ADDON}")]).state
+        process = env.ref("{ADDON}.pipeline_type_t1")
+        deal = env["crm.lead"].create(
+            {{"name": "Our own project deal", "type": "opportunity", "pipeline_type_id": process.id}}
+        )
+        env.cr.commit()
+        result = {{
+            "state": env["ir.module.module"].search([("name", "=", "{ADDON}")]).state,
+            "deal": [deal.id, deal.stage_id.id, deal.stage_id.name],
+        }}
         """,
     )
-    assert before == "installed"
+    assert before["state"] == "installed"
 
     odoo_shell(
         scratch_db,
@@ -91,6 +118,10 @@ def test_uninstall_keeps_crm_usable(scratch_db, odoo_shell, start_odoo_server):
     assert opportunities, "no opportunities left after the uninstall"
     stageless = [lead["name"] for lead in opportunities if not lead["stage_id"]]
     assert not stageless, f"opportunities without a stage after the uninstall: {stageless}"
+    deal_id, stage_id, stage_name = before["deal"]
+    assert [[lead["id"], *lead["stage_id"]] for lead in opportunities if lead["id"] == deal_id] == [
+        [deal_id, stage_id, stage_name]
+    ], "the company's deal keeps its stage"
 
     # The web server still starts on the database and serves CRM's leads.
     server = start_odoo_server(scratch_db)
@@ -107,3 +138,15 @@ def test_uninstall_keeps_crm_usable(scratch_db, odoo_shell, start_odoo_server):
     )
     assert len(served) == len(opportunities)
     assert all(lead["stage_id"] for lead in served)
+    server.stop()
+
+    # Installed again: every opportunity in a process, its history starting at its stage.
+    log = install(odoo_env, scratch_db, ADDON)
+    assert not error_lines(log), "the second install logged errors:\n" + "\n".join(error_lines(log))
+    again = odoo_shell.json(scratch_db, REINSTALLED % {"invariants": INVARIANTS_SQL})
+    assert again["without_process"] == []
+    stages = dict(again["stages"])  # demo data adds deals of its own again
+    assert {lead["id"]: stages.get(lead["id"]) for lead in opportunities} == {
+        lead["id"]: lead["stage_id"][0] for lead in opportunities
+    }, "the second install must not move a deal"
+    assert set(again["invariants"].values()) == {0}, again["invariants"]
