@@ -61,7 +61,10 @@ class CrmLeadProbability(models.AbstractModel):
                 lead.evidence_probability = 100.0 if won else lead.stage_id.default_probability
                 continue
             sequence = self._stage_gate_sequence(lead.pipeline_type_id.id, lead.team_id.id, lead.stage_id.id)
-            following = sequence[sequence.index(lead.stage_id.id) + 1 :][:1]
+            # A stage outside its process's order (data written around the ORM, or a module's
+            # data loading stage by stage) has no next stage to move towards.
+            position = sequence.index(lead.stage_id.id) if lead.stage_id.id in sequence else len(sequence)
+            following = sequence[position + 1 :][:1]
             step = (
                 max(stage_info[following[0]]["probability"] - info["probability"], 0.0) if following else 0.0
             )

@@ -1,5 +1,6 @@
 from odoo import fields
 from odoo.tests import Form, tagged
+from odoo.tools import SQL
 
 from .common_opportunity import OpportunityCase
 
@@ -44,6 +45,19 @@ class TestEvidenceProbability(OpportunityCase):
         self._evidence(lead, self.m_contract)
         lead.stage_id = self.a3
         self.assertEqual((lead.evidence_probability, lead.probability), (100.0, 100.0))
+
+    def test_stage_outside_its_process_order(self):
+        """A deal left in another process's stage (data written around the ORM, or a module's data
+        loaded stage by stage while it reinstalls) gets its stage's probability, and no error."""
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL("UPDATE crm_lead SET pipeline_type_id = %s WHERE id = %s", self.type_b.id, lead.id)
+        )
+        self.env.invalidate_all()
+        self.env.add_to_compute(lead._fields["evidence_probability"], lead)
+        self.assertEqual(lead.evidence_probability, 10.0, "A1's own: no next stage to move towards")
 
     def test_rep_override_is_kept(self):
         lead = self._lead()
