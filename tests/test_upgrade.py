@@ -27,7 +27,7 @@ UPGRADE_TIMEOUT = 900
 # Run by the first release's code. Per process: a deal moved two stages with the evidence
 # of each stage; a deal moved past a stage with an approved exception; a deal with a
 # rejected and a pending exception; a deal lost and restored, another lost. The demo
-# salesman works his deals, the administrator verifies and decides.
+# salesman works his deals, the administrator verifies and decides, then configures.
 FIRST_RELEASE_USAGE = """
 rep = env.ref("base.user_demo")
 admin = env.ref("base.user_admin")
@@ -108,8 +108,15 @@ for process in env["crm.pipeline.type"].search([("code", "!=", False)]):
         "approved": approved.id, "rejected": rejected.id, "pending": pending.id,
         "stages": stages.ids,
     }
+# The company's own configuration: a stage renamed, a milestone of its own, a default probability.
+stage = env.ref("%(addon)s.pipeline_type_t1").stage_ids.sorted("sequence")[4]
+stage.write({"name": "Our own evaluation", "default_probability": 42.0})
+own_milestone = env["crm.stage.milestone"].create(
+    {"name": "Our own milestone", "stage_id": stage.id, "required": False}
+)
 env.cr.commit()
 result = {
+    "configured": [stage.id, own_milestone.id],
     "deals": deals,
     "version": env["ir.module.module"].search([("name", "=", "%(addon)s")]).latest_version,
     "ids": {model: env[model].with_context(active_test=False).search([]).ids for model in %(counted)r},
@@ -189,6 +196,9 @@ for code, ids in deals.items():
         "lost": env["crm.lead"].with_context(active_test=False).browse(ids["lost"]).active,
     }
 env.flush_all()
+stage_id, milestone_id = %(configured)r
+stage, milestone = env["crm.stage"].browse(stage_id), env["crm.stage.milestone"].browse(milestone_id)
+result["configured"] = [stage.name, stage.default_probability, milestone.name, milestone.stage_id.id]
 result["refused"] = refused
 result["decided"] = decided
 env.cr.execute(SQL(%(invariants)r))
@@ -264,13 +274,23 @@ def test_upgrade_from_the_first_release(first_release, upgrade_db, odoo_env, odo
     after = odoo_shell.json(
         upgrade_db,
         AFTER_UPGRADE
-        % {"deals": before["deals"], "addon": ADDON, "counted": COUNTED, "invariants": INVARIANTS_SQL},
+        % {
+            "deals": before["deals"],
+            "configured": before["configured"],
+            "addon": ADDON,
+            "counted": COUNTED,
+            "invariants": INVARIANTS_SQL,
+        },
     )
     manifest = (REPO_ROOT / ADDON / "__manifest__.py").read_text()
     assert f'"version": "{after["version"]}"' in manifest
     for model, ids in before["ids"].items():
         assert set(ids) <= set(after["ids"][model]), f"the upgrade lost records of {model}"
     assert after["stale"] == {}, "stored fields left as the first release computed them"
+    stage_id, _milestone_id = before["configured"]
+    assert after["configured"] == ["Our own evaluation", 42.0, "Our own milestone", stage_id], (
+        "the company's configuration is kept"
+    )
     assert after["form_fields"] > 50
     assert set(after["refused"]) == set(before["deals"]), "a skip from an upgraded deal is refused"
     assert all(message.startswith("Stage change refused") for message in after["refused"].values())
