@@ -26,7 +26,7 @@ def migrate(cr, version):
     memory bounded.
     """
     env = api.Environment(cr, SUPERUSER_ID, {})
-    leads = env["crm.lead"].with_context(active_test=False, tracking_disable=True)
+    leads = env["crm.lead"].with_context(active_test=False)
     fields_ = [leads._fields[name] for name in RULE_FIELDS]
     ids = leads.search([], order="id").ids
     for start in range(0, len(ids), BATCH_SIZE):
