@@ -47,6 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 120  # seconds until /web/login must answer
 SERVER_STOP_TIMEOUT = 30
 SHELL_TIMEOUT = 600
+ODOO_RUN_TIMEOUT = 900  # seconds for an install or an update
 HTTP_TIMEOUT = 60
 TEMPLATE_IDLE_TIMEOUT = 30  # seconds to wait for other sessions on the test DB
 RESULT_MARKER = "@@SPA-RESULT@@"
@@ -95,6 +96,20 @@ class OdooEnv:
         """``odoo-bin [subcommand] -c <conf> args...`` run with the venv's Python."""
         sub = [subcommand] if subcommand else []
         return [self.python, self.odoo_bin, *sub, "-c", str(self.conf), *args]
+
+    def run_odoo(self, *args: str, timeout: float = ODOO_RUN_TIMEOUT) -> str:
+        """``odoo-bin args... --stop-after-init`` (an install, an update); return its log."""
+        proc = subprocess.run(
+            self.odoo_command(*args, "--stop-after-init", "--no-http", "--max-cron-threads", "0"),
+            capture_output=True,
+            text=True,
+            env=self.pg_env,
+            timeout=timeout,
+            check=False,
+        )
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"odoo-bin {' '.join(args)} failed:\n{log[-5000:]}"
+        return log
 
     def pg(self, *args: str, stdin: str | None = None) -> str:
         """Run a PostgreSQL client tool (psql, createdb, dropdb); return stdout."""

@@ -7,12 +7,10 @@ companies; installing the addon there must work and keep what existed.
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
 ADDON = "sales_process_addon"
-INSTALL_TIMEOUT = 900
 
 
 @pytest.fixture
@@ -36,17 +34,7 @@ def crm_db(odoo_env):
 
 def install(odoo_env, db: str, modules: str) -> str:
     """``odoo-bin -i modules --stop-after-init``; return its log (warnings and errors)."""
-    proc = subprocess.run(
-        odoo_env.odoo_command("-d", db, "-i", modules, "--stop-after-init", "--log-level", "warn"),
-        capture_output=True,
-        text=True,
-        env=odoo_env.pg_env,
-        timeout=INSTALL_TIMEOUT,
-        check=False,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"installing {modules} into {db} failed:\n{log[-5000:]}"
-    return log
+    return odoo_env.run_odoo("-d", db, "-i", modules, "--log-level", "warn")
 
 
 def error_lines(log: str) -> list[str]:

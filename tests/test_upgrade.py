@@ -22,7 +22,6 @@ from test_production import INVARIANTS_SQL
 
 ADDON = "sales_process_addon"
 FIRST_RELEASE = "cc5b3214f0b1634b1a9d606283f5a0c047165105"  # 19.0.1.1.0, the end of the first round
-UPGRADE_TIMEOUT = 900
 
 # Run by the first release's code. Per process: a deal moved two stages with the evidence
 # of each stage; a deal moved past a stage with an approved exception; a deal with a
@@ -239,24 +238,10 @@ def upgrade_db(odoo_env):
         odoo_env.drop_db(name)
 
 
-def run_odoo(odoo_env, *args: str) -> str:
-    proc = subprocess.run(
-        odoo_env.odoo_command(*args, "--stop-after-init", "--no-http", "--max-cron-threads", "0"),
-        capture_output=True,
-        text=True,
-        env=odoo_env.pg_env,
-        timeout=UPGRADE_TIMEOUT,
-        check=False,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"odoo-bin {' '.join(args)} failed:\n{log[-5000:]}"
-    return log
-
-
 def test_upgrade_from_the_first_release(first_release, upgrade_db, odoo_env, odoo_shell):
     odoo_src = Path(odoo_env.odoo_bin).parent
     old_path = ("--addons-path", f"{odoo_src / 'addons'},{odoo_src / 'odoo' / 'addons'},{first_release}")
-    run_odoo(odoo_env, "-d", upgrade_db, *old_path, "-i", ADDON, "--with-demo", "--log-level", "warn")
+    odoo_env.run_odoo("-d", upgrade_db, *old_path, "-i", ADDON, "--with-demo", "--log-level", "warn")
     before = odoo_shell.json(
         upgrade_db, FIRST_RELEASE_USAGE % {"addon": ADDON, "counted": COUNTED}, args=old_path
     )
@@ -265,7 +250,7 @@ def test_upgrade_from_the_first_release(first_release, upgrade_db, odoo_env, odo
         "the processes of five stages or more"
     )
 
-    log = run_odoo(odoo_env, "-d", upgrade_db, "-u", ADDON)
+    log = odoo_env.run_odoo("-d", upgrade_db, "-u", ADDON)
     problems = [line for line in log.splitlines() if " WARNING " in line] + error_lines(log)
     assert not problems, "the upgrade logged:\n" + "\n".join(problems)
     for version in ("19.0.2.1.0", "19.0.2.4.0", "19.0.2.6.8"):
