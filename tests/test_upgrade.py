@@ -25,8 +25,9 @@ FIRST_RELEASE = "cc5b3214f0b1634b1a9d606283f5a0c047165105"  # 19.0.1.1.0, the en
 
 # Run by the first release's code. Per process: a deal moved two stages with the evidence
 # of each stage; a deal moved past a stage with an approved exception; a deal with a
-# rejected and a pending exception; a deal lost and restored, another lost. The demo
-# salesman works his deals, the administrator verifies and decides, then configures.
+# rejected and a pending exception; a deal lost and restored, with an approved exception
+# not used yet; another deal lost. The demo salesman works his deals, the administrator
+# verifies and decides, then configures.
 FIRST_RELEASE_USAGE = """
 rep = env.ref("base.user_demo")
 admin = env.ref("base.user_admin")
@@ -100,11 +101,16 @@ for process in env["crm.pipeline.type"].search([("code", "!=", False)]):
     restored = new_deal(process, "restored")
     restored.action_set_lost()
     restored.action_unarchive()
+    unused = Exception.with_user(rep).create({
+        "lead_id": restored.id, "from_stage_id": stages[0].id, "to_stage_id": stages[2].id,
+        "reason": "Approved, not used yet",
+    })
+    unused.with_user(admin).action_approve()
     lost = new_deal(process, "lost")
     lost.action_set_lost()
     deals[process.code] = {
         "moved": moved.id, "skipped": skipped.id, "restored": restored.id, "lost": lost.id,
-        "approved": approved.id, "rejected": rejected.id, "pending": pending.id,
+        "approved": approved.id, "rejected": rejected.id, "pending": pending.id, "unused": unused.id,
         "stages": stages.ids,
     }
 # The company's own configuration: a stage renamed, a milestone of its own, a default probability.
@@ -172,6 +178,14 @@ moved = {code: env["crm.lead"].with_user(rep).browse(ids["moved"]) for code, ids
 for lead in moved.values():
     lead.web_read({name: {} for name in form_fields})
 result["form_fields"] = len(form_fields)
+
+# The daily expiry job runs on the first release's approved exceptions.
+env["crm.stage.exception"]._cron_expire()
+result["unused"] = {
+    code: [exception.state, (exception.valid_until - exception.decision_date).days]
+    for code, ids in deals.items()
+    for exception in [env["crm.stage.exception"].browse(ids["unused"])]
+}
 
 # The gate judges upgraded deals: a skip is refused, the pending exception is decided and used.
 refused, decided = {}, {}
@@ -288,4 +302,7 @@ def test_upgrade_from_the_first_release(first_release, upgrade_db, odoo_env, odo
             "restored": True,
             "lost": False,
         }, code
+    assert after["unused"] == {code: ["approved", 14] for code in before["deals"]}, (
+        "an exception approved by the first release is valid for 14 days from its decision"
+    )
     assert set(after["invariants"].values()) == {0}, after["invariants"]

@@ -1,4 +1,6 @@
-from odoo import SUPERUSER_ID, api
+from datetime import timedelta
+
+from odoo import SUPERUSER_ID, api, fields
 
 # The leads' stored fields whose rule changed since the first release.
 RULE_FIELDS = (
@@ -16,6 +18,12 @@ BATCH_SIZE = 1000
 
 
 def migrate(cr, version):
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    _recompute_rule_fields(env)
+    _validity_of_approved_exceptions(env)
+
+
+def _recompute_rule_fields(env):
     """Opportunities' indicators computed by an earlier version's rules are computed again.
 
     A stored field is recomputed when its inputs change, not when its rule
@@ -25,7 +33,6 @@ def migrate(cr, version):
     lead and opportunity, open or closed, is recomputed, in batches that keep
     memory bounded.
     """
-    env = api.Environment(cr, SUPERUSER_ID, {})
     leads = env["crm.lead"].with_context(active_test=False)
     fields_ = [leads._fields[name] for name in RULE_FIELDS]
     ids = leads.search([], order="id").ids
@@ -35,3 +42,17 @@ def migrate(cr, version):
             env.add_to_compute(field, batch)
         env.flush_all()
         env.invalidate_all()
+
+
+def _validity_of_approved_exceptions(env):
+    """Exceptions approved before approvals had a validity (the first release) get one.
+
+    Valid for the company's number of days from their decision, so that those
+    decided longer ago expire at the job's next run. Without one, the daily
+    expiry job stopped on them, every day.
+    """
+    exceptions = env["crm.stage.exception"].search([("state", "=", "approved"), ("valid_until", "=", False)])
+    for company, company_exceptions in exceptions.grouped("company_id").items():
+        validity = timedelta(days=company._stage_exception_validity())
+        for exception in company_exceptions:
+            exception.valid_until = (exception.decision_date or fields.Datetime.now()) + validity
