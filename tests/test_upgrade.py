@@ -171,6 +171,20 @@ for model_name in ("crm.lead", "crm.lead.evidence", "crm.stage.exception", "crm.
             stale[f"{model_name}.{field.name}"] = differing[:5]
 result["stale"] = stale
 
+# Every stored selection of the addon holds one of this version's values.
+unknown = {}
+for Model in env.registry.values():
+    if Model._abstract or Model._transient or not Model._auto:
+        continue
+    for field in Model._fields.values():
+        if field.type == "selection" and field.store and field._module == "%(addon)s":
+            allowed = {value for value, _label in field._description_selection(env)}
+            env.cr.execute(SQL("SELECT DISTINCT %%s FROM %%s", SQL.identifier(field.name), SQL.identifier(Model._table)))
+            values = {row[0] for row in env.cr.fetchall()} - {None} - allowed
+            if values:
+                unknown[f"{Model._name}.{field.name}"] = sorted(values)
+result["unknown_selections"] = unknown
+
 # The salesman's form of an upgraded deal, every field of the view.
 view = env["crm.lead"].with_user(rep).get_views([(False, "form")])
 form_fields = view["models"]["crm.lead"]["fields"]
@@ -292,6 +306,7 @@ def test_upgrade_from_the_first_release(first_release, upgrade_db, odoo_env, odo
     for model, ids in before["ids"].items():
         assert set(ids) <= set(after["ids"][model]), f"the upgrade lost records of {model}"
     assert after["stale"] == {}, "stored fields left as the first release computed them"
+    assert after["unknown_selections"] == {}, "values this version does not know"
     stage_id, _milestone_id = before["configured"]
     assert after["configured"] == ["Our own evaluation", 42.0, "Our own milestone", stage_id], (
         "the company's configuration is kept"
