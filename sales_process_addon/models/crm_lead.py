@@ -599,7 +599,7 @@ class CrmLead(models.Model):
     def _merge_dependences(self, opportunities):
         """Merging keeps the buying center, competitors, signals and answers, and the audit trail."""
         # First what their queued moves owe (stage tasks, report rows): it then moves with the rest.
-        (self | opportunities)._stage_tasks_work_queue_now()
+        (self | opportunities)._stage_tasks_before_merge()
         result = super()._merge_dependences(opportunities)
         self._merge_buying_center(opportunities)
         self._merge_audit_trail(opportunities)

@@ -220,17 +220,23 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         if not opportunities:
             return
         # sudo: the audit trail is moved by the server only, whoever merges; the
-        # records follow opportunities the merge is deleting.
-        evidence = (
-            self.env["crm.lead.evidence"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("lead_id", "in", opportunities.ids)])
-        )
-        evidence.write({"lead_id": self.id})
-        self.env["crm.stage.exception"].sudo().search([("lead_id", "in", opportunities.ids)]).write(
-            {"lead_id": self.id}
-        )
+        # records follow opportunities the merge is deleting (withdrawn evidence too).
+        Evidence = self.env["crm.lead.evidence"].sudo()
+        Exception_ = self.env["crm.stage.exception"].sudo()
+        Evidence.flush_model(["lead_id"])
+        Exception_.flush_model(["lead_id"])
+        # One query for both: most merged leads (e.g. those of Odoo's lead assignment) have neither.
+        evidence_ids, exception_ids = self.env.execute_query(
+            SQL(
+                """
+                SELECT ARRAY(SELECT id FROM crm_lead_evidence WHERE lead_id = ANY(%(ids)s::int4[]) ORDER BY id),
+                       ARRAY(SELECT id FROM crm_stage_exception WHERE lead_id = ANY(%(ids)s::int4[]) ORDER BY id)
+                """,
+                ids=list(opportunities.ids),
+            )
+        )[0]
+        Evidence.browse(evidence_ids).write({"lead_id": self.id})
+        Exception_.browse(exception_ids).write({"lead_id": self.id})
         self._merge_history(opportunities)
 
     def _merge_history(self, opportunities):

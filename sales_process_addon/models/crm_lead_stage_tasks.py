@@ -88,6 +88,56 @@ class CrmLeadStageTasks(models.AbstractModel):
         for (mover, day), batch in self._stage_task_job_batches(jobs):
             self._stage_task_jobs_work_batch(mover, day, batch)
 
+    def _stage_tasks_before_merge(self):
+        """Settle the queued moves of these leads before they are merged: their report rows
+        are written, and their tasks scheduled, before the history and the tasks move.
+
+        The moves with no task to cancel or schedule (see ``_stage_task_jobs_have_tasks``),
+        such as the creation of each lead Odoo's assignment merges, only owe their report
+        rows: they leave the queue, and their history rows are claimed for the reports, in the
+        query that finds them (a merge of leads created in the Standard pipeline costs two
+        queries here). The others are worked as the scheduled action would.
+        """
+        self.env["crm.lead.stage.task.job"].flush_model()
+        self.env["crm.lead.stage.history"].flush_model(["lead_id", "reports_pending"])
+        claimed, with_tasks = self.env.execute_query(
+            SQL(
+                """
+                WITH taskless AS (
+                    DELETE FROM crm_lead_stage_task_job job
+                    WHERE job.lead_id = ANY(%(lead_ids)s::int4[])
+                      AND job.left_stage_id IS NULL AND job.lost IS NOT TRUE
+                      AND (job.entered_stage_id IS NULL OR job.entered_stage_id <> ALL(%(planned)s::int4[]))
+                    RETURNING job.id, job.lead_id
+                ),
+                claimed AS (
+                    UPDATE crm_lead_stage_history history
+                    SET reports_pending = FALSE
+                    WHERE history.lead_id IN (SELECT lead_id FROM taskless) AND history.reports_pending
+                    RETURNING history.id, history.lead_id, history.event
+                )
+                SELECT COALESCE((SELECT json_agg(json_build_array(id, lead_id, event)) FROM claimed), '[]'),
+                       EXISTS (
+                           SELECT 1 FROM crm_lead_stage_task_job job
+                           WHERE job.lead_id = ANY(%(lead_ids)s::int4[])
+                             AND job.id NOT IN (SELECT id FROM taskless)
+                       )
+                """,
+                lead_ids=list(self.ids),
+                planned=self._stage_tasks_planned_stage_ids(),
+            )
+        )[0]
+        self.env["crm.lead.stage.task.job"].invalidate_model()
+        # sudo: the history and its report rows are the server's.
+        self.env["crm.lead.stage.history"].sudo()._record_claimed_reports(claimed)
+        if with_tasks:
+            self._stage_tasks_work_queue_now()
+
+    @api.model
+    def _stage_tasks_planned_stage_ids(self):
+        """The stages whose activity plan gives a deal tasks when it enters them."""
+        return [stage_id for stage_id, info in self._stage_gate_structure()["stages"].items() if info["plan"]]
+
     def _stage_tasks_apply(self, left, entered, today=None):
         """Cancel the stage tasks of the stages left, then schedule those of the stages entered.
 
@@ -276,12 +326,38 @@ class CrmLeadStageTasks(models.AbstractModel):
         # The report rows first: a move whose tasks fail still counts in the reports.
         # sudo: the history and its report rows are the server's.
         self.env["crm.lead.stage.history"].sudo()._record_pending_reports(batch.lead_id)
-        if not self._stage_task_jobs_work(mover, day, batch):
-            for job in batch:
-                if not self._stage_task_jobs_work(mover, day, job):
-                    self._stage_task_job_failed(mover, job)
-        batch.lead_id._stage_tasks_show_to(mover)
-        batch.unlink()
+        if self._stage_task_jobs_have_tasks(batch):
+            if not self._stage_task_jobs_work(mover, day, batch):
+                for job in batch:
+                    if not self._stage_task_jobs_work(mover, day, job):
+                        self._stage_task_job_failed(mover, job)
+            batch.lead_id._stage_tasks_show_to(mover)
+        self._stage_task_jobs_delete(batch)
+
+    @api.model
+    def _stage_task_jobs_have_tasks(self, jobs):
+        """Whether the moves ``jobs`` may have tasks to cancel or schedule: a stage left, a deal
+        lost, or a stage entered whose plan has tasks.
+
+        The others (a deal created in a stage without a plan, as most of a Standard pipeline's
+        are) only owe their report rows (see also ``_stage_tasks_before_merge``): they take no
+        savepoint, which would run the transaction's pre-commit work (the chatter's tracking)
+        early, and notify nobody.
+        """
+        planned = self._stage_tasks_planned_stage_ids()
+        return any(job.left_stage_id or job.lost or job.entered_stage_id.id in planned for job in jobs)
+
+    @api.model
+    def _stage_task_jobs_delete(self, jobs):
+        """Delete the worked ``jobs`` from the queue, in SQL as they were queued.
+
+        The ORM's ``unlink`` clears the cache of every record of the transaction: after a merge
+        that worked its leads' queue, Odoo's lead assignment, which writes its leads one by one,
+        read each lead, its properties and its sub-lists again, one query each. Nothing refers
+        to a job: deleting one changes nothing else.
+        """
+        self.env.cr.execute(SQL("DELETE FROM crm_lead_stage_task_job WHERE id = ANY(%s)", list(jobs.ids)))
+        jobs.invalidate_recordset()
 
     @api.model
     def _stage_task_jobs_work(self, mover, day, jobs):

@@ -35,7 +35,7 @@ class CrmLeadStageHistory(models.Model):
         """Write the report rows the moves of ``leads`` left to the scheduled action, in their order."""
         if not leads:
             return
-        rows = self.env.execute_query(
+        claimed = self.env.execute_query(
             SQL(
                 """
                 UPDATE crm_lead_stage_history
@@ -46,9 +46,15 @@ class CrmLeadStageHistory(models.Model):
                 tuple(leads.ids),
             )
         )
+        self._record_claimed_reports(claimed)
+
+    @api.model
+    def _record_claimed_reports(self, claimed):
+        """Write the report rows of the history rows ``claimed``, ``(id, lead id, event)``, whose
+        ``reports_pending`` was just turned off in SQL."""
         self.invalidate_model(["reports_pending"])
-        if rows:
-            self.browse(sorted(history_id for history_id, _lead, _event in rows))._record_reports(
-                [lead_id for _history, lead_id, _event in rows],
-                ends_stays=any(event != "create" for *_ids, event in rows),
+        if claimed:
+            self.browse(sorted(history_id for history_id, _lead, _event in claimed))._record_reports(
+                [lead_id for _history, lead_id, _event in claimed],
+                ends_stays=any(event != "create" for *_ids, event in claimed),
             )

@@ -143,6 +143,36 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             len(test_stage_tasks.TestStageTasks._stage_tasks(self, merged)), 6, "the tail's A2 tasks kept"
         )
 
+    def test_merge_of_new_deals_keeps_the_orm_cache(self):
+        """Deals created in a stage without tasks, as those Odoo's lead assignment merges one by
+        one, owe their queued creation only its report rows: a merge writes them and empties
+        their queue in two queries. Neither it nor the scheduler clears the ORM cache (Odoo's
+        ``unlink`` clears all of it, and the assignment then read each lead it wrote again,
+        with its sub-lists)."""
+        head, tail, other = (
+            self._lead(name=name, team_id=self.team.id) for name in ("Head", "Tail", "Other")
+        )
+        self.assertEqual(self._queue().lead_id, head | tail | other)
+        self.assertFalse(self.a1.activity_plan_id, "A1 has no tasks")
+        self.env.flush_all()
+        self.env["crm.lead"]._stage_gate_structure()  # the registry cache, warm in a running server
+        # The queue's rows deleted and the history's rows claimed, then the stage entries.
+        with self.assertQueryCount(__system__=2):
+            (head | tail)._stage_tasks_before_merge()
+        self.assertEqual(self._queue().lead_id, other, "another deal's move stays queued")
+        self.assertTrue(self.env.cache.contains(other, other._fields["name"]), "the ORM cache is kept")
+        self.assertFalse((head | tail).stage_history_ids.filtered("reports_pending"))
+        self.assertEqual(
+            self._report_rows(tail),
+            ([(self.a1.id, False, self.a2.id, "pending", self.rep.id)], []),
+            "as the scheduler",
+        )
+        # The scheduler's work deletes its jobs the same way.
+        other._stage_tasks_work_queue_now()
+        self.assertFalse(self._queue())
+        self.assertTrue(self.env.cache.contains(head, head._fields["name"]), "the ORM cache is kept")
+        self.assertEqual(self._report_rows(other), self._report_rows(tail))
+
     def test_moves_apply_in_their_order(self):
         """Several moves of a lead before the queue is worked: the tasks end as after each move."""
         lead = self._ready_lead()
