@@ -219,6 +219,10 @@ install_peer_db() {
 }
 
 # run_peer_tests DB JUNIT_XML [PYTEST_ARGS...]
+# With the project's configuration, not pytest-odoo's: Odoo's default cron
+# threads, as `odoo-bin --test-enable` runs Odoo's tests and as production
+# runs, so the addon queues its stage tasks (its default; pytest-odoo starts no
+# cron thread, so nothing works the queue while the tests run).
 run_peer_tests() {
     local db=$1 junit=$2 rc=0 module paths=()
     shift 2
@@ -227,7 +231,7 @@ run_peer_tests() {
     done
     PYTHONPATH="$REPO_ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" "$VENV_PY" -m pytest \
         -c "$REPO_ROOT/pytest.ini" --rootdir="$ODOO_SRC/addons" -o cache_dir="$LOCAL_DIR/pytest_cache/peer" -p odoo_peer_plugin \
-        "${paths[@]}" --odoo-config="$TEST_ODOO_CONF" --odoo-database="$db" --odoo-http \
+        "${paths[@]}" --odoo-config="$ODOO_CONF" --odoo-database="$db" --odoo-http \
         -q --junitxml="$junit" "$@" || rc=$?
     check_pytest_status "$rc" "the tests of ${PEER_MODULES[*]}"
 }
