@@ -534,6 +534,9 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
                 self._run_queue()
                 lead.user_id = self.manager if lead.user_id == self.rep else self.rep
                 continue
+            if step.startswith("merge"):
+                lead = self._merge_another_deal(lead, moved=step == "merge_moved")
+                continue
             try:
                 with self.env.cr.savepoint():
                     if step == "lost" and lead.active:
@@ -549,6 +552,15 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
                 self.env.invalidate_all()
         return lead
 
+    def _merge_another_deal(self, lead, moved):
+        """The deal kept when ``lead`` is merged with a new deal, moved to A2 or not yet moved
+        (its queued creation has tasks to schedule or not)."""
+        other = self._ready_lead(user_id=self.rep.id, name="Merged deal")
+        if moved:
+            other.stage_id = self.a2
+        self.env.flush_all()
+        return (lead | other).with_user(self.manager).merge_opportunity()
+
     @settings(
         max_examples=25,
         deadline=None,
@@ -556,13 +568,19 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(
-        steps=st.lists(st.sampled_from(["a1", "a2", "a3", "a4", "lost", "restore", "reassign"]), max_size=10),
+        steps=st.lists(
+            st.sampled_from(
+                ["a1", "a2", "a3", "a4", "lost", "restore", "reassign", "merge_new", "merge_moved"]
+            ),
+            max_size=10,
+        ),
         cancel_on_exit=st.booleans(),
     )
     def test_same_tasks_at_once_or_in_the_background(self, steps, cancel_on_exit):
-        """Any sequence of moves, wins, moves back from a win, losses, restores and reassignments
-        ends with the same open stage tasks and the same report rows, whether each move does that
-        work itself or the queue does it afterwards; the queue leaves no history row pending."""
+        """Any sequence of moves, wins, moves back from a win, losses, restores, reassignments and
+        merges ends with the same open stage tasks and the same report rows, whether each move
+        does that work itself or the queue does it afterwards; the queue leaves no history row
+        pending."""
         Param = self.env["ir.config_parameter"]
         with self.env.cr.savepoint(flush=False) as savepoint:
             self.type_a.cancel_tasks_on_exit = cancel_on_exit
