@@ -18,7 +18,14 @@ It adds to pytest-odoo what Odoo's own test runner does or what CI needs:
   then fails only on a new failure and reports the listed tests that now
   pass (XPASS);
 - ``--peer-failures-out``: writes the ids of the tests that failed, with the
-  reasons of the baseline kept, as a draft of a new baseline file.
+  reasons of the baseline kept, as a draft of a new baseline file;
+- ``--peer-positions``: the positions the run must hold a test of (both by
+  default);
+- ``--peer-queued-stage-tasks``: the tests run as on a server whose cron
+  workers run, where the addon queues each move's stage tasks for them (its
+  default in production); a test run has no cron worker, so the addon
+  otherwise schedules them within each move. Nothing works the queue during
+  the tests.
 
 A test id is the pytest node id relative to Odoo's addons folder
 (``crm/tests/test_crm_lead.py::TestCRMLead::test_x``): scripts/test.sh runs
@@ -26,6 +33,7 @@ pytest with ``--rootdir`` there.
 """
 
 import pathlib
+from unittest.mock import patch
 
 import pytest
 
@@ -45,6 +53,16 @@ def pytest_addoption(parser):
         help="file of the tests that fail WITH the addon only: open defects, reported apart (same format)",
     )
     group.addoption("--peer-failures-out", help="write the ids of the failed tests to this file")
+    group.addoption(
+        "--peer-positions",
+        default=",".join(POSITIONS),
+        help="the positions the run must hold a test of (default: %(default)s)",
+    )
+    group.addoption(
+        "--peer-queued-stage-tasks",
+        action="store_true",
+        help="run as on a server whose cron workers run: the addon queues the stage tasks",
+    )
 
 
 def read_baseline(path):
@@ -111,11 +129,24 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_collection_finish(session):
     counts = session.config.stash.get(COUNTS_KEY, {})
-    missing = [position for position in POSITIONS if not counts.get(position)]
+    required = session.config.getoption("--peer-positions").split(",")
+    missing = [position for position in required if not counts.get(position)]
     if missing:
         raise pytest.UsageError(
             f"no {' and no '.join(missing)} test was collected: check the test paths and --peer-tags"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def queued_stage_tasks(request):
+    """With ``--peer-queued-stage-tasks``, the addon sees cron workers (see the module's docstring)."""
+    if not request.config.getoption("--peer-queued-stage-tasks"):
+        yield
+        return
+    with patch(
+        "odoo.addons.sales_process_addon.models.crm_lead_stage_tasks.cron_workers_run", return_value=True
+    ):
+        yield
 
 
 def node_ids(stats, *keys):

@@ -1,15 +1,29 @@
 import functools
 import logging
+import threading
 
 import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models, tools
+from odoo.service import server as odoo_server
 from odoo.tools import SQL, config, split_every
 
 from odoo.addons.mail.tools.discuss import Store
 
 _logger = logging.getLogger(__name__)
+
+
+def cron_workers_run():
+    """Whether this Odoo server runs scheduled actions: the cron workers of a multi-process
+    server (``--workers``, ``--max-cron-threads``), or cron threads in this process.
+
+    Not in a process that loads Odoo without serving it (``odoo-bin shell``, a test run, a
+    script), whatever its configuration says: nothing there works a queue.
+    """
+    if isinstance(odoo_server.server, odoo_server.PreforkServer):
+        return config["max_cron_threads"] > 0
+    return any(getattr(thread, "type", None) == "cron" for thread in threading.enumerate())
 
 
 class CrmLeadStageTasks(models.AbstractModel):
@@ -46,15 +60,17 @@ class CrmLeadStageTasks(models.AbstractModel):
 
         So the Settings say (by default), and only where the scheduled action
         will run soon: not on a server without cron workers or threads
-        (``--max-cron-threads 0``), nor while Odoo installs or updates modules
-        (demo data, a module's moves of its records: ``odoo-bin -i/-u``
-        schedules nothing), nor when an admin archived or deleted the
-        scheduled action. There the moves schedule their tasks themselves.
-        Read from Odoo's caches and from the server's state: no query per move.
+        (``--max-cron-threads 0``) nor in a process that serves nothing (a
+        shell, a test run: see ``cron_workers_run``), nor while Odoo installs
+        or updates modules (demo data, a module's moves of its records:
+        ``odoo-bin -i/-u`` schedules nothing), nor when an admin archived or
+        deleted the scheduled action. There the moves schedule their tasks
+        themselves. Read from Odoo's caches and from the server's state: no
+        query per move.
         """
         return (
             self.env.registry.ready
-            and config["max_cron_threads"] > 0
+            and cron_workers_run()
             and self._stage_tasks_background_setting()
             and self._stage_tasks_scheduler_active()
         )

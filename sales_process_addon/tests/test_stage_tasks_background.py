@@ -11,12 +11,18 @@ from hypothesis import strategies as st
 
 from odoo import fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service import server
 from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 from odoo.tools import SQL, config, mute_logger
+
+from odoo.addons.sales_process_addon.models.crm_lead_stage_tasks import cron_workers_run
 
 from . import test_stage_tasks
 
 BACKGROUND = "sales_process_addon.stage_tasks_in_background"
+
+
+CRON_WORKERS_RUN = "odoo.addons.sales_process_addon.models.crm_lead_stage_tasks.cron_workers_run"
 
 
 def _stage_tasks_in_background(test_class):
@@ -24,8 +30,8 @@ def _stage_tasks_in_background(test_class):
     test_class.env["ir.config_parameter"].set_param(BACKGROUND, True)
     # The parameter is rolled back with the class; Odoo's cache of parameters must follow.
     test_class.addClassCleanup(test_class.registry.clear_cache)
-    # A server that runs scheduled actions (pytest-odoo's runs none: see scripts/test.sh).
-    test_class.startClassPatcher(patch.dict(config.options, {"max_cron_threads": 1}))
+    # A server that runs scheduled actions (a test run runs none, whatever its configuration).
+    test_class.startClassPatcher(patch(CRON_WORKERS_RUN, return_value=True))
 
 
 @tagged("post_install", "-at_install")
@@ -474,10 +480,34 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
     def test_at_once_on_a_server_without_cron_workers(self):
         """Nothing would work the queue there: each move schedules its tasks itself, whatever the
         setting says (on here)."""
-        with patch.dict(config.options, {"max_cron_threads": 0}):
+        with patch(CRON_WORKERS_RUN, return_value=False):
             lead = self._moved_lead()
         self.assertFalse(self._queue())
         self.assertEqual(len(test_stage_tasks.TestStageTasks._stage_tasks(self, lead)), 3)
+
+    def test_cron_workers_run(self):
+        """Where the scheduled actions run: the cron workers of a multi-process server, as its
+        configuration says, or cron threads in this process; not a process that serves nothing
+        (a test run, a shell), whatever its configuration says."""
+        with patch.object(server, "server", None), patch.dict(config.options, {"max_cron_threads": 2}):
+            self.assertFalse(cron_workers_run(), "a test run, a shell: no cron thread")
+            stop = threading.Event()
+            cron_thread = threading.Thread(target=stop.wait, name="test cron", daemon=True)
+            cron_thread.type = "cron"  # as Odoo's threaded server marks its cron threads
+            cron_thread.start()
+            try:
+                self.assertTrue(cron_workers_run(), "a threaded server's cron thread")
+            finally:
+                stop.set()
+                cron_thread.join()
+        prefork = object.__new__(server.PreforkServer)  # the master's object, as its workers have it
+        with patch.object(server, "server", prefork):
+            for threads, expected in ((2, True), (0, False)):
+                with (
+                    self.subTest(max_cron_threads=threads),
+                    patch.dict(config.options, {"max_cron_threads": threads}),
+                ):
+                    self.assertEqual(cron_workers_run(), expected)
 
     def test_at_once_while_modules_load(self):
         """Installing or updating modules (``odoo-bin -i/-u``: demo data, a module's own moves)
