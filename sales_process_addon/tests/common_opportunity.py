@@ -30,6 +30,22 @@ class OpportunityCase(StageGateCase):
         cls.wang = Partner.create({"name": "Wang Fang", "parent_id": cls.customer.id})
         cls.zhao = Partner.create({"name": "Zhao Min", "parent_id": cls.customer.id})
 
+    @classmethod
+    def _scoring_history(cls):
+        """A deal won and one lost by the rep: Odoo's predictive scoring scores a deal from the
+        deals won and lost before it, and a database without demo data has none."""
+        for outcome in ("won", "lost"):
+            cls.env["crm.lead"].create(
+                {
+                    "name": f"Deal {outcome} before",
+                    "type": "opportunity",
+                    "pipeline_type_id": cls.type_b.id,
+                    "stage_id": cls.bx.id,
+                    "user_id": cls.rep.id,
+                    "partner_id": cls.customer.id,
+                }
+            )._pls_increment_frequencies(to_state=outcome)
+
     def _stakeholder(self, lead, partner, role, **values):
         return lead.env["crm.lead.stakeholder"].create(
             {"lead_id": lead.id, "partner_id": partner.id, "role_id": role.id, **values}

@@ -16,6 +16,7 @@ class TestEvidenceProbability(OpportunityCase):
         cls.a2.default_probability = 50.0
         cls.a3.default_probability = 100.0
         cls.type_a.probability_mode = "evidence"
+        cls._scoring_history()
 
     def test_probability_follows_proven_milestones(self):
         lead = self._lead()

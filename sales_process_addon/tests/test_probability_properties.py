@@ -58,6 +58,7 @@ class TestProbabilityProperties(OpportunityCase):
         cls.a1.default_probability = 10.0
         cls.a2.default_probability = 50.0
         cls.type_a.probability_mode = "evidence"
+        cls._scoring_history()
         cls.env["crm.stage.milestone"].create(
             [
                 {

@@ -241,7 +241,10 @@ class TestStaleAlertLifecycle(StageGateCase):
     def test_second_worker_skips_locked_leads(self):
         """Leads locked by another transaction (another run of the job) are left to it."""
         Lead = self.env["crm.lead"]
+        # Committed deals (the demo data's): another connection sees none of this test's.
         demo = Lead.search([("type", "=", "opportunity")], limit=2, order="id")
+        if len(demo) < 2:
+            self.skipTest("needs two opportunities committed in the database, as the demo data's")
         other = sql_db.db_connect(self.env.cr.dbname).cursor()
         try:
             other.execute("SELECT id FROM crm_lead WHERE id = %s FOR NO KEY UPDATE", [demo[0].id])
