@@ -84,7 +84,11 @@ class MailActivity(models.Model):
                 tasks.sudo().action_notify()
                 continue
             env = self.with_context(lang=user.lang or self.env.lang).env
-            leads = {lead.id: lead for lead in env["crm.lead"].browse(tasks.mapped("res_id"))}
+            leads = env["crm.lead"].browse(tasks.mapped("res_id"))
+            # Odoo's link reads its record alone (``self[0]``), and reads it whole
+            # where the website gives records their own domain: read all leads first.
+            leads.fetch()
+            leads = {lead.id: lead for lead in leads}
             deals = []
             for lead_id, lead_tasks in tasks.grouped("res_id").items():
                 lead = leads[lead_id]
