@@ -241,6 +241,17 @@ peer_query_counts_queued() {
         --peer-open="$PEER_OPEN"
 }
 
+# The addon's own query-count tests (named for their queries) and its .pot
+# check beside Odoo's other CRM modules (sale_crm, the website's CRM): what
+# those modules add must not turn one of the addon's queries into one per record.
+addon_query_counts_beside_crm() {
+    local rc=0
+    "$VENV_PY" -m pytest "$ADDON_NAME/tests" -k "quer or pot_matches" \
+        --odoo-config="$ODOO_CONF" --odoo-database="$PEER_DB" \
+        --junitxml="$RESULTS_DIR/addon-query-counts-beside-crm.xml" || rc=$?
+    check_pytest_status "$rc" "the addon's query-count tests"
+}
+
 # SPA_PEER_BASELINE=1: the same tests on a database without the addon; their
 # failures must be the baseline's. Writes a draft of the new baseline.
 peer_baseline() {
@@ -329,8 +340,11 @@ PEER_PLAIN_DB="${TEST_DB}_odoo_plain"
 if run_step "install $PEER_DB (addon + Odoo CRM tests)" install_peer_db "$PEER_DB" "$ADDON_NAME" "${PEER_MODULES[@]}"; then
     run_step "Odoo's CRM tests with the addon" peer_suite || true
     run_step "Odoo's query-count tests, stage tasks queued" peer_query_counts_queued || true
+    run_step "the addon's query-count tests beside them" addon_query_counts_beside_crm || true
 else
     skip_step "Odoo's CRM tests with the addon" "$PEER_DB could not be installed"
+    skip_step "Odoo's query-count tests, stage tasks queued" "$PEER_DB could not be installed"
+    skip_step "the addon's query-count tests beside them" "$PEER_DB could not be installed"
 fi
 if [ "${SPA_PEER_BASELINE:-0}" = 1 ]; then
     run_step "Odoo's CRM tests without it (baseline)" peer_baseline || true

@@ -4,6 +4,30 @@ from unittest.mock import patch
 from odoo.tests import TransactionCase, freeze_time, new_test_user
 
 
+def modules_installed_with_the_addon(env):
+    """Names of the modules an install of the addon alone brings: its dependencies
+    and the modules they install automatically.
+
+    Beside other modules (sale_crm, the website's CRM), what those add to the
+    addon's records and views is theirs: tests that pin the addon's own part
+    leave it out.
+    """
+    modules = env["ir.module.module"].search([("state", "=", "installed")])
+    addon = modules.filtered(lambda module: module.name == "sales_process_addon")
+    # Odoo leaves base out of every module's dependencies.
+    names = {"base", addon.name, *addon.upstream_dependencies(exclude_states=("uninstalled",)).mapped("name")}
+
+    def brought_in(module):
+        return module.name not in names and all(
+            dep.name in names for dep in module.dependencies_id if dep.auto_install_required
+        )
+
+    automatic = modules.filtered("auto_install")
+    while added := automatic.filtered(brought_in):
+        names.update(added.mapped("name"))
+    return names
+
+
 class SalesProcessCase(TransactionCase):
     """Two small processes sharing one buying process, built once per class.
 
