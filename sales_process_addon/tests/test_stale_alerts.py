@@ -126,6 +126,39 @@ class TestStaleAlertLifecycle(StageGateCase):
             self._run()
         self.assertEqual((len(self._messages(self.rep)), len(self._messages(self.manager))), (1, 1))
 
+    def test_announcing_adds_no_query_per_deal(self):
+        """Telling each person of their alerts costs the same number of queries for 5 or 25 deals."""
+        Lead = type(self.env["crm.lead"])
+
+        def queries(count):
+            with self.at(datetime(2026, 6, 1, 8, 0)):
+                leads = self.env["crm.lead"].create(
+                    [
+                        {
+                            "name": f"Idle {i}",
+                            "type": "opportunity",
+                            "user_id": self.rep.id,
+                            "team_id": self.team.id,
+                        }
+                        for i in range(count)
+                    ]
+                )
+            with (
+                self.at(datetime(2026, 6, 12, 8, 0)),
+                patch.object(Lead, "_stage_alerts_announce", autospec=True),
+            ):
+                alerts = leads._stage_alerts_raise()
+            self.assertEqual(len(alerts), 2 * count)
+            self.env.invalidate_all()
+            self.env.flush_all()
+            before = self.cr.sql_log_count
+            with self.at(datetime(2026, 6, 12, 8, 0)):
+                leads._stage_alerts_announce(alerts)
+            return self.cr.sql_log_count - before
+
+        queries(2)  # warm caches
+        self.assertEqual(queries(5), queries(25))
+
     def test_new_stage_new_alert(self):
         """Moved on: the job closes the old alerts by itself; idle again, a new alert for the new stage."""
         lead = self._idle_lead()
