@@ -364,10 +364,11 @@ class CrmPipelineTypeTransfer(models.Model):
             kind = kind[:-1]
 
         def refuse(expected):
+            # self.env._: Odoo's _ finds no language in a nested function's frame.
             raise UserError(
-                _(
+                self.env._(
                     "The sales process file is damaged: %(path)s should be %(expected)s.",
-                    path=path or _("the whole file"),
+                    path=path or self.env._("the whole file"),
                     expected=expected,
                 )
             )

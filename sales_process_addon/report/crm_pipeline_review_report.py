@@ -1,7 +1,7 @@
 import math
 import unicodedata
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.fields import Domain
 
 
@@ -171,7 +171,8 @@ class CrmPipelineReviewReport(models.AbstractModel):
             users += [user for user in by_user if not user]
             sections = [
                 {
-                    "title": user.name if user else _("Unassigned"),
+                    # self.env._: Odoo's _ finds no language in a comprehension's frame.
+                    "title": user.name if user else self.env._("Unassigned"),
                     "count": totals[doc, user][0],
                     "expected_revenue": totals[doc, user][1],
                     "lines": [

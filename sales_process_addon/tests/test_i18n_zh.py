@@ -1,3 +1,4 @@
+import ast
 import csv
 import re
 from pathlib import Path
@@ -124,6 +125,43 @@ class TestTemplateInSync(TransactionCase):
             self.assertFalse(
                 sorted(committed - exported), "terms no longer in the code: run scripts/i18n_export.sh"
             )
+
+    def test_code_terms_find_their_language(self):
+        """Every ``_()`` of the code runs where Odoo finds the language: a frame with ``self``.
+
+        Odoo's ``_`` reads the language from its caller's frame. A comprehension,
+        a lambda or a nested function without ``self`` has a frame of its own:
+        there the term stays in English outside a web request (the scheduler,
+        a report printed by a job), or takes the request's language rather than
+        the one the code set (a message in its recipient's language). At a
+        module's top level, ``_`` would run once, at import.
+        """
+        scopes = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.FunctionDef)
+
+        def finds_language(scope):
+            if not isinstance(scope, ast.FunctionDef):
+                return False
+            return any(
+                (isinstance(node, ast.Name) and node.id in ("self", "context"))
+                or (isinstance(node, ast.arg) and node.arg == "self")
+                for node in ast.walk(scope)
+            )
+
+        def blind_calls(node, scope, path):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and child.func.id == "_":
+                    if scope is None or not finds_language(scope):
+                        yield f"{path}:{child.lineno}"
+                yield from blind_calls(child, child if isinstance(child, scopes) else scope, path)
+
+        addon = I18N.parent
+        found = [
+            line
+            for path in sorted(addon.rglob("*.py"))
+            if "tests" not in path.relative_to(addon).parts
+            for line in blind_calls(ast.parse(path.read_text()), None, path.relative_to(addon))
+        ]
+        self.assertFalse(found, "use self.env._() there")
 
     def _term_module(self, name, xmlid):
         """The module that gives the addon's record ``xmlid`` the exported term ``name``.

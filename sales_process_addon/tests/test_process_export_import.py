@@ -458,6 +458,16 @@ class TestProcessExportImport(TransactionCase):
             with self.subTest(message=message):
                 self._assert_refused(data, message)
 
+    def test_refused_in_the_users_language(self):
+        """A damaged file is refused in the language of the user who imports it."""
+        data = self._export(self.industrial)
+        data["processes"][0]["stages"][2]["sequence"] = "ten"
+        wizard = self._wizard(data).with_context(lang="zh_CN")
+        with self.assertRaisesRegex(
+            UserError, r"^销售流程文件已损坏：processes\[0\]\.stages\[2\]\.sequence应为整数。$"
+        ):
+            wizard.action_preview()
+
     def test_error_while_creating_leaves_nothing(self):
         """A record refused halfway (the last stage's alert days) undoes the whole import, even if caught."""
         data = self._export(self.industrial)

@@ -677,6 +677,12 @@ class TestReports(SalesProcessCase):
         )
         self.assertEqual([line["lead"] for line in user_sheet["sections"][0]["lines"]], [self.l6])
 
+    def test_pipeline_review_in_the_users_language(self):
+        """The sheet's section of unassigned opportunities is titled in the reader's language."""
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"].with_user(self.rep)
+        sheet = Review.with_context(lang="zh_CN")._get_report_values(self.team.ids)["sheets"][0]
+        self.assertEqual([s["title"] for s in sheet["sections"]], ["未分配"])
+
     def test_pipeline_review_pdf(self):
         self._review_fixture()
         Report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
