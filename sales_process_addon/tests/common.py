@@ -134,6 +134,19 @@ class SalesProcessCase(TransactionCase):
             yield catcher
         self.assertRegex(str(catcher.exception), pattern)
 
+    def _render_pdf(self, report_ref, res_ids, user):
+        """The PDF ``user`` prints, rendered by wkhtmltopdf (not the test stub Odoo returns).
+
+        wkhtmltopdf fetches the report's assets from Odoo's HTTP server, which
+        in the registry's test mode reads this test's transaction. Outside it,
+        under Odoo's own runner (``odoo-bin --test-enable``), that request
+        would wait for the registry, which the runner holds while it tests:
+        the test would hang.
+        """
+        Report = self.env["ir.actions.report"].with_user(user).with_context(force_report_rendering=True)
+        with self.enter_registry_test_mode():
+            return Report._render_qweb_pdf(report_ref, res_ids)
+
     def _create_leads(self, count, **values):
         return self.env["crm.lead"].create(
             [{"name": f"Deal {i}", "type": "opportunity", **values} for i in range(count)]

@@ -679,6 +679,7 @@ class TestReports(SalesProcessCase):
 
     def test_pipeline_review_in_the_users_language(self):
         """The sheet's section of unassigned opportunities is titled in the reader's language."""
+        self.env["res.lang"]._activate_lang("zh_CN")
         Review = self.env["report.sales_process_addon.report_pipeline_review_team"].with_user(self.rep)
         sheet = Review.with_context(lang="zh_CN")._get_report_values(self.team.ids)["sheets"][0]
         self.assertEqual([s["title"] for s in sheet["sections"]], ["未分配"])
@@ -687,12 +688,12 @@ class TestReports(SalesProcessCase):
         self._review_fixture()
         Report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
         # One document per call: wkhtmltopdf builds without patched Qt cannot merge several
-        # documents in one call when the report's assets cannot be fetched (no HTTP server here).
+        # documents in one call when the report's assets cannot be fetched (no HTTP server running).
         for report_ref, docs in (
             ("sales_process_addon.action_report_pipeline_review_team", self.team),
             ("sales_process_addon.action_report_pipeline_review_user", self.rep2),
         ):
-            pdf, report_type = Report.with_user(self.manager)._render_qweb_pdf(report_ref, docs.ids)
+            pdf, report_type = self._render_pdf(report_ref, docs.ids, self.manager)
             self.assertEqual(report_type, "pdf")
             self.assertTrue(pdf.startswith(b"%PDF"), report_ref)
         html = Report._render_qweb_html(

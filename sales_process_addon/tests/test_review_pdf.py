@@ -115,9 +115,10 @@ class TestReviewPdf(SalesProcessCase):
         self.assertIn(f'name="{report.id}"', self.env["crm.lead"].get_view(view.id)["arch"])
 
     def test_pdf(self):
-        Report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
-        pdf, report_type = Report.with_user(self.manager)._render_qweb_pdf(
-            "sales_process_addon.action_report_pipeline_review_lead", (self.missing_lead | self.met_lead).ids
+        pdf, report_type = self._render_pdf(
+            "sales_process_addon.action_report_pipeline_review_lead",
+            (self.missing_lead | self.met_lead).ids,
+            self.manager,
         )
         self.assertEqual(report_type, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))

@@ -416,7 +416,10 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
             run.rollback()  # the run is gone without taking the trigger: due again
 
             self.assertTrue(wake_up_due(), "a due trigger, held")
-            with self.assertRaises(psycopg2.errors.LockNotAvailable, msg="a run waits for the check"):
+            with (
+                self.assertRaises(psycopg2.errors.LockNotAvailable, msg="a run waits for the check"),
+                mute_logger("odoo.sql_db"),
+            ):
                 run_starts(lock_timeout="100ms")
             run.rollback()
             check.rollback()
