@@ -132,17 +132,7 @@ class TestStaleAlertLifecycle(StageGateCase):
 
         def queries(count):
             with self.at(datetime(2026, 6, 1, 8, 0)):
-                leads = self.env["crm.lead"].create(
-                    [
-                        {
-                            "name": f"Idle {i}",
-                            "type": "opportunity",
-                            "user_id": self.rep.id,
-                            "team_id": self.team.id,
-                        }
-                        for i in range(count)
-                    ]
-                )
+                leads = self._create_leads(count, user_id=self.rep.id, team_id=self.team.id)
             with (
                 self.at(datetime(2026, 6, 12, 8, 0)),
                 patch.object(Lead, "_stage_alerts_announce", autospec=True),
