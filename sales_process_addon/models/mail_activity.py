@@ -88,10 +88,9 @@ class MailActivity(models.Model):
             # Odoo's link reads its record alone (``self[0]``), and reads it whole
             # where the website gives records their own domain: read all leads first.
             leads.fetch()
-            leads = {lead.id: lead for lead in leads}
             deals = []
             for lead_id, lead_tasks in tasks.grouped("res_id").items():
-                lead = leads[lead_id]
+                lead = leads.browse(lead_id)
                 lines = [
                     env._(
                         "%(task)s, due %(deadline)s",
