@@ -316,6 +316,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         wanted_roles = [role_codes[fact] for fact in facts if fact in role_codes]
         if wanted_roles:
             pairs = self._stakeholders_in_roles(wanted_roles)
+            # sudo: the customer's messages and meetings prove a fact whoever reads the lead.
             traces = self.sudo()._customer_traces(pairs, customer_facts)
             for lead_id, stakeholder in pairs:
                 code = stakeholder.role_id.code
@@ -337,6 +338,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                     found[lead_id][fact] = (description, customer)
         if "qualified_pursue" in facts:
             description = _("qualification status: pursue") if describe else None
+            # sudo: the qualification proves the fact whoever reads the lead.
             leads = self.sudo()
             # That column only: a kanban's hundreds of cards would fetch every other column too.
             leads.filtered("id").fetch(["qualification_status"])
