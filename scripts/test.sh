@@ -46,8 +46,9 @@ record_step() {
 
 # start_step NAME COMMAND...: runs COMMAND in the background, its output kept
 # in a file, while the steps after it run; finish_step prints that output and
-# records it as run_step does. Only an install runs so: the tests keep the two
-# cores to themselves, as their browser tours and server timings expect.
+# records it as run_step does. One background step at a time. The addon's
+# unit tests never run beside another step: their browser tours and query
+# counts keep the two cores to themselves.
 start_step() {
     BACKGROUND_STEP=$1
     BACKGROUND_OUT="$LOG_DIR/background-step.log"
@@ -373,7 +374,10 @@ finish_step || peer_db_installed=$?
 
 if [ "$test_db_installed" -eq 0 ]; then
     run_step "addon unit tests (pytest-odoo)" addon_unit_tests || true
-    run_step "integration tests (tests/)" integration_tests || true
+    # Their servers are odoo-bin processes of their own on scratch databases:
+    # they run beside Odoo's CRM tests, which use neither those databases nor
+    # their ports, and wait for the CPU rather than for a fixed time.
+    start_step "integration tests (tests/)" integration_tests
 else
     skip_step "addon unit tests (pytest-odoo)" "the test database could not be installed"
     skip_step "integration tests (tests/)" "the test database could not be installed"
@@ -388,6 +392,7 @@ else
     skip_step "Odoo's query-count tests, stage tasks queued" "$PEER_DB could not be installed"
     skip_step "the addon's query-count tests beside them" "$PEER_DB could not be installed"
 fi
+[ "$test_db_installed" -ne 0 ] || finish_step || true
 if [ "${SPA_PEER_BASELINE:-0}" = 1 ]; then
     run_step "Odoo's CRM tests without it (baseline)" peer_baseline || true
 fi
