@@ -374,9 +374,9 @@ finish_step || peer_db_installed=$?
 
 if [ "$test_db_installed" -eq 0 ]; then
     run_step "addon unit tests (pytest-odoo)" addon_unit_tests || true
-    # Their servers are odoo-bin processes of their own on scratch databases:
-    # they run beside Odoo's CRM tests, which use neither those databases nor
-    # their ports, and wait for the CPU rather than for a fixed time.
+    # Their servers are odoo-bin processes of their own, on scratch databases
+    # and free ports: they run beside Odoo's CRM tests, which use neither. What
+    # they wait for takes about a second; their timeouts are 20 s to 2 minutes.
     start_step "integration tests (tests/)" integration_tests
 else
     skip_step "addon unit tests (pytest-odoo)" "the test database could not be installed"
