@@ -1,6 +1,6 @@
 """pytest plugin for the runs whose tests drive Chromium through Odoo's
-``HttpCase``: the addon's unit tests (loaded by the repository's
-``conftest.py``) and Odoo's CRM tests (loaded by ``odoo_peer_plugin``).
+``HttpCase``: the addon's unit tests and Odoo's CRM tests, both run with the
+repository's ``pytest.ini``, which loads it.
 
 Odoo skips a browser test whose Chromium has not opened its DevTools port
 within 10 s (``odoo.tests.common.BROWSER_WAIT``), and a skipped test does not

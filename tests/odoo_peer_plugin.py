@@ -37,9 +37,6 @@ from unittest.mock import patch
 
 import pytest
 
-# Chromium's start, as for the addon's unit tests.
-pytest_plugins = ["browser_tests_plugin"]
-
 POSITIONS = ("at_install", "post_install")
 
 
