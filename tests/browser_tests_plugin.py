@@ -5,7 +5,7 @@ repository's ``pytest.ini``, which loads it.
 Odoo skips a browser test whose Chromium has not opened its DevTools port
 within 10 s (``odoo.tests.common.BROWSER_WAIT``), and a skipped test does not
 fail the run. On the 2-core machine a start once took longer (2026-12-01):
-the dashboard tour was skipped and CI passed without it. Here Chromium gets
+the dashboard tour was skipped and a whole run of test.sh passed without it. Here Chromium gets
 60 s to start, and a browser test skipped because it did not start fails: a
 tour that did not run has not passed.
 """
@@ -27,7 +27,7 @@ def browser_start_wait():
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(item):
     report = yield
     if report.skipped and NOT_STARTED in str(report.longrepr):
         report.outcome = "failed"
