@@ -490,9 +490,12 @@ def run_side(args, name, db, port, with_addon):
 
 
 def server_times(log_path, since):
-    """Per action and ``model.method``: calls, and median queries, SQL ms and other ms in the
-    server (Odoo's log). A move the stage gate refuses counts with the moves: the server's log
-    does not tell them apart."""
+    """Per action and ``model.method``: calls, median queries, SQL s and other s, then the median
+    and the p95 of the whole time (SQL + other) in the server (Odoo's log). A move the stage gate
+    refuses counts with the moves: the server's log does not tell them apart.
+
+    The client's latency adds the time a request waits for a free worker; the server's time does
+    not (it still shares the CPU with the other workers, PostgreSQL and Locust)."""
     calls = {}
     for line in Path(log_path).read_text(errors="replace").splitlines():
         match = CALL_LOG.match(line)
@@ -501,9 +504,20 @@ def server_times(log_path, since):
             key = f"{action[0]} ({match[3]})" if action else match[3]
             calls.setdefault(key, []).append((int(match[4]), float(match[5]), float(match[6])))
     return {
-        key: [len(rows), *(statistics.median(row[i] for row in rows) for i in range(3))]
+        key: [
+            len(rows),
+            *(statistics.median(row[i] for row in rows) for i in range(3)),
+            statistics.median(row[1] + row[2] for row in rows),
+            percentile_95([row[1] + row[2] for row in rows]),
+        ]
         for key, rows in calls.items()
     }
+
+
+def percentile_95(values):
+    """The 95th percentile of ``values``, as Locust reports it: the value 95% of them do not pass."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-len(ordered) * 95 // 100) - 1)]
 
 
 def wait_for_stage_tasks(server, timeout=300):
@@ -573,19 +587,24 @@ def print_table(figures, counts, args):
 def print_server_times(figures):
     plain, addon = figures["plain"]["server"], figures["addon"]["server"]
     print(
-        "\nWhere the time goes, in the server (Odoo's log, measured period; medians per call; "
-        "the moves include those the gate refused):\n"
-        "| action (call) | plain calls | plain queries | plain SQL | plain other | addon calls | addon queries "
-        "| addon SQL | addon other |\n|---|---|---|---|---|---|---|---|---|"
+        "\nWhere the time goes, in the server (Odoo's log, measured period; medians per call, then "
+        "the p95 of the whole time in the server, without the wait for a worker; the moves include "
+        "those the gate refused; last, the ratios addon / plain of that whole time's median and p95):\n"
+        "| action (call) | plain calls | plain queries | plain SQL | plain other | plain p95 | addon calls "
+        "| addon queries | addon SQL | addon other | addon p95 | median addon/plain | p95 addon/plain |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
 
     def cells(row):
         if not row:
-            return ["", "", "", ""]
-        return [str(row[0]), f"{row[1]:.0f}", f"{row[2] * 1000:.0f} ms", f"{row[3] * 1000:.0f} ms"]
+            return ["", "", "", "", ""]
+        return [str(row[0]), f"{row[1]:.0f}", *(f"{row[i] * 1000:.0f} ms" for i in (2, 3, 5))]
 
     for key in sorted({*plain, *addon}):
-        print(f"| {key} | " + " | ".join([*cells(plain.get(key)), *cells(addon.get(key))]) + " |")
+        ratios = ["", ""]
+        if key.split(" (")[0] in SHARED and key in plain and key in addon:
+            ratios = [f"{addon[key][i] / plain[key][i]:.2f}x" for i in (4, 5)]
+        print(f"| {key} | " + " | ".join([*cells(plain.get(key)), *cells(addon.get(key)), *ratios]) + " |")
 
 
 def main():
