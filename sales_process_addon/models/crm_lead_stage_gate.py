@@ -324,6 +324,19 @@ class CrmLeadStageGate(models.AbstractModel):
         self._stage_history_record(transitions, reports_later=background)
         self._stage_gate_after_transitions(transitions, background)
 
+    def _stage_gate_later_creation_note(self):
+        """Who let a new lead start past the first stage: a sales manager, or system rights.
+
+        The mail gateway and automated actions create as their user with
+        superuser rights; the history must not call that user a manager.
+        """
+        if self.env.user.has_group("sales_team.group_sale_manager"):
+            return _("Created directly in a later stage by a sales manager.")
+        return _(
+            "Created directly in a later stage with system rights "
+            "(for example an email alias or an automated action)."
+        )
+
     def _stage_gate_judge(self, before, after, created):
         """Classify and judge the changes from ``before`` to ``after``; raise on any refused one.
 
@@ -357,7 +370,7 @@ class CrmLeadStageGate(models.AbstractModel):
                 else:
                     note = None
                     if later:
-                        note = _("Created directly in a later stage by a sales manager.")
+                        note = self._stage_gate_later_creation_note()
                     elif not created:
                         note = _("Existing opportunity joined the sales process.")
                     candidates.append((lead_id, "create", old, new, note))

@@ -166,6 +166,34 @@ class TestStageGate(StageGateCase):
         self.assertEqual(lead.stage_id, self.a2)
         self.assertEqual(lead.stage_history_ids.note, "Created directly in a later stage by a sales manager.")
 
+    def test_system_rights_creating_further_along_are_named_as_such(self):
+        """The mail gateway creates as the email's author with superuser rights: a rep's
+        email may start in a later stage (the alias's defaults, set by an admin), and the
+        history says system rights, not a sales manager."""
+        self.rep.email = "rep.gateway@example.com"
+        email = (
+            "From: Rep <rep.gateway@example.com>\r\n"
+            "To: sales@example.com\r\n"
+            "Subject: Deal forwarded from the trade fair\r\n"
+            "Message-ID: <gate-later-stage@example.com>\r\n"
+            "Content-Type: text/plain\r\n\r\n"
+            "Forwarded by the rep.\r\n"
+        )
+        lead_id = self.env["mail.thread"].message_process(
+            "crm.lead",
+            email,
+            custom_values={"type": "opportunity", "pipeline_type_id": self.type_a.id, "stage_id": self.a2.id},
+        )
+        lead = self.env["crm.lead"].browse(lead_id)
+        self.assertEqual(lead.name, "Deal forwarded from the trade fair")
+        self.assertEqual(lead.stage_id, self.a2)
+        self.assertEqual(lead.stage_history_ids.user_id, self.rep)
+        self.assertEqual(
+            lead.stage_history_ids.note,
+            "Created directly in a later stage with system rights "
+            "(for example an email alias or an automated action).",
+        )
+
     def test_no_context_key_skips_the_gate(self):
         lead = self._lead()
         flags = {
