@@ -203,9 +203,9 @@ class TestGateIntegrity(StageGateCase):
         self.assertIn(self.rep.partner_id, last.partner_ids)
 
     def test_approved_exception_expires(self):
-        lead = self._lead()
         start = datetime(2026, 3, 2, 9, 0)
         with self.at(start):
+            lead = self._lead()  # in A1 since before the approval: only the validity date refuses
             exception = self._request(lead, self.a2)
             exception.with_user(self.manager).action_approve("Fine")
         with self.at(start + timedelta(days=15)), self.assertRefused(ValidationError, "missing milestones"):
@@ -229,6 +229,22 @@ class TestGateIntegrity(StageGateCase):
             lead.with_user(self.rep).stage_id = self.a3
         self.env["crm.stage.exception"]._cron_expire()
         self.assertEqual(exception.state, "expired")
+
+    def test_exception_approved_after_the_lead_moved_on(self):
+        """An exception opens its own move only: approved after the lead left its from-stage,
+        it does not open the same target from the stage the lead is in now."""
+        start = datetime(2026, 3, 2, 9, 0)
+        with self.at(start):
+            lead = self._lead()
+            exception = self._request(lead, self.a3)  # A1 -> A3, skipping A2
+            self._prove_a1(lead)
+        with self.at(start + timedelta(hours=1)):
+            lead.with_user(self.rep).stage_id = self.a2
+        with self.at(start + timedelta(hours=2)):
+            exception.with_user(self.manager).action_approve("Signed early")
+        with self.at(start + timedelta(hours=3)), self.assertRefused(ValidationError, "missing milestones"):
+            lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual((lead.stage_id, exception.state), (self.a2, "approved"))
 
     def test_exception_used_once_and_logged(self):
         lead = self._lead()
@@ -260,7 +276,7 @@ class TestGateIntegrity(StageGateCase):
 
     def test_team_stages_are_the_team_sequence(self):
         other_team = self.env["crm.team"].create({"name": "Other team"})
-        self.env["crm.stage"].create(
+        other_step = self.env["crm.stage"].create(
             {
                 "name": "Other team's step",
                 "sequence": 1,
@@ -272,6 +288,13 @@ class TestGateIntegrity(StageGateCase):
         self._prove_a1(lead)
         lead.with_user(self.rep).stage_id = self.a2  # the other team's stage is not in its way
         self.assertEqual(lead.stage_id, self.a2)
+        theirs = self._lead(team_id=other_team.id)
+        self._prove_a1(theirs)
+        with self.assertRefused(ValidationError, 'the next one is "Other team\'s step"'):
+            theirs.with_user(self.rep).stage_id = self.a2  # in theirs, it is
+        theirs.with_user(self.rep).stage_id = other_step
+        theirs.with_user(self.rep).stage_id = self.a2
+        self.assertEqual(theirs.stage_id, self.a2)
 
     # --- lost from anywhere, restore brings back the stage's tasks
 

@@ -166,6 +166,16 @@ class TestStageGate(StageGateCase):
         self.assertEqual(lead.stage_id, self.a2)
         self.assertEqual(lead.stage_history_ids.note, "Created directly in a later stage by a sales manager.")
 
+    def test_rep_may_create_further_along_in_a_guided_process(self):
+        self.type_a.gate_mode = "guided"
+        lead = (
+            self.env["crm.lead"]
+            .with_user(self.rep)
+            .create({"name": "Met at the fair", "pipeline_type_id": self.type_a.id, "stage_id": self.a2.id})
+        )
+        self.assertEqual(lead.stage_id, self.a2)
+        self.assertEqual((lead.stage_history_ids.event, lead.stage_history_ids.note), ("create", False))
+
     def test_system_rights_creating_further_along_are_named_as_such(self):
         """The mail gateway creates as the email's author with superuser rights: a rep's
         email may start in a later stage (the alias's defaults, set by an admin), and the

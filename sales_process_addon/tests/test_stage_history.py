@@ -57,3 +57,15 @@ class TestStageHistory(StageGateCase):
         self._evidence(lead, self.m_contract)
         lead.action_set_won()
         self.assertEqual(lead.stage_history_ids.sorted("id")[-1].event, "won")
+
+    def test_proof_of_each_move_recorded(self):
+        """A move that needs milestones records the evidence that met them; one that needs none is free."""
+        proven = self._lead()
+        evidence = self._evidence(proven, self.m_summary) | self._evidence(proven, self.m_approval)
+        proven.with_user(self.rep).stage_id = self.a2
+        row = proven.stage_history_ids.sorted("id")[-1]
+        self.assertEqual((row.event, row.proof, row.evidence_ids), ("forward", "evidence", evidence))
+        free = self._lead(self.bx, name="No milestones", pipeline_type_id=self.type_b.id)
+        free.with_user(self.rep).stage_id = self.b2
+        row = free.stage_history_ids.sorted("id")[-1]
+        self.assertEqual((row.event, row.proof, row.evidence_ids.ids), ("forward", "free", []))

@@ -3,7 +3,7 @@ import { registry } from "@web/core/registry";
 const column = (name) => `.o_opportunity_kanban .o_kanban_group:has(.o_column_title:contains('${name}'))`;
 
 /**
- * A rep quick-creates an opportunity in a later stage of a guided process:
+ * A rep quick-creates an opportunity in a later stage of an enforced process:
  * the gate's refusal shows at once, the quick create stays open, and no form
  * opens. In the first stage, the same quick create goes through.
  */
