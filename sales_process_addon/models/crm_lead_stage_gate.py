@@ -1,4 +1,5 @@
 from collections import defaultdict
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from odoo import _, api, fields, models, tools
@@ -71,6 +72,10 @@ class CrmLeadStageGate(models.AbstractModel):
     )
     # The stored stage state that the gate judges.
     _STAGE_GATE_STATE_FIELDS = ("pipeline_type_id", "stage_id", "won_status", "date_last_stage_update")
+    # Key in the cursor's cache (``cr.cache``) of the ids of leads whose caller judges their
+    # changes once, after nested writes (``_stage_gate_judged_by_caller``). Not a context key:
+    # no RPC call can set it.
+    _STAGE_GATE_CALLER_JUDGES = "sales_process_addon.stage_gate_caller_judges"
 
     # ------------------------------------------------------------
     # STRUCTURE (registry cache)
@@ -311,18 +316,38 @@ class CrmLeadStageGate(models.AbstractModel):
     # ENFORCEMENT
     # ------------------------------------------------------------
 
+    @contextmanager
+    def _stage_gate_judged_by_caller(self):
+        """Leave these leads' changes made inside to the caller, who judges them once afterwards.
+
+        For a change made through nested writes of the leads (Odoo writes the
+        probability of every lead in a stage marked won): judged by each write
+        and again by the caller, it would be recorded twice. The caller takes
+        the leads' state before, and calls ``_stage_gate_enforce`` after.
+        """
+        cache = self.env.cr.cache
+        outer = cache.get(self._STAGE_GATE_CALLER_JUDGES, frozenset())
+        cache[self._STAGE_GATE_CALLER_JUDGES] = outer | frozenset(self.ids)
+        try:
+            yield
+        finally:
+            cache[self._STAGE_GATE_CALLER_JUDGES] = outer
+
     def _stage_gate_enforce(self, before, created=False):
         """Judge and record every change of these leads' stage state since ``before``.
 
         ``before``: ``{lead id: StageState}`` (empty states for created leads).
+        Leads whose caller judges them (``_stage_gate_judged_by_caller``) are left to it.
         """
-        after = self._stage_gate_state()
-        transitions = self._stage_gate_judge(before, after, created)
+        left_to_caller = self.env.cr.cache.get(self._STAGE_GATE_CALLER_JUDGES)
+        leads = self.filtered(lambda lead: lead.id not in left_to_caller) if left_to_caller else self
+        after = leads._stage_gate_state()
+        transitions = leads._stage_gate_judge(before, after, created)
         if not transitions:
             return
-        background = self._stage_tasks_in_background()
-        self._stage_history_record(transitions, reports_later=background)
-        self._stage_gate_after_transitions(transitions, background)
+        background = leads._stage_tasks_in_background()
+        leads._stage_history_record(transitions, reports_later=background)
+        leads._stage_gate_after_transitions(transitions, background)
 
     def _stage_gate_later_creation_note(self):
         """Who let a new lead start past the first stage: a sales manager, or system rights.

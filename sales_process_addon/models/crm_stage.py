@@ -108,7 +108,9 @@ class CrmStage(models.Model):
                 .search([("stage_id", "in", changed.ids)])
             )
         before = leads._stage_gate_state()
-        result = super().write(vals)
+        # Odoo writes the probability of the leads of a stage marked won: one change, judged once.
+        with leads._stage_gate_judged_by_caller():
+            result = super().write(vals)
         if leads:
             leads._stage_gate_enforce(before)
         return result

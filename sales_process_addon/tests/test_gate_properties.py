@@ -3,8 +3,8 @@
 Hypothesis drives sequences of writes (stage, process, team, type; single and
 batched; a process switch also through the form, which must show and save
 what RPC gives), imports, creations, won / lost / restore, evidence (record,
-verify, delete) and exceptions (request, approve, reject) as two salesmen and
-two sales managers. Refused operations roll back to a savepoint; after every step
+verify, delete), exceptions (request, approve, reject) and a stage's won flag
+as two salesmen and two sales managers. Refused operations roll back to a savepoint; after every step
 the stored data must satisfy the gate's invariants (see ``_check_invariants``).
 
 CI runs a bounded number of sequences (see ``common_hypothesis``);
@@ -350,6 +350,13 @@ class TestGateProperties(StageGateCase):
                     user, lambda env: getattr(env["crm.stage.exception"].browse(exception_id), method)("ok")
                 )
 
+            @rule(stage=st.sampled_from(stages), user=pick_user)
+            def toggle_won_flag(self, stage, user):
+                """A stage's won flag, as an admin configures it: Odoo writes its deals' probability."""
+                self.attempt(
+                    user, lambda env: env["crm.stage"].browse(stage.id).write({"is_won": not stage.is_won})
+                )
+
             @invariant()
             def gate_invariants(self):
                 case._check_invariants(self.leads.exists())
@@ -384,11 +391,19 @@ class TestGateProperties(StageGateCase):
             self.assertTrue(rows, f"{lead.name} has no history")
             self.assertEqual(rows[0].event, "create")
             self.assertFalse(rows[0].from_stage_id)
-            # The history is a contiguous chain ending at the current stage.
+            # The history is a contiguous chain ending at the current stage, one row per change.
             for previous, row in zip(rows, rows[1:], strict=False):
                 self.assertEqual(
                     row.from_stage_id, previous.to_stage_id, f"{lead.name}: broken chain at {row.event}"
                 )
+                if row.event in ("forward", "backward"):
+                    self.assertNotEqual(row.from_stage_id, row.to_stage_id, f"{lead.name}: a move to itself")
+                elif row.event != "type_switch" and row.from_stage_id == row.to_stage_id:
+                    self.assertNotEqual(
+                        (row.event, row.pipeline_type_id),
+                        (previous.event, previous.pipeline_type_id),
+                        f"{lead.name}: {row.event} recorded twice",
+                    )
             self.assertEqual(
                 rows[-1].to_stage_id, lead.stage_id, f"{lead.name}: history does not end at its stage"
             )

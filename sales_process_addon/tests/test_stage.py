@@ -23,9 +23,16 @@ class TestStage(SalesProcessCase):
             self.a2.pipeline_type_id = self.type_b
         self.assertEqual(lead.won_status, "pending")
         self.type_a.gate_mode = "guided"  # a guided process keeps Odoo's freedom
+        self.env["crm.stage.milestone"].create({"name": "Clearance", "stage_id": self.a2.id})
+        # Odoo wins the deals of a stage marked won (it writes their probability): one change, one row.
         self.a2.is_won = True
-        # Whatever Odoo's probability makes of it, the history says what the lead became.
-        self.assertEqual(lead.won_status == "won", lead.stage_history_ids.sorted("id")[-1].event == "won")
+        self.assertEqual(lead.won_status, "won")
+        self.assertEqual(lead.stage_history_ids.sorted("id").mapped("event"), ["create", "won"])
+        # Won where it stands: what the stage requires was not proven, and the history says so.
+        self.assertEqual(lead.stage_history_ids.sorted("id")[-1].proof, "unproven")
+        self.a2.is_won = False
+        self.assertEqual(lead.won_status, "pending")
+        self.assertEqual(lead.stage_history_ids.sorted("id").mapped("event"), ["create", "won", "reopen"])
 
     def test_new_company_stage_gets_the_standard_pipeline(self):
         """A company created after the install has no default process: its stages join the Standard one."""

@@ -88,6 +88,17 @@ class TestStageTasks(StageGateCase):
         self._prove_a1(lead)
         return lead
 
+    def test_reopened_deal_enters_no_stage(self):
+        """A deal reopened where it stands (its stage no longer marked won) enters no stage:
+        the stage's tasks, closed by the win, are not scheduled again."""
+        self.type_a.gate_mode = "guided"
+        lead = self._lead(self.a2, team_id=self.team.id)
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+        self.a2.is_won = True
+        self.a2.is_won = False
+        self.assertEqual(lead.stage_history_ids.sorted("id").mapped("event"), ["create", "won", "reopen"])
+        self.assertFalse(self._stage_tasks(lead))
+
     def test_entering_the_stage_schedules_its_plan(self):
         lead = self._ready_lead()
         with self.at(datetime(2026, 5, 4, 10, 0)):
