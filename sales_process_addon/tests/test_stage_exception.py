@@ -90,3 +90,34 @@ class TestStageException(StageGateCase):
             self._request(self._lead(), self.b2)  # a switch: only for won deals
         with self.assertRefused(ValidationError, "another stage than the current one"):
             self._request(self._lead(), self.a1)
+
+    def test_request_starts_from_the_current_stage(self):
+        lead = self._lead()
+        with self.assertRefused(ValidationError, "for a move from the opportunity's current stage"):
+            self.env["crm.stage.exception"].with_user(self.rep).create(
+                {
+                    "lead_id": lead.id,
+                    "from_stage_id": self.a2.id,
+                    "to_stage_id": self.a3.id,
+                    "reason": "Signed",
+                }
+            )
+        self.assertFalse(lead.stage_exception_ids)
+
+    def test_decided_request_cannot_be_reworded(self):
+        exception = self._request(self._lead(), self.a3)
+        exception.with_user(self.rep).reason = "Signed a framework deal last week"
+        exception.with_user(self.manager).action_approve("Fine")
+        with self.assertRefused(UserError, "Only a pending exception request can be changed"):
+            exception.with_user(self.rep).reason = "Something else"
+        self.assertEqual(exception.reason, "Signed a framework deal last week")
+
+    def test_decided_exception_stays_in_the_audit_trail(self):
+        pending, decided = self._request(self._lead(), self.a3), self._request(self._lead(), self.a3)
+        decided.with_user(self.manager).action_reject("Not convinced")
+        with self.assertRaises(AccessError):
+            pending.with_user(self.rep).unlink()  # only sales managers delete requests
+        with self.assertRefused(UserError, "part of the audit trail"):
+            decided.with_user(self.manager).unlink()
+        pending.with_user(self.manager).unlink()  # a request not decided yet may be deleted
+        self.assertEqual((pending.exists(), decided.exists()), (pending.browse(), decided))
