@@ -170,6 +170,13 @@ class TestEvidenceLifecycle(StageGateCase):
         with self.assertRefused(ValidationError, "missing milestones: .*Contract signed"):
             lead.with_user(self.rep).stage_id = self.a3
 
+    def test_withdrawn_evidence_cannot_be_verified(self):
+        evidence = self._evidence(self._lead(self.a2), self.m_clearance)
+        evidence.with_user(self.rep).action_withdraw("Wrong document")
+        with self.assertRefused(UserError, "was withdrawn and cannot be verified"):
+            evidence.with_user(self.manager).action_verify()
+        self.assertFalse(evidence.verified_date)
+
     def test_withdraw_wizard(self):
         evidence = self._rep_evidence(self._lead())
         wizard = (
