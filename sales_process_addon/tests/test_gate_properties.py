@@ -4,8 +4,9 @@ Hypothesis drives sequences of writes (stage, process, team, type; single and
 batched; a process switch also through the form, which must show and save
 what RPC gives), imports, creations, won / lost / restore, evidence (record,
 verify, delete), exceptions (request, approve, reject) and a stage's won flag
-as two salesmen and two sales managers. Refused operations roll back to a savepoint; after every step
-the stored data must satisfy the gate's invariants (see ``_check_invariants``).
+as two salesmen and two sales managers. Refused operations roll back to a
+savepoint; after every step the stored data must satisfy the gate's
+invariants (see ``_check_invariants``).
 
 CI runs a bounded number of sequences (see ``common_hypothesis``);
 ``SPA_GATE_EXAMPLES`` asks for more:
