@@ -53,6 +53,27 @@ class TestGateIntegrity(StageGateCase):
         self.assertEqual(lead.stage_id, self.b2)
         self.assertEqual(lead.won_status, "pending")
         self.assertEqual(self._history(lead)[-1].event, "type_switch")
+        # A stage whose buyer stage only the other process's won stage shares maps short of it.
+        self.bwon.buyer_stage_id = self.buyer_decision
+        negotiation = self.env["crm.stage"].create(
+            {
+                "name": "Negotiation",
+                "sequence": 2,
+                "pipeline_type_id": self.type_a.id,
+                "buyer_stage_id": self.buyer_decision.id,
+                "funnel_state_id": self.funnel_in.id,
+            }
+        )
+        closing = self._lead(negotiation, name="Closing")
+        closing.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual((closing.stage_id, closing.won_status), (self.b2, "pending"))  # same funnel state
+        # The buyer stage comes before the funnel state.
+        review = negotiation.copy(
+            {"name": "Review", "buyer_stage_id": self.buyer_eval.id, "funnel_state_id": self.funnel_search.id}
+        )
+        reviewed = self._lead(review, name="Reviewed")
+        reviewed.with_user(self.rep).pipeline_type_id = self.type_b
+        self.assertEqual(reviewed.stage_id, self.b2, "B2 shares its buyer stage, BX only its funnel state")
 
     def test_switch_into_enforced_process_lands_no_further_than_proof(self):
         blocker = self.env["crm.stage.milestone"].create(
