@@ -213,9 +213,11 @@ class CrmLead(models.Model):
         A stage of another process (a process switch) is replaced by the
         matching stage of the new process (see ``_stage_gate_map_stages``);
         otherwise Odoo's team-aware choice applies, within the process (see
-        ``_stage_find``).
+        ``_stage_find``): the first unfolded stage, except in an enforced
+        process, whose deals start in its first stage even when folded.
         """
-        stage_info = self._stage_gate_structure()["stages"]
+        structure = self._stage_gate_structure()
+        stage_info, types = structure["stages"], structure["types"]
         typed = self.filtered("pipeline_type_id")
         switched = typed.filtered(
             lambda lead: lead.stage_id
@@ -229,8 +231,12 @@ class CrmLead(models.Model):
             teams = stage_info.get(lead.stage_id.id, {}).get("teams")
             if not lead.stage_id or (lead.team_id and teams and lead.team_id.id not in teams):
                 sequence = self._stage_gate_sequence(lead.pipeline_type_id.id, lead.team_id.id)
-                unfolded = [stage_id for stage_id in sequence if not stage_info[stage_id]["fold"]]
-                lead.stage_id = (unfolded or sequence or [False])[0]
+                # An enforced process starts in its first stage, folded or not (the gate's rule).
+                if types[lead.pipeline_type_id.id]["mode"] != "enforced":
+                    sequence = [
+                        stage_id for stage_id in sequence if not stage_info[stage_id]["fold"]
+                    ] or sequence
+                lead.stage_id = (sequence or [False])[0]
         return super(CrmLead, self - typed)._compute_stage_id()
 
     def _stage_gate_map_stages(self):

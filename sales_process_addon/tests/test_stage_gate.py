@@ -166,6 +166,21 @@ class TestStageGate(StageGateCase):
         self.assertEqual(lead.stage_id, self.a2)
         self.assertEqual(lead.stage_history_ids.note, "Created directly in a later stage by a sales manager.")
 
+    def test_new_deal_starts_in_the_first_stage_even_folded(self):
+        """Odoo starts a new deal in the first unfolded stage; an enforced process starts it in
+        its first stage, folded or not, as the gate requires of a rep's new deal."""
+        self.a1.fold = True
+        Lead = self.env["crm.lead"].with_user(self.rep)
+        lead = Lead.create(
+            {"name": "Enforced start", "type": "opportunity", "pipeline_type_id": self.type_a.id}
+        )
+        self.assertEqual(lead.stage_id, self.a1)
+        self.type_a.gate_mode = "guided"
+        lead = Lead.create(
+            {"name": "Guided start", "type": "opportunity", "pipeline_type_id": self.type_a.id}
+        )
+        self.assertEqual(lead.stage_id, self.a2)
+
     def test_rep_may_create_further_along_in_a_guided_process(self):
         self.type_a.gate_mode = "guided"
         lead = (
