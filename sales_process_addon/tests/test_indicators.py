@@ -142,6 +142,105 @@ class TestIndicators(OpportunityCase):
             dict(Lead._read_group([("id", "in", ids)], ["risk_level"], ["__count"])), {"high": 1, "low": 1}
         )
 
+    def _meeting(self, lead, start):
+        return self.env["calendar.event"].create(
+            {"name": "Visit", "opportunity_id": lead.id, "start": start, "stop": start + timedelta(hours=1)}
+        )
+
+    def test_relationship_counts_meetings_of_the_window_and_booked(self):
+        """A meeting held 40 days ago is no longer an interaction; one booked for next week is."""
+        lead = self._lead()
+        self._meeting(lead, fields.Datetime.now() - timedelta(days=40))
+        lead._indicators_refresh()
+        self.assertEqual((lead.relationship_status, lead.interaction_count), ("cold", 0))
+        self._meeting(lead, fields.Datetime.now() + timedelta(days=7))
+        lead._indicators_refresh()
+        self.assertEqual((lead.relationship_status, lead.interaction_count), ("warm", 1))
+
+    def test_relationship_counts_customer_evidence_only(self):
+        """Evidence of our own is no interaction with the customer; the customer's evidence is."""
+        lead = self._lead()
+        self._evidence(lead, self.m_approval)
+        lead._indicators_refresh()
+        self.assertEqual((lead.relationship_status, lead.interaction_count), ("cold", 0))
+        self._evidence(lead, self.m_summary)
+        lead._indicators_refresh()
+        self.assertEqual((lead.relationship_status, lead.interaction_count), ("warm", 1))
+
+    def test_leads_carry_no_risk(self):
+        """A lead (not yet an opportunity) has no risk level, as a closed deal has none."""
+        lead = self._lead(type="lead")
+        self.assertFalse(lead.risk_level)
+        self.assertFalse(lead.risk_reason_codes)
+
+    def test_stage_without_funnel_state_is_not_advanced(self):
+        """A qualified deal in touch, in a stage without funnel state, is low risk: only a deal
+        past the first funnel state needs the decision maker and a commitment."""
+        plain = self.env["crm.stage"].create(
+            {"name": "A0", "sequence": 0, "pipeline_type_id": self.type_a.id}
+        )
+        lead = self._lead(stage=plain)
+        self.assertFalse(lead.funnel_state_id)
+        self._answer(lead, {self.q_funding: "yes", self.q_driver: "yes"})
+        self._email(lead)
+        self.assertEqual((lead.risk_level, lead.risk_reason_codes), ("low", False))
+
+    def _advanced_and_proven(self):
+        """A qualified deal in A2 with the decision maker met and a verified customer meeting of
+        40 days ago: nothing but the relationship is wanting."""
+        lead = self._lead(stage=self.a2)
+        self._answer(lead, {self.q_funding: "yes", self.q_driver: "yes"})
+        self._stakeholder(lead, self.wang, self.role_dm, met=True)
+        self._evidence(
+            lead,
+            self.m_clearance,
+            kind_id=self.kind_meeting.id,
+            date=fields.Date.today() - timedelta(days=40),
+        ).with_user(self.manager).action_verify()
+        self.assertTrue(lead.customer_commitment)
+        return lead
+
+    def test_cold_relationship_past_the_first_state_is_high(self):
+        """Past the first funnel state, a cold relationship alone makes the risk high."""
+        lead = self._advanced_and_proven()
+        self.assertEqual(lead.relationship_status, "cold")
+        self.assertEqual((lead.risk_level, lead.risk_reason_codes), ("high", "cold"))
+        self._email(lead)
+        self.assertEqual((lead.risk_level, lead.risk_reason_codes), ("low", False))
+
+    def test_qualification_not_pursue_is_medium(self):
+        """In touch, in the first funnel state, but not qualified to pursue: medium risk."""
+        lead = self._lead()
+        self._email(lead)
+        self.assertEqual(lead.relationship_status, "warm")
+        self.assertEqual((lead.risk_level, lead.risk_reason_codes), ("medium", "qualification_not_pursue"))
+
+    def test_high_risk_lists_the_medium_reasons_too(self):
+        """A high risk also gives the lesser reasons: the rep sees all there is to fix."""
+        lead = self._lead(stage=self.a2)
+        self.assertEqual(lead.risk_level, "high")
+        self.assertEqual(
+            lead.risk_reason_codes.split(","), ["cold", "no_access_no_commitment", "qualification_not_pursue"]
+        )
+
+    def test_unverified_evidence_proves_no_decision_maker(self):
+        """Evidence of a "decision maker met" milestone awaiting verification gives no access yet."""
+        milestone = self.env["crm.stage.milestone"].create(
+            {
+                "name": "Decision maker met",
+                "stage_id": self.a1.id,
+                "fact": "decision_maker_met",
+                "customer_led": True,
+                "needs_verification": True,
+            }
+        )
+        lead = self._lead()
+        evidence = self._evidence(lead, milestone)
+        self.assertFalse(evidence.is_valid)
+        self.assertFalse(lead.has_decision_maker_access)
+        evidence.with_user(self.manager).action_verify()
+        self.assertTrue(lead.has_decision_maker_access)
+
     # ------------------------------------------------------------
     # QUERY COUNTS
     # ------------------------------------------------------------

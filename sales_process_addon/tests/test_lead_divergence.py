@@ -153,3 +153,51 @@ class TestLeadDivergence(SalesProcessCase):
             result[0]["buyer_divergence_reason"],
             "We are at A2; the customer has evidenced no buying step yet",
         )
+
+    def _divergence(self, lead):
+        self.env.flush_all()
+        lead.invalidate_recordset()
+        return lead.buyer_divergence, lead.buyer_divergence_reason
+
+    def test_unverified_customer_evidence_supports_no_buying_step(self):
+        """Customer evidence awaiting a manager's verification does not yet show the customer at
+        Evaluation: until verified, the deal at A2 is ahead of a customer with no evidenced step."""
+        checked = self.env["crm.stage.milestone"].create(
+            {
+                "name": "Evaluation checked",
+                "stage_id": self.a2.id,
+                "required": False,
+                "needs_verification": True,
+            }
+        )
+        lead = self._lead("Awaiting verification", self.a2)
+        evidence = self.env["crm.lead.evidence"].create(
+            {
+                "lead_id": lead.id,
+                "milestone_id": checked.id,
+                "kind_id": self.env.ref("sales_process_addon.evidence_kind_customer_email").id,
+                "summary": "The customer ran the evaluation",
+                "customer_partner_id": self.contact.id,
+            }
+        )
+        self.assertFalse(evidence.is_valid)
+        self.assertEqual(
+            self._divergence(lead), (True, "We are at A2; the customer has evidenced no buying step yet")
+        )
+        evidence.with_user(self.manager).action_verify()
+        self.assertEqual(self._divergence(lead), (False, False))
+
+    def test_buying_steps_follow_the_buying_process_order(self):
+        """A buying stage added first (Awareness, sequence 0, created last) makes Need the second
+        step: a deal at A1 without customer evidence is then one step ahead of the customer."""
+        lead = self._lead("At Need", self.a1)
+        self.assertEqual(self._divergence(lead), (False, False))
+        self.env["crm.buyer.stage"].create(
+            {"name": "Awareness", "sequence": 0, "buyer_process_id": self.buyer_process.id}
+        )
+        self.assertEqual(
+            self._divergence(lead), (True, "We are at A1; the customer has evidenced no buying step yet")
+        )
+        self.env.flush_all()
+        row = self.env["crm.buyer.divergence.report"].search([("lead_id", "=", lead.id)])
+        self.assertEqual((row.gap, row.supported_buyer_stage_id), (1, self.env["crm.buyer.stage"]))

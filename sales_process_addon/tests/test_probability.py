@@ -257,3 +257,38 @@ class TestEvidenceProbability(OpportunityCase):
         # are not read (the stages' requirements come from the gate's registry cache).
         self.assertEqual(cost(many), 2)
         self.assertEqual(set(many.mapped("evidence_probability")), {10.0, 30.0})
+
+    def test_proof_never_lowers_the_probability(self):
+        """A next stage set below this one's probability: proving this stage keeps its own."""
+        self.a2.default_probability = 5.0
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)
+        self.assertEqual((lead.evidence_probability, lead.probability), (10.0, 10.0))
+
+    def test_stage_outside_the_processes_keeps_its_probability(self):
+        """A deal in a stage of no sales process (written around the ORM) gets that stage's
+        default probability, not zero."""
+        outside = self.env["crm.stage"].create({"name": "Outside", "default_probability": 30.0})
+        lead = self._lead()
+        self.env.flush_all()
+        self.env.cr.execute(SQL("UPDATE crm_stage SET pipeline_type_id = NULL WHERE id = %s", outside.id))
+        self.env.cr.execute(SQL("UPDATE crm_lead SET stage_id = %s WHERE id = %s", outside.id, lead.id))
+        self.env.registry.clear_cache()  # the gate's cache of the processes' stages
+        self.env.invalidate_all()
+        self.env.add_to_compute(lead._fields["evidence_probability"], lead)
+        self.assertEqual(lead.evidence_probability, 30.0)
+
+    def test_only_the_stage_milestones_weigh_in_a_batch(self):
+        """Moved back to A1 with A1 proven and A2's clearance proven: computed with a deal in A2,
+        the clearance does not count for A1, whose step is full at 50, not beyond."""
+        back = self._lead()
+        self._prove_a1(back)
+        back.stage_id = self.a2
+        self._evidence(back, self.m_clearance).with_user(self.manager).action_verify()
+        back.stage_id = self.a1
+        other = self._lead(stage=self.a2)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        leads = back | other
+        self.env.add_to_compute(leads._fields["evidence_probability"], leads)
+        self.assertEqual(leads.mapped("evidence_probability"), [50.0, 50.0])

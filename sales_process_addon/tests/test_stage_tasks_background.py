@@ -1,7 +1,7 @@
 import importlib.util
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -127,6 +127,25 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         entries, stays = self._report_rows(lead)
         self.assertEqual(entries, reported[0])
         self.assertEqual(stays, sorted([*reported[1], (self.a2.id, "backward", "", "pending", rep)]))
+
+    def test_queued_entries_judge_the_next_stage_by_date(self):
+        """Created in A2, moved back to A1, both before the queue is worked: written in one batch,
+        A1's entry did not lead on to A2 (entered before it)."""
+        with self.at(datetime(2026, 3, 2, 9, 0)):
+            lead = self._lead(stage=self.a2)
+        with self.at(datetime(2026, 3, 3, 9, 0)):
+            lead.stage_id = self.a1
+        self.assertTrue(all(lead.stage_history_ids.mapped("reports_pending")))
+        self._run_queue()
+        rep = self.rep.id
+        entries, _stays = self._report_rows(lead)
+        self.assertEqual(
+            entries,
+            [
+                (self.a1.id, False, self.a2.id, "pending", rep),
+                (self.a2.id, False, self.a3.id, "pending", rep),
+            ],
+        )
 
     def test_merge_works_the_queue_of_the_merged_deals(self):
         """A merge first does what the deals' queued moves owe: the tasks and report rows of the
