@@ -23,6 +23,25 @@ class CrmBuyerDivergenceReport(models.Model):
     _description = "Seller-Buyer Divergence"
     _auto = False
     _rec_name = "lead_id"
+    # Flushed before the view is read (see crm.sales.funnel.report).
+    _depends = {
+        "crm.lead": [
+            "user_id",
+            "team_id",
+            "company_id",
+            "pipeline_type_id",
+            "stage_id",
+            "buyer_stage_id",
+            "expected_revenue",
+            "type",
+            "won_status",
+            "active",
+        ],
+        "crm.lead.evidence": ["lead_id", "stage_id", "customer_led", "is_valid"],
+        "crm.stage": ["buyer_stage_id"],
+        "crm.buyer.stage": ["buyer_process_id", "sequence"],
+        "res.company": ["currency_id"],
+    }
     _order = "gap desc, id"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", readonly=True)

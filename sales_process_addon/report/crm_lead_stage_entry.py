@@ -15,7 +15,9 @@ class CrmLeadStageEntry(models.Model):
     benchmark machine, even with an index for it, against 0.3 s from this table.
 
     "Reached next" is judged when the opportunity enters a stage: the next
-    stage is the one following in the stage order of that moment. Reordering
+    stage is the one following in the stage order of that moment, for the
+    opportunity's team of that moment (a team's own stages are in its order,
+    other teams' are not, as the stage gate reads them). Reordering
     stages later does not rewrite past conversions; ``_rebuild`` recomputes
     the whole table from the history with the current order. The next stage
     of that moment is kept too (``next_stage_id``: none for the last stage).
@@ -50,20 +52,44 @@ class CrmLeadStageEntry(models.Model):
 
     @api.model
     def _stage_order_sql(self):
-        """Each stage of a sales process with the stage that follows it (as the gate orders them:
-        by sequence, then creation, whatever the language)."""
+        """Each stage of a sales process with the stage that follows it for a lead of each team.
+
+        Columns ``stage_id``, ``team_id`` (NULL: a lead without team) and
+        ``next_stage_id``. The order is the gate's (``_stage_gate_sequence``):
+        by sequence, then creation, whatever the language, over the process's
+        shared stages and the team's own; a stage of other teams is followed by
+        the next one the team goes through.
+        """
+        team_rel = self.env["crm.stage"]._fields["team_ids"]
         return SQL(
             """
             SELECT
                 stage.id AS stage_id,
-                stage.pipeline_type_id,
-                LEAD(stage.id) OVER (
-                    PARTITION BY stage.pipeline_type_id
-                    ORDER BY stage.sequence, stage.id
+                team.id AS team_id,
+                (
+                    SELECT next.id
+                    FROM crm_stage next
+                    WHERE next.pipeline_type_id = stage.pipeline_type_id
+                      AND (COALESCE(next.sequence, %(last)s), next.id)
+                          > (COALESCE(stage.sequence, %(last)s), stage.id)
+                      AND (
+                          NOT EXISTS (SELECT FROM %(rel)s rel WHERE rel.%(rel_stage)s = next.id)
+                          OR EXISTS (
+                              SELECT FROM %(rel)s rel WHERE rel.%(rel_stage)s = next.id AND rel.%(rel_team)s = team.id
+                          )
+                      )
+                    ORDER BY COALESCE(next.sequence, %(last)s), next.id
+                    LIMIT 1
                 ) AS next_stage_id
             FROM crm_stage stage
+            CROSS JOIN (SELECT id FROM crm_team UNION ALL SELECT NULL) team
             WHERE stage.pipeline_type_id IS NOT NULL
-            """
+            """,
+            # PostgreSQL sorts a NULL sequence after every other, as the gate's search does.
+            last=2**31 - 1,
+            rel=SQL.identifier(team_rel.relation),
+            rel_stage=SQL.identifier(team_rel.column1),
+            rel_team=SQL.identifier(team_rel.column2),
         )
 
     @api.model
@@ -94,7 +120,7 @@ class CrmLeadStageEntry(models.Model):
             SQL(
                 """
                 WITH entering AS (
-                    SELECT history.lead_id, history.to_stage_id AS stage_id, history.date
+                    SELECT history.id, history.lead_id, history.to_stage_id AS stage_id, history.date, history.team_id
                     FROM crm_lead_stage_history history
                     WHERE history.id IN %(ids)s AND %(entry)s
                 ),
@@ -107,29 +133,29 @@ class CrmLeadStageEntry(models.Model):
                     SELECT entered.lead_id, entered.stage_id, entered.date,
                            EXISTS (
                                SELECT 1
-                               FROM stage_order
-                               JOIN entering next_entering
-                                 ON next_entering.stage_id = stage_order.next_stage_id
-                               WHERE stage_order.stage_id = entered.stage_id
+                               FROM entering next_entering
+                               WHERE next_entering.stage_id = stage_order.next_stage_id
                                  AND next_entering.lead_id = entered.lead_id
                                  AND next_entering.date >= entered.date
                            ),
-                           (SELECT next_stage_id FROM stage_order WHERE stage_order.stage_id = entered.stage_id),
+                           stage_order.next_stage_id,
                            facts.user_id, facts.team_id, facts.company_id, facts.won_status, facts.lead_type
                     FROM (
-                        SELECT lead_id, stage_id, MIN(date) AS date
+                        SELECT DISTINCT ON (lead_id, stage_id) lead_id, stage_id, date, team_id
                         FROM entering
-                        GROUP BY lead_id, stage_id
+                        ORDER BY lead_id, stage_id, date, id
                     ) entered
                     JOIN facts ON facts.lead_id = entered.lead_id
+                    LEFT JOIN stage_order
+                        ON stage_order.stage_id = entered.stage_id
+                       AND COALESCE(stage_order.team_id, 0) = COALESCE(entered.team_id, 0)
                     ON CONFLICT (lead_id, stage_id) DO NOTHING
                 )
                 UPDATE crm_lead_stage_entry entry
                 SET reached_next = TRUE
-                FROM entering, stage_order
-                WHERE stage_order.next_stage_id = entering.stage_id
+                FROM entering
+                WHERE entry.next_stage_id = entering.stage_id
                   AND entry.lead_id = entering.lead_id
-                  AND entry.stage_id = stage_order.stage_id
                   AND entry.date <= entering.date
                   AND NOT entry.reached_next
                 """,
@@ -168,7 +194,8 @@ class CrmLeadStageEntry(models.Model):
                 """
                 WITH entered AS (
                     SELECT history.lead_id, history.to_stage_id AS stage_id,
-                           MIN(history.date) AS first_date, MAX(history.date) AS last_date
+                           MIN(history.date) AS first_date, MAX(history.date) AS last_date,
+                           (ARRAY_AGG(history.team_id ORDER BY history.date, history.id))[1] AS team_id
                     FROM crm_lead_stage_history history
                     WHERE %(entry)s
                     GROUP BY history.lead_id, history.to_stage_id
@@ -182,7 +209,9 @@ class CrmLeadStageEntry(models.Model):
                        lead.user_id, lead.team_id, lead.company_id, lead.won_status, lead.type
                 FROM entered
                 JOIN crm_lead lead ON lead.id = entered.lead_id
-                LEFT JOIN (%(stage_order)s) stage_order ON stage_order.stage_id = entered.stage_id
+                LEFT JOIN (%(stage_order)s) stage_order
+                    ON stage_order.stage_id = entered.stage_id
+                   AND COALESCE(stage_order.team_id, 0) = COALESCE(entered.team_id, 0)
                 LEFT JOIN entered next_entered
                     ON next_entered.lead_id = entered.lead_id
                    AND next_entered.stage_id = stage_order.next_stage_id

@@ -36,8 +36,8 @@ class CrmLeadStageStay(models.Model):
     used per move, and join the opportunities for the salesperson, team and
     outcome: 1 to 1.5 s per grouped read. Here one narrow row per stay, the
     days as float8 (the median sorts them), the exit basis judged once, and
-    the opportunity's salesperson, team, status, type (and cycle length, for
-    the won ones) copied on the row: ``_sync_lead_facts`` and the history
+    the opportunity's salesperson, team, company, status, type (and cycle
+    length, for the won ones) copied on the row: ``_sync_lead_facts`` and the history
     writer keep them equal to the opportunity's.
     """
 
@@ -114,7 +114,7 @@ class CrmLeadStageStay(models.Model):
             SELECT history.lead_id, history.id, history.date, history.event,
                    COALESCE(history.from_pipeline_type_id, history.pipeline_type_id),
                    history.from_stage_id, history.from_buyer_stage_id, history.from_funnel_state_id,
-                   history.company_id, history.days_in_previous_stage::float8, history.exception_id,
+                   facts.company_id, history.days_in_previous_stage::float8, history.exception_id,
                    CASE
                        WHEN history.event NOT IN ('forward', 'won') THEN NULL
                        WHEN history.exception_id IS NOT NULL THEN 'exception'
@@ -197,13 +197,14 @@ class CrmLeadStageStay(models.Model):
         return SQL(
             """
             UPDATE crm_lead_stage_stay stay
-            SET user_id = facts.user_id, team_id = facts.team_id, won_status = facts.won_status,
-                lead_type = facts.lead_type, cycle_days = facts.cycle_days
+            SET user_id = facts.user_id, team_id = facts.team_id, company_id = facts.company_id,
+                won_status = facts.won_status, lead_type = facts.lead_type, cycle_days = facts.cycle_days
             FROM facts
             WHERE stay.lead_id = facts.lead_id AND %s
-              AND (stay.user_id, stay.team_id, stay.won_status, stay.lead_type, stay.cycle_days)
+              AND (stay.user_id, stay.team_id, stay.company_id, stay.won_status, stay.lead_type, stay.cycle_days)
                   IS DISTINCT FROM
-                  (facts.user_id, facts.team_id, facts.won_status, facts.lead_type, facts.cycle_days)
+                  (facts.user_id, facts.team_id, facts.company_id, facts.won_status, facts.lead_type,
+                   facts.cycle_days)
             RETURNING stay.id
             """,
             condition,
@@ -271,13 +272,15 @@ class CrmLeadStageStay(models.Model):
     def _rebuild(self):
         """Recompute all stays from the stage history and the opportunities."""
         self.env["crm.lead.stage.history"].flush_model()
-        self.env["crm.lead"].flush_model(["user_id", "team_id", "won_status", "type", "date_closed"])
+        self.env["crm.lead"].flush_model(
+            ["user_id", "team_id", "company_id", "won_status", "type", "date_closed"]
+        )
         self.env.cr.execute(SQL("DELETE FROM crm_lead_stage_stay"))
         self.env.cr.execute(
             SQL(
                 """
                 WITH facts AS (
-                    SELECT lead.id AS lead_id, lead.user_id, lead.team_id, lead.won_status,
+                    SELECT lead.id AS lead_id, lead.user_id, lead.team_id, lead.company_id, lead.won_status,
                            lead.type AS lead_type, %(cycle)s AS cycle_days
                     FROM crm_lead lead
                 ),

@@ -12,7 +12,8 @@ class CrmSalesDashboard(models.AbstractModel):
     the stays that ended in the period (median, 75th and 90th percentiles,
     against the stage's days to rot), the exceptions requested in the
     period per stage and kind, and the win rate and cycle length of the deals
-    per stage left and how they left it (evidence or exception). Everything is read from the report models with
+    per stage left and how they left it (evidence or exception). With a team,
+    the stages are the team's (see ``get_dashboard_data``). Everything is read from the report models with
     the user's rights (record rules apply), a few grouped queries in all; each
     block gives the model and domain of the records behind its figures, for
     the drill-down.
@@ -144,6 +145,16 @@ class CrmSalesDashboard(models.AbstractModel):
             )
         ]
 
+        if team:
+            # The team's stages in its order, as the gate moves its deals: the shared ones and its
+            # own; another team's only where the team's deals went (a deal keeps its stage when it
+            # changes team).
+            stages = stages.filtered(
+                lambda stage: not stage.team_ids
+                or team in stage.team_ids
+                or stage.id in funnel
+                or stage.id in entered
+            )
         rows = []
         for index, stage in enumerate(stages):
             count, revenue = funnel.get(stage.id, (0, 0.0))

@@ -20,6 +20,24 @@ class CrmSalesEfficiencyReport(models.Model):
     _description = "Sales Efficiency Analysis"
     _auto = False
     _rec_name = "lead_id"
+    # Flushed before the view is read (see crm.sales.funnel.report).
+    _depends = {
+        "crm.lead": [
+            "create_date",
+            "date_closed",
+            "user_id",
+            "team_id",
+            "company_id",
+            "partner_id",
+            "pipeline_type_id",
+            "stage_id",
+            "lost_reason_id",
+            "won_status",
+            "expected_revenue",
+            "type",
+        ],
+        "res.company": ["currency_id"],
+    }
     _order = "date_closed desc, id desc"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", readonly=True)

@@ -15,6 +15,31 @@ class CrmSalesFunnelReport(models.Model):
     _description = "Sales Funnel Analysis"
     _auto = False
     _rec_name = "lead_id"
+    # Flushed before the view is read, so a report read after a write in the same
+    # transaction (a server action, an RPC call) sees it.
+    _depends = {
+        "crm.lead": [
+            "create_date",
+            "date_deadline",
+            "date_closed",
+            "date_last_stage_update",
+            "user_id",
+            "team_id",
+            "company_id",
+            "partner_id",
+            "pipeline_type_id",
+            "stage_id",
+            "buyer_stage_id",
+            "funnel_state_id",
+            "won_status",
+            "active",
+            "probability",
+            "expected_revenue",
+            "prorated_revenue",
+            "type",
+        ],
+        "res.company": ["currency_id"],
+    }
     _order = "create_date desc, id desc"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", readonly=True)

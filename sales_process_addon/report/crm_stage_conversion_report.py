@@ -22,6 +22,8 @@ class CrmStageConversionReport(models.Model):
     _description = "Stage Conversion Analysis"
     _auto = False
     _rec_name = "lead_id"
+    # Flushed before the view is read (see crm.sales.funnel.report); the entries are written in SQL.
+    _depends = {"crm.stage": ["pipeline_type_id", "buyer_stage_id", "funnel_state_id"]}
     _order = "date desc, id desc"
 
     lead_id = fields.Many2one("crm.lead", "Opportunity", readonly=True)

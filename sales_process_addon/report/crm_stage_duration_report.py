@@ -13,9 +13,10 @@ class CrmStageDurationReport(models.Model):
     ``days`` averages and ``days_median`` takes the median (``percentile_cont``,
     see ``crm.sales.report.mixin``) over the same column.
 
-    The salesperson and team are the opportunity's current ones, as in CRM's
-    own record rules; the company is the one of the history row (the opportunity's);
-    the period is the date the opportunity left the stage.
+    Opportunities only, as the other reports: a deal turned back into a lead
+    leaves it. The salesperson, team and company are the opportunity's current
+    ones, as in CRM's own record rules; the period is the date the opportunity
+    left the stage.
     """
 
     _name = "crm.stage.duration.report"
@@ -64,3 +65,6 @@ class CrmStageDurationReport(models.Model):
 
     def _from(self):
         return SQL("FROM crm_lead_stage_stay stay")
+
+    def _where(self):
+        return SQL("WHERE stay.lead_type = 'opportunity'")

@@ -288,6 +288,86 @@ class TestDashboard(SalesProcessCase):
         Dashboard.get_dashboard_data(self.type_a.id)
         self.assertEqual(self.cr.sql_log_count - start, before)
 
+    def test_period_end_is_excluded(self):
+        """``date_to`` is excluded: L5's entry in A2 at d+3 09:00 is out of a period ending then,
+        in one starting then."""
+        moment = day(3).strftime("%Y-%m-%d %H:%M:%S")
+        _data, stages = self._data(date_to=moment)
+        self.assertEqual([s["entered"] for s in stages.values()], [6, 1, 0])
+        _data, stages = self._data(date_from=moment)
+        self.assertEqual([s["entered"] for s in stages.values()], [0, 2, 1])
+
+    def test_won_stage_followed_by_another_won_stage(self):
+        """A won stage followed by a post-sale won stage converts to nothing and suggests no days
+        to rot, though deals left it: A3 -> A4 is no conversion of the sales process."""
+        a4 = self.env["crm.stage"].create(
+            {"name": "A4", "sequence": 4, "pipeline_type_id": self.type_a.id, "is_won": True}
+        )
+        with self.at(day(9)):
+            self.l1.stage_id = a4
+        with self.at(day(30)):
+            _data, stages = self._data()
+            self.assertEqual(list(stages), ["A1", "A2", "A3", "A4"])
+            won = stages["A3"]
+            self.assertEqual((won["entered"], won["stays"]), (1, 1))
+            self.assertEqual(
+                (won["reached_next"], won["conversion_rate"], won["next_stage"]), (None, None, False)
+            )
+            self.assertEqual((self.a3.time_stays_12m, self.a3.suggested_rotting_days), (1, 0))
+            self.assertEqual(self.a3.suggested_escalation_days, 0)
+
+    def test_team_filter_applies_to_every_block(self):
+        """L6 has no team: with the team chosen, its stay in A1 and its exception are left out."""
+        with self.at(day(7)):
+            self.l6.stage_id = self.a2
+            self._exception(self.l6, self.a2, self.a1)
+        data, stages = self._data()
+        self.assertEqual(stages["A1"]["stays"], 5)
+        self.assertEqual(
+            sorted((row["stage_id"], row["kind"], row["count"]) for row in data["exceptions"]),
+            sorted([(self.a1.id, "skip", 1), (self.a2.id, "backward", 2)]),
+        )
+        data, stages = self._data(team_id=self.team.id)
+        self.assertEqual(stages["A1"]["stays"], 4)
+        self.assertEqual(
+            sorted((row["stage_id"], row["kind"], row["count"]) for row in data["exceptions"]),
+            sorted([(self.a1.id, "skip", 1), (self.a2.id, "backward", 1)]),
+        )
+
+    def test_team_sees_its_own_stages(self):
+        """A1x is another team's stage: the whole process shows it after A1; with the team chosen,
+        the dashboard shows the team's stages, A2 after A1, as its deals go."""
+        other_team = self.env["crm.team"].create({"name": "Other team", "pipeline_type_id": self.type_a.id})
+        self.env["crm.stage"].create(
+            {
+                "name": "A1x",
+                "sequence": 1,
+                "pipeline_type_id": self.type_a.id,
+                "team_ids": [(6, 0, other_team.ids)],
+            }
+        )
+        _data, stages = self._data()
+        self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
+        self.assertEqual(stages["A1"]["next_stage"]["name"], "A1x")
+        _data, stages = self._data(team_id=self.team.id)
+        self.assertEqual(list(stages), ["A1", "A2", "A3"])
+        self.assertEqual(stages["A1"]["next_stage"]["name"], "A2")
+        _data, stages = self._data(team_id=other_team.id)
+        self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
+
+    def test_period_applies_to_the_exits(self):
+        """From d+3: L5 (d+3) and L2 (d+4) left A1, L1 left A2 won (d+6); not L1's exit of A1 (d+2)."""
+        data, _stages = self._data()
+        self.assertEqual(
+            sorted((row["stage_id"], row["count"]) for row in data["exits"]),
+            [(self.a1.id, 3), (self.a2.id, 1)],
+        )
+        data, _stages = self._data(date_from=day(3).strftime("%Y-%m-%d %H:%M:%S"))
+        self.assertEqual(
+            sorted((row["stage_id"], row["count"]) for row in data["exits"]),
+            [(self.a1.id, 2), (self.a2.id, 1)],
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestDashboardTour(HttpCase):

@@ -435,6 +435,191 @@ class TestReports(SalesProcessCase):
             {(self.type_a.id, self.team.id, self.rep.id): (3, 200 / 3)},
         )
 
+    def test_leads_are_left_out_of_the_reports(self):
+        """Turned back into leads, L1 (won) and L2 (lost) leave the funnel, efficiency and exit reports:
+        they count opportunities only."""
+        (self.l1 | self.l2).write({"type": "lead"})
+        self.env.flush_all()
+        Funnel = self.env["crm.sales.funnel.report"].with_context(active_test=False)
+        by_status = {
+            status: (count, revenue)
+            for status, count, revenue in Funnel._read_group(
+                self.types, ["won_status"], ["__count", "expected_revenue:sum"]
+            )
+        }
+        self.assertEqual(by_status, {"won": (1, 3000.0), "pending": (5, 28600.0)})
+        self._assert_groups(
+            self._groups("crm.sales.efficiency.report", ["won_status"], ["__count", "won_revenue:sum"]),
+            {("won",): (1, 3000.0)},
+        )
+        # Forward and won exits: L3 2, L7 2, L8 1, L6 1 (L1's 2 and L2's 1 are gone).
+        self._assert_groups(
+            self._groups("crm.stage.exit.report", ["stage_id"], ["__count"]),
+            {(self.a1.id,): 4, (self.a2.id,): 1, (self.bx.id,): 1},
+        )
+
+    def test_opportunity_without_company_in_the_first_companys_currency(self):
+        """An opportunity without company is shown in the first company's currency, not none."""
+        with self.at(day(11)):
+            orphan = self.env["crm.lead"].create(
+                {"name": "No company", "type": "opportunity", "stage_id": self.bx.id, "expected_revenue": 70}
+            )
+            orphan.company_id = False
+        first = self.env["res.company"].search([], order="id", limit=1)
+        row = self.env["crm.sales.funnel.report"].search([("lead_id", "=", orphan.id)])
+        self.assertEqual((row.currency_id, row.expected_revenue), (first.currency_id, 70.0))
+
+    def test_exit_report_counts_forward_and_won_exits_only(self):
+        """L3 left A1 forward twice and A2 backward once: the exit report has its two A1 exits."""
+        self._assert_groups(
+            self._groups("crm.stage.exit.report", ["stage_id"], ["__count"], [("lead_id", "=", self.l3.id)]),
+            {(self.a1.id,): 2},
+        )
+        # A1: L1 L2 L3 (twice) L7 L8; A2: L1 and L7 won; BX: L6. Not L2's loss nor L3's move back.
+        self._assert_groups(
+            self._groups("crm.stage.exit.report", ["stage_id", "exit_basis"], ["__count"]),
+            {
+                (self.a1.id, "no_evidence"): 6,
+                (self.a2.id, "no_evidence"): 2,
+                (self.bx.id, "no_evidence"): 1,
+            },
+        )
+
+    def test_stay_ended_by_a_process_switch_counts_in_the_process_left(self):
+        """L6 switched from process B to A after 2 days in B2: that stay is B2's, in process B."""
+        with self.at(day(12)):
+            self.l6.pipeline_type_id = self.type_a
+        self.assertEqual(self.l6.stage_id, self.a2)
+        rows = self.env["crm.stage.duration.report"].search([("lead_id", "=", self.l6.id)])
+        self.assertEqual(
+            {(row.pipeline_type_id, row.stage_id, row.event, row.days) for row in rows},
+            {(self.type_b, self.bx, "forward", 10.0), (self.type_b, self.b2, "type_switch", 2.0)},
+        )
+
+    def test_company_change_moves_the_report_rows(self):
+        """L6 moved to another company: its conversion, time in stage and exit rows follow, out of
+        this company's reports, also after the rows are rebuilt from the history."""
+        other = self.env["res.company"].create({"name": "Other company"})
+        domain = [("lead_id", "=", self.l6.id)]
+        models = ("crm.stage.conversion.report", "crm.stage.duration.report", "crm.stage.exit.report")
+        self.l6.user_id = False  # the rep works for this company only
+        for model in models:
+            self.assertTrue(self.env[model].with_user(self.manager).search_count(domain), model)
+        self.l6.company_id = other
+        for rebuilt in (False, True):
+            if rebuilt:
+                self.env["crm.lead.stage.stay"]._rebuild()
+                self.env["crm.lead.stage.entry"]._rebuild()
+            for model in models:
+                rows = self.env[model].search(domain)
+                self.assertTrue(rows, model)
+                self.assertEqual(set(rows.company_id), {other}, model)
+                self.assertEqual(self.env[model].with_user(self.manager).search_count(domain), 0, model)
+
+    def test_lead_leaves_the_time_in_stage_report(self):
+        """Turned back into a lead, L1 leaves the time in stage report, as it leaves the others."""
+        domain = [("lead_id", "=", self.l1.id)]
+        Duration = self.env["crm.stage.duration.report"]
+        self.assertEqual(Duration.search_count(domain), 2)
+        self.l1.type = "lead"
+        self.assertEqual(Duration.search_count(domain), 0)
+        self.assertEqual(self.env["crm.stage.conversion.report"].search_count(domain), 0)
+        self.assertEqual(self.env["crm.stage.exit.report"].search_count(domain), 0)
+
+    def test_next_stage_follows_the_team_order(self):
+        """A1x, after A1, is another team's stage only: the gate moves team T's deals from A1 to
+        A2, and the conversion report takes A2 as A1's next stage for them (A1x for the other
+        team's deals), before and after a rebuild."""
+        other_team = self.env["crm.team"].create({"name": "Other team", "pipeline_type_id": self.type_a.id})
+        a1x = self.env["crm.stage"].create(
+            {
+                "name": "A1x",
+                "sequence": 1,
+                "pipeline_type_id": self.type_a.id,
+                "team_ids": [(6, 0, other_team.ids)],
+            }
+        )
+        self.assertEqual(
+            self.env["crm.lead"]._stage_gate_sequence(self.type_a.id, self.team.id)[:2],
+            [self.a1.id, self.a2.id],
+        )
+        with self.at(day(12)):
+            ours, theirs = self.env["crm.lead"].create(
+                [
+                    {"name": "L9", "type": "opportunity", "team_id": self.team.id, "stage_id": self.a1.id},
+                    {"name": "L10", "type": "opportunity", "team_id": other_team.id, "stage_id": self.a1.id},
+                ]
+            )
+        with self.at(day(13)):
+            ours.stage_id = self.a2
+            theirs.stage_id = a1x
+        Conversion = self.env["crm.stage.conversion.report"]
+
+        def a1_rows():
+            rows = Conversion.search([("lead_id", "in", (ours | theirs).ids), ("stage_id", "=", self.a1.id)])
+            return {(row.lead_id, row.next_stage_id, row.reached_next_count) for row in rows}
+
+        expected = {(ours, self.a2, 1), (theirs, a1x, 1)}
+        self.assertEqual(a1_rows(), expected)
+        self.env["crm.lead.stage.entry"]._rebuild()
+        self.assertEqual(a1_rows(), expected)
+
+    def test_report_read_sees_the_writes_of_its_transaction(self):
+        """A report read right after a write in the same transaction (a server action, an RPC
+        call that writes then reads) shows the written figures."""
+        self.l5.expected_revenue = 99999
+        row = self.env["crm.sales.funnel.report"].search_read(
+            [("lead_id", "=", self.l5.id)], ["expected_revenue"]
+        )
+        self.assertEqual(row[0]["expected_revenue"], 99999)
+
+    def test_next_stage_follows_the_stage_order(self):
+        """A stage added after A1 (same sequence, created later) is A1's next stage, not A2."""
+        a1b = self.env["crm.stage"].create({"name": "A1b", "sequence": 1, "pipeline_type_id": self.type_a.id})
+        with self.at(day(12)):
+            deal = self.env["crm.lead"].create(
+                {"name": "L9", "type": "opportunity", "team_id": self.team.id, "stage_id": self.a1.id}
+            )
+        with self.at(day(13)):
+            deal.stage_id = a1b
+        rows = self.env["crm.stage.conversion.report"].search([("lead_id", "=", deal.id)])
+        self.assertEqual(
+            {(row.stage_id, row.next_stage_id, row.reached_next_count) for row in rows},
+            {(self.a1, a1b, 1), (a1b, self.a2, 0)},
+        )
+
+    def test_entry_after_the_next_stage_is_not_converted_after_a_rebuild(self):
+        """L4, created in A2, moved back to A1 and stays there: A1 did not lead to A2, before or
+        after the entries are rebuilt from the history."""
+        with self.at(day(8)):
+            self.l4.stage_id = self.a1
+        Conversion = self.env["crm.stage.conversion.report"]
+        domain = [("lead_id", "=", self.l4.id)]
+
+        def converted():
+            return {(row.stage_id, row.reached_next_count) for row in Conversion.search(domain)}
+
+        self.assertEqual(converted(), {(self.a2, 0), (self.a1, 0)})
+        self.env["crm.lead.stage.entry"]._rebuild()
+        self.assertEqual(converted(), {(self.a2, 0), (self.a1, 0)})
+
+    def test_group_order_of_a_page_in_descending_order(self):
+        """A page of groups in descending stage order: the first groups of the stage order."""
+        (self.a1 | self.a2 | self.a3).sudo().write({"sequence": 20})
+        self.a2.sequence = 5  # A2, then A1 (name), then A3
+        self.env.flush_all()
+        Funnel = self.env["crm.sales.funnel.report"].with_context(active_test=False)
+        domain = [("pipeline_type_id", "=", self.type_a.id)]
+        page = Funnel._read_group(domain, ["stage_id"], ["__count"], order="stage_id desc", limit=2)
+        self.assertEqual([stage for stage, _count in page], [self.a3, self.a1])
+
+    def test_group_order_puts_the_empty_group_last(self):
+        """Ascending, the opportunities without a team come after the teams; descending, first."""
+        Funnel = self.env["crm.sales.funnel.report"]
+        for order, expected in (("team_id", [self.team, False]), ("team_id desc", [False, self.team])):
+            groups = Funnel._read_group(self.types, ["team_id"], ["__count"], order=order)
+            self.assertEqual([team or False for team, _count in groups], expected, order)
+
     # ------------------------------------------------------------
     # 5. Exceptions
     # ------------------------------------------------------------
