@@ -570,19 +570,6 @@ class CrmLeadStageTasks(models.AbstractModel):
 
     _STALE_ALERT_BATCH = 500
 
-    def _stage_alerts_close(self):
-        """Close the open stale-deal alerts of these leads.
-
-        For the stage gate, when a lead leaves its stage, is lost or won: the
-        alert was about being idle in that stage. The daily job closes them too
-        (see ``_stage_alerts_close_outdated``), this only makes it immediate.
-        """
-        # sudo: the alerts belong to the process; the user moving the deal may
-        # not be the one they are assigned to (the team leader's escalation).
-        self.env["mail.activity"].sudo().search(
-            [("res_model", "=", "crm.lead"), ("res_id", "in", self.ids), ("crm_stale_level", "!=", False)]
-        ).unlink()
-
     @api.model
     def _stage_alerts_close_outdated(self):
         """Close the alerts of deals no longer idle where the alert was raised:

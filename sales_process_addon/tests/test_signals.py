@@ -1,3 +1,5 @@
+from datetime import date, datetime
+
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
@@ -146,3 +148,39 @@ class TestSignals(OpportunityCase):
                 {"lead_id": others.id, "category": "people", "description": "x"}
             )
         self.assertTrue(Signal.with_user(self.manager).search([("lead_id", "=", others.id)]))
+
+    def test_rep_cannot_change_who_recorded_a_signal(self):
+        """Who recorded a signal stays, even on a signal the rep recorded himself."""
+        lead = self._lead()
+        signal = (
+            self.env["crm.lead.signal"]
+            .with_user(self.rep)
+            .create({"lead_id": lead.id, "category": "procedure", "description": "Board must approve"})
+        )
+        with self.assertRefused(AccessError, "cannot be changed"):
+            signal.with_user(self.rep).user_id = self.manager
+        self.assertEqual(signal.user_id, self.rep)
+
+    def test_followup_goes_to_the_salesperson(self):
+        """A signal recorded by someone else (the sales manager) gives its to-do to the
+        opportunity's salesperson, due after the To-Do type's delay."""
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        todo.write({"delay_count": 3, "delay_unit": "days"})
+        lead = self._lead()
+        with self.at(datetime(2026, 6, 1, 10, 0)):
+            signal = (
+                self.env["crm.lead.signal"]
+                .with_user(self.manager)
+                .create({"lead_id": lead.id, "category": "people", "description": "New CFO"})
+            )
+        activity = signal.followup_activity_id
+        self.assertEqual((activity.user_id, activity.date_deadline), (self.rep, date(2026, 6, 4)))
+
+    def test_followup_summary_of_100_characters_kept_whole(self):
+        """Only a summary longer than 100 characters is cut: one of exactly 100 stays whole."""
+        lead = self._lead()
+        description = "x" * (100 - len("Follow up: "))
+        signal = self.env["crm.lead.signal"].create(
+            {"lead_id": lead.id, "category": "intent", "description": description}
+        )
+        self.assertEqual(signal.followup_activity_id.summary, f"Follow up: {description}")

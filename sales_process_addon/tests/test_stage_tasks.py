@@ -237,6 +237,65 @@ class TestStageTasks(StageGateCase):
         lead.stage_id = self.a1
         self.assertEqual(len(self._stage_tasks(lead)), 3)
 
+    def test_saving_the_same_stage_keeps_its_tasks(self):
+        """Writing the stage a deal is already in (an import, a script's save) is no move: the
+        open tasks of that stage stay, even for a deal the transaction has not read yet."""
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        tasks = self._stage_tasks(lead)
+        self.assertEqual(len(tasks), 3)
+        self.env.invalidate_all()
+        lead.with_user(self.rep).write({"stage_id": self.a2.id})
+        self.assertEqual(self._stage_tasks(lead), tasks)
+
+    def test_leaving_unread_deal_keeps_tasks_when_process_says_so(self):
+        """A deal the transaction has not read (a drag in the kanban) has the tasks of the stage
+        left cancelled before the move is written: there too, a process that keeps the tasks on
+        exit keeps them."""
+        self.type_a.cancel_tasks_on_exit = False
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+        self.env.invalidate_all()
+        lead.with_user(self.rep).stage_id = self.a1
+        self.assertEqual(lead.stage_id, self.a1)
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+
+    def test_losing_keeps_tasks_when_process_says_so(self):
+        """A process that keeps the stage tasks on exit keeps them when the deal is lost too."""
+        self.type_a.cancel_tasks_on_exit = False
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        lead.with_user(self.rep).action_set_lost()
+        self.assertEqual(len(self._stage_tasks(lead)), 3)
+
+    def test_plan_launched_by_hand_follows_the_deal(self):
+        """Launched from a deal's chatter (Odoo's plan wizard), the plan's tasks go to the deal's
+        salesperson and team leader, not to the user the wizard asks for; in a team without a
+        leader, the leader's tasks go to the salesperson."""
+        leaderless = self.env["crm.team"].create({"name": "Team without a leader"})
+        led = self._lead(name="Led deal", team_id=self.team.id)
+        unled = self._lead(name="Unled deal", team_id=leaderless.id)
+        for lead in (led, unled):
+            wizard = (
+                self.env["mail.activity.schedule"]
+                .with_user(self.manager)
+                .with_context(active_model="crm.lead", active_ids=lead.ids)
+                .create({"plan_id": self.plan.id, "plan_on_demand_user_id": self.manager_2.id})
+            )
+            wizard.action_schedule_plan()
+
+        def assignees(lead):
+            return {activity.summary: activity.user_id for activity in lead.activity_ids}
+
+        expected = {
+            "Call the evaluator": self.rep,
+            "Review the deal": self.manager,
+            "Check references": self.manager_2,
+        }
+        self.assertEqual(assignees(led), expected)
+        self.assertEqual(assignees(unled), {**expected, "Review the deal": self.rep})
+
     def test_losing_cancels_open_tasks(self):
         lead = self._ready_lead()
         lead.stage_id = self.a2
@@ -266,6 +325,9 @@ class TestStageTasks(StageGateCase):
         call = self.plan.template_ids.filtered(lambda t: t.summary == "Call the evaluator")
         with self.assertRaisesRegex(ValidationError, "Call the evaluator.*10000000 days.*36500 days"):
             call.delay_count = 10_000_000
+        with self.assertRaisesRegex(ValidationError, "-10000000 days"):
+            call.delay_count = -10_000_000
+
         with self.assertRaisesRegex(ValidationError, "1201 months"):
             call.write({"delay_count": 1201, "delay_unit": "months"})
         call.write({"delay_count": 1200, "delay_unit": "months"})

@@ -1,7 +1,7 @@
 import importlib.util
 import json
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -207,6 +207,52 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         self.assertEqual(
             len(self._stage_tasks(lead)), 3, "A2's tasks once: those of earlier visits cancelled"
         )
+
+    def test_move_leaves_the_cancelling_to_the_queue(self):
+        """In the background a move deletes no task itself, even of a deal the transaction has
+        not read (Odoo's deletion clears the whole ORM cache): the tasks of the stage left close
+        when the queue is worked."""
+        lead = self._ready_lead()
+        lead.stage_id = self.a2
+        tasks = self._stage_tasks(lead)
+        self.assertEqual(len(tasks), 3)
+        self.env.invalidate_all()
+        lead.with_user(self.rep).stage_id = self.a1
+        self.assertEqual(test_stage_tasks.TestStageTasks._stage_tasks(self, lead), tasks, "open until worked")
+        self.assertFalse(self._stage_tasks(lead), "cancelled by the queue")
+
+    def test_merge_settles_a_queued_loss(self):
+        """A deal lost, its loss still queued, then merged: the loss cancels its stage tasks
+        first, as at once; they do not come back on the merged deal."""
+        lost = self._ready_lead(name="Lost deal")
+        lost.stage_id = self.a2
+        other = self._ready_lead(name="Other deal")
+        self.assertEqual(len(self._stage_tasks(lost)), 3)
+        lost.action_set_lost()
+        self.assertEqual(self._queue().lead_id, lost, "the loss is queued")
+        merged = (lost | other).with_user(self.manager).merge_opportunity()
+        self.assertFalse(self._queue())
+        self.assertFalse(test_stage_tasks.TestStageTasks._stage_tasks(self, merged, self.a2))
+
+    def test_each_move_scheduled_as_its_mover_from_its_day(self):
+        """Moves by two users, or by one user on two days, worked in one run: the tasks of each
+        move are scheduled as the user who made it, their deadlines counted from its day."""
+        one, two, three = (self._ready_lead(name=name) for name in ("One", "Two", "Three"))
+        self._run_queue()
+        with self.at(datetime(2026, 5, 4, 10, 0)):
+            one.with_user(self.rep).stage_id = self.a2
+            two.with_user(self.manager).stage_id = self.a2
+        with self.at(datetime(2026, 5, 6, 10, 0)):
+            three.with_user(self.manager).stage_id = self.a2
+        self._run_queue()
+        self.assertEqual(self._stage_tasks(one).create_uid, self.rep)
+        self.assertEqual(self._stage_tasks(two).create_uid, self.manager)
+        call = "Call the evaluator"
+        deadlines = [
+            self._stage_tasks(lead).filtered(lambda a: a.summary == call).date_deadline
+            for lead in (two, three)
+        ]
+        self.assertEqual(deadlines, [date(2026, 5, 6), date(2026, 5, 8)])
 
     def test_move_without_the_scheduled_action(self):
         """Each move wakes the scheduled action for right after the commit. An admin deleted it:

@@ -183,10 +183,11 @@ class TestStaleAlertLifecycle(StageGateCase):
         self.assertFalse(self._alerts(lead))
 
     def test_gate_closes_at_once(self):
-        """What the gate calls on a stage change, a loss or a win: only these leads' alerts close."""
+        """A deal moved on closes its own alerts at once, no other deal's."""
         lead = self._idle_lead()
         other = self._idle_lead()
-        lead._stage_alerts_close()
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            lead.stage_id = self.a2
         self.assertFalse(self._alerts(lead))
         self.assertEqual(len(self._alerts(other)), 2)
         # Won: closed by the job even if nobody called the method.
@@ -276,3 +277,44 @@ class TestStaleAlertLifecycle(StageGateCase):
             other.rollback()
             other.close()
         self.assertEqual(demo._stage_alerts_lock(), demo)
+
+    def test_move_closes_alerts_at_once(self):
+        """A deal moved on closes its alerts with the move, before the job runs again, in every
+        process (even one that keeps its stage tasks on exit): whether the transaction had read
+        the deal (the move's own cancelling) or not (cancelled before the move is written)."""
+        self.type_a.cancel_tasks_on_exit = False
+        read, unread = self._idle_lead(), self._idle_lead()
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            self.assertEqual(read.stage_id, self.a1)
+            read.stage_id = self.a2
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            unread.stage_id = self.a2
+        self.assertFalse(self._alerts(read | unread))
+
+    def test_job_closes_alerts_of_deals_moved_behind_its_back(self):
+        """A deal whose stage changed without the ORM (an SQL script): the job closes the alerts
+        of the stage it left by itself."""
+        lead = self._idle_lead()
+        with self.at(datetime(2026, 6, 13, 8, 0)):
+            self.env.cr.execute(
+                "UPDATE crm_lead SET stage_id = %s, date_last_stage_update = %s WHERE id = %s",
+                [self.a2.id, datetime(2026, 6, 13, 8, 0), lead.id],
+            )
+            self.env.invalidate_all()
+            self._run()
+        self.assertFalse(self._alerts(lead))
+
+    def test_alerts_only_for_someone(self):
+        """A deal nobody sells raises no salesperson alert, but its team leader's escalation; a
+        deal of a team without a leader escalates to nobody."""
+        leaderless = self.env["crm.team"].create({"name": "Team without a leader"})
+        with self.at(datetime(2026, 6, 1, 8, 0)):
+            unassigned = self._lead(team_id=self.team.id, user_id=False)
+            unled = self._lead(team_id=leaderless.id)
+        with self.at(datetime(2026, 6, 12, 8, 0)):
+            self._run()
+        alerts = self._alerts(unassigned | unled)
+        self.assertEqual(
+            sorted((a.res_id, a.crm_stale_level, a.user_id.id) for a in alerts),
+            sorted([(unassigned.id, "manager", self.manager.id), (unled.id, "salesperson", self.rep.id)]),
+        )
