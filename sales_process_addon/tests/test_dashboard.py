@@ -376,7 +376,12 @@ class TestDashboardTour(HttpCase):
         process = self.env["crm.pipeline.type"].create({"name": "Tour process", "code": "tour_dashboard"})
         one, two = self.env["crm.stage"].create(
             [
-                {"name": "Tour Stage One", "sequence": 1, "pipeline_type_id": process.id},
+                {
+                    "name": "Tour Stage One",
+                    "sequence": 1,
+                    "pipeline_type_id": process.id,
+                    "funnel_state_id": self.env.ref("sales_process_addon.funnel_state_search").id,
+                },
                 {"name": "Tour Stage Two", "sequence": 2, "pipeline_type_id": process.id},
             ]
         )

@@ -1,6 +1,6 @@
 import { Component, onMounted, onPatched, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
 import { loadBundle } from "@web/core/assets";
-import { getColor } from "@web/core/colors/colors";
+import { DEFAULT_BG, getColor } from "@web/core/colors/colors";
 import { Domain } from "@web/core/domain";
 import { _t } from "@web/core/l10n/translation";
 import { serializeDate } from "@web/core/l10n/dates";
@@ -160,14 +160,20 @@ export class SalesProcessDashboard extends Component {
                 states.push({ key, name: stage.funnel_state ? stage.funnel_state.name : _t("None") });
             }
         }
-        const datasets = states.map((state, index) => ({
+        // Odoo's three chart colours for the funnel states in process order (a larger palette for
+        // more states); stages without a funnel state in grey, taking none of those colours.
+        const named = states.filter((state) => state.key);
+        const palette = named.length <= 3 ? "odoo" : named.length;
+        const colorOf = (state) =>
+            state.key ? getColor(named.indexOf(state) + 1, "light", palette) : DEFAULT_BG;
+        const datasets = states.map((state) => ({
             label: state.name,
             data: stages.map((stage) =>
                 (stage.funnel_state ? stage.funnel_state.id : 0) === state.key
                     ? [-stage.open_count / 2, stage.open_count / 2]
                     : null
             ),
-            backgroundColor: getColor(index + 1, "light", "odoo"),
+            backgroundColor: colorOf(state),
             grouped: false,
             barPercentage: 0.95,
             categoryPercentage: 1,

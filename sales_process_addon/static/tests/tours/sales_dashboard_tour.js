@@ -11,7 +11,17 @@ registry.category("web_tour.tours").add("sales_process_dashboard_tour", {
             trigger: ".o_sales_process_dashboard .o_dashboard_chain_stage[data-stage='Tour Stage One']",
         },
         {
-            trigger: ".o_sales_process_dashboard canvas",
+            content: "The funnel's first stage is in a funnel state, the second in none: grey",
+            trigger: ".o_sales_process_dashboard .o_dashboard_chart canvas",
+            run() {
+                const chart = window.Chart.getChart(document.querySelector(".o_dashboard_chart canvas"));
+                const colors = Object.fromEntries(
+                    chart.data.datasets.map((dataset) => [dataset.label, dataset.backgroundColor])
+                );
+                if (Object.keys(colors).length !== 2 || colors.None !== "#d3d3d3" || colors.Search === "#d3d3d3") {
+                    throw new Error(`Funnel colours: ${JSON.stringify(colors)}`);
+                }
+            },
         },
         {
             content: "Two open deals in the first stage: open them",
