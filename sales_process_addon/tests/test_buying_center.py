@@ -175,3 +175,76 @@ class TestBuyingCenter(OpportunityCase):
         funding = head.qualification_ids.filtered(lambda line: line.question_id == self.q_funding)
         self.assertEqual((funding.answer, funding.notes), ("yes", "Board approved"))
         self.assertEqual(len(head.signal_ids.filtered("automatic")), 3, "the tail's signals moved too")
+
+    def test_contact_of_the_parent_company_accepted(self):
+        """A contact of the parent company may sit in the buying center of a branch's opportunity."""
+        branch = self.env["res.company"].create({"name": "Branch office", "parent_id": self.company.id})
+        parent_contact = self.env["res.partner"].create(
+            {"name": "Group Buyer", "company_id": self.company.id}
+        )
+        lead = self._lead(user_id=False, company_id=branch.id)
+        line = self._stakeholder(lead, parent_contact, self.role_user)
+        self.assertEqual(lead.stakeholder_ids, line)
+        self.assertEqual(line.company_id, branch)
+
+    def test_meeting_date_tomorrow_refused_today_accepted(self):
+        """A meeting dated tomorrow is refused, even by one day; one held today is recorded."""
+        lead = self._lead()
+        tomorrow = fields.Date.add(fields.Date.today(), days=1)
+        with self.assertRefused(ValidationError, rf"Wang Fang: the meeting date {tomorrow} is in the future"):
+            self._stakeholder(lead.with_user(self.rep), self.wang, self.role_dm, met_date=tomorrow)
+        line = self._stakeholder(
+            lead.with_user(self.rep), self.wang, self.role_dm, met_date=fields.Date.today()
+        )
+        with self.assertRefused(ValidationError, "is in the future"):
+            line.with_user(self.rep).met_date = tomorrow
+        self.assertEqual(line.met_date, fields.Date.today())
+
+    def test_changing_the_contact_to_a_hidden_one_refused(self):
+        """A line's contact cannot be changed to a contact the rep may not read."""
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        hidden = self.env["res.partner"].create({"name": "Secret Contact", "company_id": other_company.id})
+        line = self._stakeholder(self._lead(), self.wang, self.role_dm)
+        with self.assertRefused(ValidationError, rf"Contact #{hidden.id} is not visible to you"):
+            line.with_user(self.rep).partner_id = hidden
+        self.assertEqual(line.partner_id, self.wang)
+
+    def test_changing_the_contact_to_one_already_in_the_role_refused(self):
+        """Switching a line to a contact who already has its role is refused with a clear message."""
+        lead = self._lead()
+        self._stakeholder(lead, self.wang, self.role_dm)
+        line = self._stakeholder(lead, self.zhao, self.role_dm)
+        with self.assertRefused(
+            ValidationError,
+            r'Wang Fang is already in the buying center of "Gate deal" as Decision maker / economic buyer',
+        ):
+            line.with_user(self.rep).partner_id = self.wang
+        self.assertEqual(line.partner_id, self.zhao)
+
+    def test_only_an_influential_opponent_is_warned_of(self):
+        """An opponent of medium or low influence raises no warning; one of high influence does."""
+        lead = self._lead()
+        opponent = self._stakeholder(
+            lead, self.zhao, self.role_gatekeeper, stance="opponent", influence="medium"
+        )
+        self.assertNotIn("opposes us", lead.buying_center_warnings)
+        opponent.influence = "high"
+        self.assertIn("Zhao Min (Gatekeeper) opposes us and has high influence", lead.buying_center_warnings)
+
+    def test_a_supporter_is_no_champion(self):
+        """Supporters alone leave the "no champion" warning; a champion silences it."""
+        lead = self._lead()
+        line = self._stakeholder(lead, self.wang, self.role_user, stance="supporter")
+        self.assertIn("No champion advocates for us", lead.buying_center_warnings)
+        line.stance = "champion"
+        self.assertNotIn("No champion", lead.buying_center_warnings)
+
+    def test_merge_keeps_the_head_s_own_answers(self):
+        """A merge fills only the head's unanswered questions: its own answers and notes win."""
+        head, tail = self._lead(name="Head"), self._lead(name="Tail")
+        self._answer(head, {self.q_funding: "no"})
+        self._answer(tail, {self.q_funding: "yes", self.q_driver: "partly"})
+        (head | tail).with_user(self.rep).merge_opportunity()
+        answers = {line.question_id: line.answer for line in head.qualification_ids}
+        self.assertEqual(answers, {self.q_funding: "no", self.q_driver: "partly"})
+        self.assertEqual(head.qualification_status, "drop")

@@ -307,3 +307,34 @@ class TestCustomerFacts(OpportunityCase):
         self.assertEqual(self.env.cr.sql_log_count - queries, 0)
         elsewhere.mapped("qualification_status")
         self.assertEqual(self.env.cr.sql_log_count - queries, 1)
+
+    def test_a_coach_who_wrote_proves_the_fact_beside_a_silent_one(self):
+        """Of two coaches, the one who wrote to us proves the customer-led milestone."""
+        lead = self._lead()
+        self._prove_a1(lead)
+        self._stakeholder(lead, self.zhao, self.role_coach, stance="champion")  # never wrote
+        self._stakeholder(lead, self.wang, self.role_coach, stance="supporter")
+        lead.message_post(body="I will help you", author_id=self.wang.id, message_type="comment")
+        lead.with_user(self.rep).stage_id = self.a2
+        history = lead.stage_history_ids.filtered(lambda h: h.to_stage_id == self.a2)
+        self.assertEqual(history.facts_used, "Coach secured: coach secured: Wang Fang (Supporter) (customer)")
+
+    def test_a_coming_meeting_is_no_proof_the_decision_maker_was_met(self):
+        """A meeting of the opportunity scheduled for later does not prove the decision maker met."""
+        lead = self._lead(self.a2)
+        self._evidence(lead, self.m_clearance).with_user(self.manager).action_verify()
+        self._evidence(lead, self.m_contract, kind_id=self.kind_document.id)
+        self._stakeholder(lead, self.zhao, self.role_dm, met_date=fields.Date.today())
+        start = fields.Datetime.now().replace(microsecond=0) + timedelta(days=1)
+        self.env["calendar.event"].create(
+            {
+                "name": "Steering meeting",
+                "opportunity_id": lead.id,
+                "partner_ids": [(6, 0, self.zhao.ids)],
+                "start": start,
+                "stop": start + timedelta(hours=1),
+            }
+        )
+        with self.assertRefused(ValidationError, "missing milestones: Decider met"):
+            lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual(lead.stage_id, self.a2)

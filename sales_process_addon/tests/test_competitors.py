@@ -99,3 +99,36 @@ class TestCompetitors(OpportunityCase):
         other_company = self.env["res.company"].create({"name": "Other company"})
         foreign = self.env["crm.competitor"].create({"name": "Foreign rival", "company_id": other_company.id})
         self.assertNotIn(foreign, self.env["crm.competitor"].with_user(self.rep).search([]))
+
+    def test_lines_listed_by_threat_high_first(self):
+        """An opportunity's competitors are listed from the highest threat to the lowest."""
+        lead = self._lead()
+        initech = self.env["crm.competitor"].create({"name": "Initech"})
+        low = self._against(lead, self.acme, threat_level="low")
+        high = self._against(lead, self.globex, threat_level="high")
+        medium = self._against(lead, initech)
+        lead.invalidate_recordset(["competitor_ids"])
+        self.assertEqual(lead.competitor_ids.mapped("threat_level"), ["high", "medium", "low"])
+        self.assertEqual(lead.competitor_ids, high | medium | low)
+        low.threat_level = "high"
+        lead.invalidate_recordset(["competitor_ids"])
+        self.assertEqual(lead.competitor_ids, high | low | medium)
+
+    def test_a_new_competitor_keeps_the_deal_s_strategy(self):
+        """Switching a line to another competitor keeps what the rep wrote about this deal."""
+        lead = self._lead()
+        line = self._against(lead.with_user(self.rep), self.acme, strategy="Bundles hardware for free")
+        line.with_user(self.rep).competitor_id = self.globex
+        self.assertEqual(line.strategy, "Bundles hardware for free")
+
+    def test_deals_of_other_companies_not_counted(self):
+        """The wins and losses against a shared competitor count only the user's companies' deals."""
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        shared = self.env["crm.competitor"].create({"name": "Shared rival", "company_id": False})
+        own = self._lead(name="Own deal")
+        foreign = self._lead(name="Foreign deal", user_id=False, company_id=other_company.id)
+        for lead in (own, foreign):
+            self._against(lead, shared)
+        self.assertEqual(foreign.competitor_ids.company_id, other_company)
+        shared = shared.with_user(self.rep)
+        self.assertEqual((shared.won_count, shared.lost_count, shared.open_count), (0, 0, 1))

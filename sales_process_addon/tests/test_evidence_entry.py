@@ -285,3 +285,44 @@ class TestEvidenceEntry(StageGateCase):
         with self.assertQueryCount(__system__=15):
             (values,) = as_rep.read(["milestone_checklist"])
         self.assertEqual([line["state"] for line in values["milestone_checklist"]], ["met", "met", "met"])
+
+    def test_wrong_producer_reported_with_the_other_problems(self):
+        """A contact of no customer, or one of our employees, is reported with the entry's other problems."""
+        lead = self._lead(name="Producer deal")
+        stranger = self.env["res.partner"].create({"name": "Stranger"})
+        self.rep.partner_id.parent_id = self.customer
+        for contact in (stranger, self.rep.partner_id):
+            with self.assertRaises(ValidationError) as catcher:
+                lead.record_milestone_evidence(
+                    self.m_summary.id, self._entry(customer_partner_id=contact.id, summary=" ")
+                )
+            message = str(catcher.exception)
+            self.assertIn("Describe what happened", message)
+            self.assertIn(
+                f'• {contact.display_name} is not a contact of the customer of "Producer deal".', message
+            )
+        self.assertFalse(lead.evidence_ids)
+
+    def test_entry_stores_the_summary_trimmed_and_the_amount(self):
+        """The saved evidence keeps the summary without surrounding spaces, and the amount given."""
+        lead = self._lead()
+        evidence_id = lead.with_user(self.rep).record_milestone_evidence(
+            self.m_summary.id, self._entry(summary="  Li Wei confirmed the scope.\n", amount=12500.0)
+        )
+        evidence = self.env["crm.lead.evidence"].browse(evidence_id)
+        self.assertEqual(evidence.summary, "Li Wei confirmed the scope.")
+        self.assertEqual(evidence.amount, 12500.0)
+
+    def test_contact_the_rep_cannot_see_refused_without_its_name(self):
+        """A customer contact the rep may not read is refused by its number, its name not revealed."""
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        hidden = self.env["res.partner"].create({"name": "Secret Contact", "company_id": other_company.id})
+        lead = self._lead()
+        with self.assertRefused(
+            ValidationError, rf"Customer contact #{hidden.id} does not exist or is not visible to you."
+        ) as catcher:
+            lead.with_user(self.rep).record_milestone_evidence(
+                self.m_summary.id, self._entry(customer_partner_id=hidden.id)
+            )
+        self.assertNotIn("Secret", str(catcher.exception))
+        self.assertFalse(lead.evidence_ids)

@@ -171,3 +171,13 @@ class TestFactMilestones(OpportunityCase):
         many_queries, no_coach = warnings(many)
         self.assertEqual(few_queries, many_queries)
         self.assertEqual(no_coach, [True, False] * 6, "each deal its own warnings")
+
+    def test_evidence_of_the_decision_maker_milestone_silences_its_warnings(self):
+        """Evidence that the decision maker was met removes the decision maker warnings."""
+        lead = self._lead(self.a2)
+        self._stakeholder(lead, self.contact, self.role_coach, stance="champion")
+        self.assertIn("No decision maker identified", lead.buying_center_warnings)
+        self._stakeholder(lead, self.wang, self.role_dm)
+        self.assertIn("Decision maker not met: Wang Fang", lead.buying_center_warnings)
+        self._evidence(lead, self.m_decider)
+        self.assertFalse(lead.buying_center_warnings)

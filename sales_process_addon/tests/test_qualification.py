@@ -150,3 +150,12 @@ class TestQualification(OpportunityCase):
 
         self.assertEqual(cost(small), cost(large))
         self.assertEqual(len(large.qualification_ids), 90)
+
+    def test_process_switch_keeps_unanswered_questions_with_notes(self):
+        """A question still unknown but with notes is kept on a process switch: the notes are work."""
+        lead = self._lead(self.bx, pipeline_type_id=self.type_b.id)
+        only_b = lead.qualification_ids.filtered(lambda line: line.question_id == self.q_b_only)
+        only_b.notes = "CFO to confirm next week"
+        lead.pipeline_type_id = self.type_a
+        self.assertEqual(lead.qualification_ids.question_id, self.q_funding | self.q_driver | self.q_b_only)
+        self.assertEqual(only_b.notes, "CFO to confirm next week")
