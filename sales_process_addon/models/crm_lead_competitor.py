@@ -46,18 +46,30 @@ class CrmLeadCompetitor(models.Model):
 
     @api.depends("competitor_id")
     def _compute_strengths(self):
-        for line in self:
-            line.strengths = line.strengths or line.competitor_id.strengths
+        self._prefill_from_competitor("strengths", "strengths")
 
     @api.depends("competitor_id")
     def _compute_weaknesses(self):
-        for line in self:
-            line.weaknesses = line.weaknesses or line.competitor_id.weaknesses
+        self._prefill_from_competitor("weaknesses", "weaknesses")
 
     @api.depends("competitor_id")
     def _compute_strategy(self):
+        self._prefill_from_competitor("strategy", "usual_strategy")
+
+    def _prefill_from_competitor(self, fname, source):
+        """Prefill ``fname`` with the competitor's ``source`` text.
+
+        What the rep wrote stays when the line changes competitor; a text that
+        is still a competitor's own (the one prefilled) follows the new one.
+        """
+        standard = set()
+        if any(line[fname] for line in self):
+            # sudo: the competitors' texts are only compared with the line's, never shown.
+            competitors = self.env["crm.competitor"].sudo().with_context(active_test=False).search([])
+            standard = set(competitors.mapped(source))
         for line in self:
-            line.strategy = line.strategy or line.competitor_id.usual_strategy
+            if not line[fname] or line[fname] in standard:
+                line[fname] = line.competitor_id[source]
 
     @api.depends("threat_level")
     def _compute_threat_sequence(self):

@@ -1,7 +1,7 @@
 from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common_opportunity import OpportunityCase
@@ -120,6 +120,26 @@ class TestCompetitors(OpportunityCase):
         line = self._against(lead.with_user(self.rep), self.acme, strategy="Bundles hardware for free")
         line.with_user(self.rep).competitor_id = self.globex
         self.assertEqual(line.strategy, "Bundles hardware for free")
+
+    def test_a_new_competitor_brings_its_own_texts(self):
+        """Switched to another competitor, a line's texts still prefilled from the first one follow
+        the new one (in the form as over RPC); those the rep wrote stay."""
+        initech = self.env["crm.competitor"].create(
+            {"name": "Initech", "strengths": "Installed base", "usual_strategy": "Sells to IT"}
+        )
+        lead = self._lead()
+        line = self._against(lead.with_user(self.rep), self.acme, strategy="Bundles hardware for free")
+        line.with_user(self.rep).competitor_id = initech
+        self.assertEqual(
+            (line.strengths, line.weaknesses, line.strategy),
+            ("Installed base", False, "Bundles hardware for free"),
+        )
+        with Form(lead.with_user(self.rep)) as form:
+            with form.competitor_ids.new() as new_line:
+                new_line.competitor_id = self.acme
+                self.assertEqual(new_line.strengths, "Low price")
+                new_line.competitor_id = self.globex
+                self.assertEqual((new_line.strengths, new_line.strategy), (False, False))
 
     def test_deals_of_other_companies_not_counted(self):
         """The wins and losses against a shared competitor count only the user's companies' deals."""
