@@ -168,6 +168,10 @@ class TestProcessExportImport(TransactionCase):
                     "default_probability",
                     "buyer_stage_id",
                     "funnel_state_id",
+                    "rotting_threshold_days",
+                    "escalation_days",
+                    "color",
+                    "milestone_criteria",
                 ):
                     self.assertEqual(imported_stages.mapped(field), stages.mapped(field), field)
                 milestones, imported_milestones = stages.milestone_ids, imported_stages.milestone_ids
@@ -180,6 +184,8 @@ class TestProcessExportImport(TransactionCase):
                     "needs_verification",
                     "proof_key",
                     "fact",
+                    "required",
+                    "sequence",
                 ):
                     self.assertEqual(imported_milestones.mapped(field), milestones.mapped(field), field)
                 self.assertEqual(
@@ -386,6 +392,151 @@ class TestProcessExportImport(TransactionCase):
         self.assertNotIn(", ", preview, "lists are joined as Chinese joins them")
 
     # ------------------------------------------------------------
+    # REUSED OR CREATED
+    # ------------------------------------------------------------
+
+    def test_evidence_kind_reused_by_code(self):
+        """An evidence kind the file names without external id is this database's kind of the same code."""
+        data = self._export(self.industrial)
+        kind = data["evidence_kinds"][0]
+        existing = self.env["crm.evidence.kind"].search([("code", "=", kind["code"])])
+        kind.update(xml_id=None, name={"en_US": "Mail from the buyer"})
+        before = self._counts()["crm.evidence.kind"]
+        imported = self._import(data)
+        self.assertEqual(self._counts()["crm.evidence.kind"], before, "no second kind of the same code")
+        self.assertIn(existing, imported.stage_ids.milestone_ids.evidence_kind_ids)
+
+    def test_same_process_twice_in_one_file(self):
+        """Two processes of one file never get the same name or code."""
+        data = self._export(self.industrial)
+        data["processes"].append(copy.deepcopy(data["processes"][0]))
+        imported = self._import(data)
+        self.assertEqual(
+            imported.mapped("name"), ["Industrial project sale (2)", "Industrial project sale (3)"]
+        )
+        self.assertEqual(imported.mapped("code"), ["industrial_project_2", "industrial_project_3"])
+
+    def test_names_of_another_companys_processes_are_free(self):
+        """Only the shared and the current company's processes make an imported process be renamed."""
+        company = self.env["res.company"].create({"name": "Subsidiary"})
+        self.env["crm.pipeline.type"].create(
+            {"name": "Tender sale", "code": "tender", "company_id": company.id}
+        )
+        data = self._export(self.industrial)
+        data["processes"][0].update(name={"en_US": "Tender sale"}, code="tender")
+        wizard = self._wizard(data)
+        wizard.action_preview()
+        self.assertNotIn("exists: the new one is named", wizard.preview)
+        imported = self._import(data)
+        self.assertEqual((imported.name, imported.code), ("Tender sale", "tender"))
+        self.assertEqual(imported.company_id, self.env.company)
+
+    def test_buying_process_of_another_company_is_not_reused(self):
+        """A buying process of another company, named by external id or by name, is created anew for this one."""
+        company = self.env["res.company"].create({"name": "Subsidiary"})
+        data = self._export(self.industrial)
+        buyer_def = data["processes"][0]["buying_process"]
+        theirs = self.env["crm.buyer.process"].create(
+            {
+                "name": "Tender procedure",
+                "company_id": company.id,
+                "stage_ids": [
+                    (0, 0, {"name": step["name"]["en_US"], "sequence": step["sequence"]})
+                    for step in buyer_def["stages"]
+                ],
+            }
+        )
+        self.env["ir.model.data"].create(
+            {"module": "spa_test", "name": "tender", "model": "crm.buyer.process", "res_id": theirs.id}
+        )
+        buyer_def.update(xml_id="spa_test.tender", name={"en_US": "Tender procedure"})
+        for step in buyer_def["stages"]:
+            step["xml_id"] = None
+        for stage in data["processes"][0]["stages"]:
+            stage["buying_stage"]["xml_id"] = None
+        imported = self._import(data)
+        buyer = imported.buyer_process_id
+        self.assertNotEqual(buyer, theirs)
+        self.assertEqual(buyer.company_id, self.env.company)
+        self.assertEqual(imported.stage_ids.buyer_stage_id, buyer.stage_ids)
+
+    def test_buying_process_lacking_a_step_is_not_reused(self):
+        """A buying process is reused only when it has every step of the file; else a new one is created."""
+        data = self._export(self.industrial)
+        buyer_def = data["processes"][0]["buying_process"]
+        buyer_def["stages"].append(
+            {"xml_id": None, "name": {"en_US": "Site acceptance"}, "sequence": 99, "description": None}
+        )
+        wizard = self._wizard(data)
+        wizard.action_preview()
+        self.assertIn("Created", wizard.preview)
+        imported = self._import(data)
+        buyer = imported.buyer_process_id
+        self.assertNotEqual(buyer, self.industrial.buyer_process_id)
+        self.assertEqual(buyer.company_id, self.env.company)
+        self.assertEqual(len(buyer.stage_ids), len(self.industrial.buyer_process_id.stage_ids) + 1)
+        self.assertIn("Site acceptance", buyer.stage_ids.mapped("name"))
+
+    def test_step_of_another_buying_process_is_not_used(self):
+        """A step named by the external id of another buying process's step is found by name in the reused one."""
+        data = self._export(self.industrial)
+        step_def = data["processes"][0]["buying_process"]["stages"][0]
+        old_key = step_def["xml_id"]
+        step_def["xml_id"] = "sales_process_addon.buyer_stage_t2_01"
+        for stage in data["processes"][0]["stages"]:
+            if stage["buying_stage"]["xml_id"] == old_key:
+                stage["buying_stage"]["xml_id"] = step_def["xml_id"]
+        imported = self._import(data)
+        self.assertEqual(imported.buyer_process_id, self.industrial.buyer_process_id)
+        self.assertEqual(
+            imported.stage_ids.mapped("buyer_stage_id"), self.industrial.stage_ids.mapped("buyer_stage_id")
+        )
+
+    def test_settings_the_shipped_processes_leave_empty(self):
+        """Requirements, shared proofs and a task's default user go through the file too."""
+        stage = self.industrial.stage_ids[0]
+        stage.requirements = "Budget confirmed by the customer"
+        stage.milestone_ids[0].proof_key = "signed_contract"
+        stage.activity_plan_id.template_ids[0].write(
+            {"responsible_type": "other", "responsible_id": self.admin.id}
+        )
+        imported = self._import(self._export(self.industrial))
+        first = imported.stage_ids[0]
+        self.assertEqual(first.requirements, "Budget confirmed by the customer")
+        self.assertEqual(first.milestone_ids[0].proof_key, "signed_contract")
+        task = first.activity_plan_id.template_ids[0]
+        self.assertEqual((task.responsible_type, task.responsible_id), ("other", self.admin))
+
+    def test_translation_of_other_structure_is_left_out(self):
+        """A playbook translation whose paragraphs do not match the English text is left out, not fatal."""
+        data = self._export(self.industrial)
+        data["processes"][0]["stages"][0]["playbook"] = {
+            "en_US": "<p>Call the buyer.</p><p>Visit the site.</p>",
+            "zh_CN": "<p>致电并考察现场。</p>",
+        }
+        imported = self._import(data)
+        self.assertIn("Call the buyer.", imported.stage_ids[0].with_context(lang="zh_CN").playbook)
+
+    def test_rep_cannot_import_with_a_plan_made_by_an_admin(self):
+        """The import itself is the sales administrators' business, not only its plan."""
+        data = self._export(self.industrial)
+        plan = self.env["crm.pipeline.type"].with_user(self.admin)._transfer_plan(data)
+        before = self._counts()
+        with self.assertRaises(AccessError):
+            self.env["crm.pipeline.type"].with_user(self.rep)._transfer_import(data, plan)
+        self.assertEqual(self._counts(), before)
+
+    def test_activity_type_of_another_model_is_refused(self):
+        """An activity type found by name must be one for opportunities (or any model)."""
+        self.env["mail.activity.type"].create({"name": "Site survey", "res_model": "res.partner"})
+        data = self._export(self.industrial)
+        data["processes"][0]["stages"][0]["task_plan"]["tasks"][0]["activity_type"] = {
+            "xml_id": None,
+            "name": "Site survey",
+        }
+        self._assert_refused(data, 'the activity type "Site survey" of a task does not exist')
+
+    # ------------------------------------------------------------
     # REFUSED
     # ------------------------------------------------------------
 
@@ -452,6 +603,30 @@ class TestProcessExportImport(TransactionCase):
                     )
                 ),
                 'stage "Demonstration & references": the activity type "Carrier pigeon" of a task does not exist',
+            ),
+            (
+                changed(lambda d: d["processes"][0].update(code="")),
+                r"processes\[0\]\.code should be a text",
+            ),
+            (
+                changed(lambda d: d["processes"][0]["stages"][2].update(default_probability=-5)),
+                r"default_probability should be a number from 0 to 100",
+            ),
+            (
+                changed(lambda d: d["processes"].__setitem__(0, ["Industrial project sale"])),
+                r"processes\[0\] should be an object",
+            ),
+            (
+                changed(lambda d: d["processes"][0].update(stages=[])),
+                'Sales process "Industrial project sale" in the file has no stages',
+            ),
+            (
+                changed(
+                    lambda d: d["processes"][0]["stages"][0].update(
+                        buying_stage={"xml_id": None, "name": "Site acceptance"}
+                    )
+                ),
+                'buying stage "Site acceptance" is not a step of the process\'s buying process',
             ),
         ]
         for data, message in cases:
