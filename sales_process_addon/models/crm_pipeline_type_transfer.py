@@ -418,7 +418,13 @@ class CrmPipelineTypeTransfer(models.Model):
 
     @api.model
     def _transfer_check_references(self, data):
-        """Every name a stage or milestone uses is defined in the file."""
+        """Every name a stage or milestone uses is defined in the file, once."""
+        funnel = _repeated(_transfer_key(funnel) for funnel in data["funnel_states"])
+        if funnel:
+            raise UserError(_('The sales process file defines funnel state "%(name)s" twice.', name=funnel))
+        kind = _repeated(kind["code"] for kind in data["evidence_kinds"])
+        if kind:
+            raise UserError(_('The sales process file defines evidence kind "%(code)s" twice.', code=kind))
         funnels = {_transfer_key(funnel) for funnel in data["funnel_states"]}
         kinds = {kind["code"] for kind in data["evidence_kinds"]}
         if not data["processes"]:
@@ -845,6 +851,16 @@ def _transfer_langs(value):
             return set(value)
         return set().union(*map(_transfer_langs, value.values()))
     return set()
+
+
+def _repeated(keys):
+    """The first key given more than once, else None."""
+    seen = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
 
 
 def _transfer_key(entry):

@@ -1,6 +1,7 @@
 import base64
 import copy
 import json
+import re
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
@@ -595,6 +596,14 @@ class TestProcessExportImport(TransactionCase):
                     )
                 ),
                 'funnel state "Hot" is not defined in the file',
+            ),
+            (
+                changed(lambda d: d["evidence_kinds"].append({**d["evidence_kinds"][0], "xml_id": None})),
+                f'defines evidence kind "{good["evidence_kinds"][0]["code"]}" twice',
+            ),
+            (
+                changed(lambda d: d["funnel_states"].append(dict(d["funnel_states"][0]))),
+                re.escape(f'defines funnel state "{good["funnel_states"][0]["xml_id"]}" twice'),
             ),
             (
                 changed(
