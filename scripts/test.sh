@@ -192,10 +192,35 @@ addon_unit_tests() {
         printf '%s/tests does not exist: the addon has no unit tests.\n' "$ADDON_NAME" >&2
         return 1
     fi
-    "$VENV_PY" -m pytest "$ADDON_NAME/tests" \
+    # The tests without browser in two processes side by side (half of the files each, the
+    # second half on a copy of the test database), then the browser tests alone: on two
+    # cores one process leaves most of the second core idle, a browser test does not.
+    local copy="${TEST_DB}_scratch_unit" files half pid rc_copy=0
+    mapfile -t files < <(find "$ADDON_NAME/tests" -maxdepth 1 -name 'test_*.py' | sort)
+    half=$(((${#files[@]} + 1) / 2))
+    drop_database "$copy" || return 1
+    rm -rf "${ODOO_DATA_DIR:?}/filestore/$copy"
+    createdb -T "$TEST_DB" "$copy" || return 1
+    [ ! -d "$ODOO_DATA_DIR/filestore/$TEST_DB" ] || cp -r "$ODOO_DATA_DIR/filestore/$TEST_DB" "$ODOO_DATA_DIR/filestore/$copy"
+    SPA_TESTS=server "$VENV_PY" -m pytest -p no:cacheprovider "${files[@]:half}" \
+        --odoo-config="$ODOO_CONF" --odoo-database="$copy" \
+        --junitxml="$RESULTS_DIR/addon-unit-tests-server-2.xml" > "$LOG_DIR/addon-unit-tests-server-2.log" 2>&1 &
+    pid=$!
+    SPA_TESTS=server "$VENV_PY" -m pytest -p no:cacheprovider "${files[@]:0:half}" \
+        --odoo-config="$ODOO_CONF" --odoo-database="$TEST_DB" \
+        --junitxml="$RESULTS_DIR/addon-unit-tests-server-1.xml" || rc=$?
+    wait "$pid" || rc_copy=$?
+    cat "$LOG_DIR/addon-unit-tests-server-2.log"
+    check_pytest_status "$rc" "the first half of $ADDON_NAME/tests" || rc=1
+    check_pytest_status "$rc_copy" "the second half of $ADDON_NAME/tests" || rc=1
+    drop_database "$copy" || true
+    rm -rf "${ODOO_DATA_DIR:?}/filestore/$copy"
+    local rc_browser=0
+    SPA_TESTS=browser "$VENV_PY" -m pytest "$ADDON_NAME/tests" \
         --odoo-config="$ODOO_CONF" --odoo-database="$TEST_DB" --odoo-http \
-        --junitxml="$RESULTS_DIR/addon-unit-tests.xml" || rc=$?
-    check_pytest_status "$rc" "$ADDON_NAME/tests"
+        --junitxml="$RESULTS_DIR/addon-unit-tests-browser.xml" || rc_browser=$?
+    check_pytest_status "$rc_browser" "the browser tests of $ADDON_NAME/tests" || rc=1
+    return "$rc"
 }
 
 integration_tests() {

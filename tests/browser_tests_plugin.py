@@ -10,6 +10,8 @@ the dashboard tour was skipped and a whole run of test.sh passed without it. Her
 tour that did not run has not passed.
 """
 
+import os
+
 import pytest
 
 BROWSER_START_SECONDS = 60
@@ -36,3 +38,25 @@ def pytest_runtest_makereport(item):
             "so this browser test did not run."
         )
     return report
+
+
+def pytest_collection_modifyitems(config, items):
+    """``SPA_TESTS=browser`` keeps the ``HttpCase`` tests, ``SPA_TESTS=server`` the others.
+
+    test.sh runs the addon's browser tests alone (they keep the two cores to
+    themselves) and its other tests in two processes side by side.
+    """
+    kind = os.environ.get("SPA_TESTS")
+    if kind not in ("browser", "server"):
+        return
+    from odoo.tests import HttpCase  # noqa: PLC0415 (pytest-odoo sets Odoo up first)
+
+    def is_browser(item):
+        return isinstance(getattr(item, "cls", None), type) and issubclass(item.cls, HttpCase)
+
+    keep, dropped = [], []
+    for item in items:
+        (keep if is_browser(item) == (kind == "browser") else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
