@@ -6,7 +6,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import psycopg2
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from odoo import fields, sql_db
@@ -18,6 +18,7 @@ from odoo.tools import SQL, config, mute_logger
 from odoo.addons.sales_process_addon.models.crm_lead_stage_tasks import cron_workers_run
 
 from . import test_stage_tasks
+from .common_hypothesis import property_settings
 
 BACKGROUND = "sales_process_addon.stage_tasks_in_background"
 
@@ -659,12 +660,24 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         self.env.flush_all()
         return (lead | other).with_user(self.manager).merge_opportunity()
 
-    @settings(
-        max_examples=25,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    def _play_and_observe(self, steps, cancel_on_exit, background):
+        """The open tasks and report rows after ``steps``, each move doing its own work or the
+        queue doing it afterwards; rolled back, so that every run starts from the same
+        database (a won or lost deal changes Odoo's lead scoring, hence which deal a merge keeps)."""
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            self.type_a.cancel_tasks_on_exit = cancel_on_exit
+            self.env["ir.config_parameter"].set_param(BACKGROUND, str(background))
+            lead = self._play(steps)
+            if background:
+                self._run_queue()
+                self.assertFalse(lead.stage_history_ids.filtered("reports_pending"), steps)
+            observed = (self._open_tasks(lead), self._report_rows(lead))
+            savepoint.rollback()
+        self.env.invalidate_all()
+        self.registry.clear_cache()
+        return observed
+
+    @property_settings(examples=25)
     @given(
         steps=st.lists(
             st.sampled_from(
@@ -679,21 +692,9 @@ class TestStageTasksInBackground(test_stage_tasks.TestStageTasks):
         merges ends with the same open stage tasks and the same report rows, whether each move
         does that work itself or the queue does it afterwards; the queue leaves no history row
         pending."""
-        Param = self.env["ir.config_parameter"]
-        with self.env.cr.savepoint(flush=False) as savepoint:
-            self.type_a.cancel_tasks_on_exit = cancel_on_exit
-            Param.set_param(BACKGROUND, "False")
-            lead = self._play(steps)
-            at_once = (self._open_tasks(lead), self._report_rows(lead))
-            Param.set_param(BACKGROUND, True)
-            lead = self._play(steps)
-            self._run_queue()
-            self.assertFalse(lead.stage_history_ids.filtered("reports_pending"), steps)
-            in_background = (self._open_tasks(lead), self._report_rows(lead))
-            self.assertEqual(in_background, at_once, steps)
-            savepoint.rollback()
-        self.env.invalidate_all()
-        self.registry.clear_cache()
+        at_once = self._play_and_observe(steps, cancel_on_exit, background=False)
+        in_background = self._play_and_observe(steps, cancel_on_exit, background=True)
+        self.assertEqual(in_background, at_once, steps)
 
 
 @tagged("post_install", "-at_install")
