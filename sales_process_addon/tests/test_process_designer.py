@@ -49,6 +49,20 @@ class TestProcessDesigner(StageGateCase):
         second = self.env["crm.pipeline.type"].browse(self.type_a.action_duplicate_process()["res_id"])
         self.assertEqual(second.code, "test_a_copy2")
 
+    def test_duplicate_skips_the_codes_of_archived_processes(self):
+        """An archived process keeps its code: a copy takes the next free one."""
+        self.env["crm.pipeline.type"].create(
+            {
+                "name": "Old copy",
+                "code": "test_a_copy1",
+                "company_id": self.type_a.company_id.id,
+                "gate_mode": "guided",
+                "active": False,
+            }
+        )
+        copy = self.env["crm.pipeline.type"].browse(self.type_a.action_duplicate_process()["res_id"])
+        self.assertEqual(copy.code, "test_a_copy2")
+
     def test_won_stage_not_last(self):
         """In a guided process, a won stage followed by an open stage, even of the same sequence, is a problem."""
         self.type_b.gate_mode = "guided"  # an enforced process refuses such an order outright

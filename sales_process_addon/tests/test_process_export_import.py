@@ -52,15 +52,17 @@ class TestProcessExportImport(TransactionCase):
     def _export(self, ptypes):
         return ptypes.with_user(self.admin)._transfer_export_data()
 
-    def _wizard(self, data, company=None):
+    def _wizard(self, data, company=None, also=None):
+        """The import wizard of the admin in ``company`` (else the current one), ``also`` open beside it."""
         raw = data if isinstance(data, bytes) else json.dumps(data).encode()
         env = self.env(user=self.admin)
-        if company:
-            env = env(context=dict(env.context, allowed_company_ids=[company.id]))
+        if company or also:
+            companies = (company or self.env.company) | (also or self.env["res.company"])
+            env = env(context=dict(env.context, allowed_company_ids=companies.ids))
         return env["crm.pipeline.type.import"].create({"file": base64.b64encode(raw)})
 
-    def _import(self, data, company=None):
-        wizard = self._wizard(data, company)
+    def _import(self, data, company=None, also=None):
+        wizard = self._wizard(data, company, also)
         action = wizard.action_import()
         return wizard.env["crm.pipeline.type"].browse(action.get("res_id") or action["domain"][0][2])
 
@@ -144,7 +146,13 @@ class TestProcessExportImport(TransactionCase):
                 self.assertEqual(
                     imported.buyer_process_id, original.buyer_process_id, "reused by external id"
                 )
-                for fname in ("allow_backward", "cancel_tasks_on_exit", "probability_mode", "description"):
+                for fname in (
+                    "allow_backward",
+                    "cancel_tasks_on_exit",
+                    "probability_mode",
+                    "description",
+                    "color",
+                ):
                     self.assertEqual(imported[fname], original[fname], fname)
                 stages, imported_stages = original.stage_ids, imported.stage_ids
                 self.assertEqual(len(imported_stages), len(stages))
@@ -231,6 +239,30 @@ class TestProcessExportImport(TransactionCase):
             self.assertIn(lang, stage["name"])
             self.assertIn(lang, stage["playbook"])
             self.assertIn(lang, stage["task_plan"]["tasks"][0]["summary"])
+
+    def test_only_real_translations_are_exported(self):
+        """A text is exported in the languages it is translated into, not repeated in English for the others."""
+        ptype = self.env["crm.pipeline.type"].create(
+            {"name": "Plain sale", "code": "plain", "gate_mode": "guided"}
+        )
+        stage = self.env["crm.stage"].create({"name": "Call", "pipeline_type_id": ptype.id, "is_won": True})
+        stage.with_context(lang="zh_CN").name = "致电"
+        process = self._export(ptype)["processes"][0]
+        self.assertEqual(process["name"], {"en_US": "Plain sale"})
+        self.assertEqual(process["stages"][0]["name"], {"en_US": "Call", "zh_CN": "致电"})
+
+    def test_first_external_id_names_a_record(self):
+        """A record with several external ids is named in the file by the first it was given."""
+        search = self.env.ref("sales_process_addon.funnel_state_search")
+        self.env["ir.model.data"].create(
+            {"module": "spa_test", "name": "search_alias", "model": "crm.funnel.state", "res_id": search.id}
+        )
+        data = self._export(self.industrial)
+        self.assertEqual(
+            data["processes"][0]["stages"][0]["funnel_state"]["xml_id"],
+            "sales_process_addon.funnel_state_search",
+        )
+        self.assertIn("sales_process_addon.funnel_state_search", [f["xml_id"] for f in data["funnel_states"]])
 
     def test_several_processes_in_one_file(self):
         ptypes = self.env.ref(SHIPPED[0]) | self.env.ref(SHIPPED[1])
@@ -356,6 +388,11 @@ class TestProcessExportImport(TransactionCase):
         self.assertIn("Customer procurement process", wizard.preview)
         self.assertIn("imported guided", wizard.preview)
         self.assertIn(
+            "exists: the new one is named &#34;Industrial project sale (2)&#34;",
+            wizard.preview,
+            "the shipped process keeps its name: the preview says the new one is renamed",
+        )
+        self.assertIn(
             "accepts any kind of evidence", wizard.preview, "the designer's problems, before the import"
         )
 
@@ -418,23 +455,27 @@ class TestProcessExportImport(TransactionCase):
         self.assertEqual(imported.mapped("code"), ["industrial_project_2", "industrial_project_3"])
 
     def test_names_of_another_companys_processes_are_free(self):
-        """Only the shared and the current company's processes make an imported process be renamed."""
+        """Only the shared and the current company's processes make an imported process be renamed,
+        even when the other company is open beside the current one."""
         company = self.env["res.company"].create({"name": "Subsidiary"})
+        self.admin.write({"company_ids": [(4, company.id)]})
         self.env["crm.pipeline.type"].create(
             {"name": "Tender sale", "code": "tender", "company_id": company.id}
         )
         data = self._export(self.industrial)
         data["processes"][0].update(name={"en_US": "Tender sale"}, code="tender")
-        wizard = self._wizard(data)
+        wizard = self._wizard(data, also=company)
         wizard.action_preview()
         self.assertNotIn("exists: the new one is named", wizard.preview)
-        imported = self._import(data)
+        imported = self._import(data, also=company)
         self.assertEqual((imported.name, imported.code), ("Tender sale", "tender"))
         self.assertEqual(imported.company_id, self.env.company)
 
     def test_buying_process_of_another_company_is_not_reused(self):
-        """A buying process of another company, named by external id or by name, is created anew for this one."""
+        """A buying process of another company, named by external id or by name, is created anew for this one,
+        even when the other company is open beside the current one."""
         company = self.env["res.company"].create({"name": "Subsidiary"})
+        self.admin.write({"company_ids": [(4, company.id)]})
         data = self._export(self.industrial)
         buyer_def = data["processes"][0]["buying_process"]
         theirs = self.env["crm.buyer.process"].create(
@@ -455,7 +496,7 @@ class TestProcessExportImport(TransactionCase):
             step["xml_id"] = None
         for stage in data["processes"][0]["stages"]:
             stage["buying_stage"]["xml_id"] = None
-        imported = self._import(data)
+        imported = self._import(data, also=company)
         buyer = imported.buyer_process_id
         self.assertNotEqual(buyer, theirs)
         self.assertEqual(buyer.company_id, self.env.company)
@@ -523,7 +564,7 @@ class TestProcessExportImport(TransactionCase):
         data = self._export(self.industrial)
         plan = self.env["crm.pipeline.type"].with_user(self.admin)._transfer_plan(data)
         before = self._counts()
-        with self.assertRaises(AccessError):
+        with self.assertRaisesRegex(AccessError, "Only sales administrators can export or import"):
             self.env["crm.pipeline.type"].with_user(self.rep)._transfer_import(data, plan)
         self.assertEqual(self._counts(), before)
 
@@ -637,6 +678,26 @@ class TestProcessExportImport(TransactionCase):
                 ),
                 'buying stage "Site acceptance" is not a step of the process\'s buying process',
             ),
+            (
+                changed(
+                    lambda d: d["processes"][0]["stages"][0].update(
+                        name={"en_US": "Project launch", "zh_CN": 7}
+                    )
+                ),
+                r'stages\[0\]\.name should be texts by language, with "en_US"',
+            ),
+            (
+                changed(lambda d: d["processes"][0]["stages"][2].update(sequence=True)),
+                r"processes\[0\]\.stages\[2\]\.sequence should be a whole number",
+            ),
+            (
+                changed(lambda d: d["processes"][0]["stages"][0].update(fold=1)),
+                r"processes\[0\]\.stages\[0\]\.fold should be true or false",
+            ),
+            (
+                changed(lambda d: d["processes"][0]["stages"][0].update(milestones={})),
+                r"processes\[0\]\.stages\[0\]\.milestones should be a list",
+            ),
         ]
         for data, message in cases:
             with self.subTest(message=message):
@@ -651,6 +712,28 @@ class TestProcessExportImport(TransactionCase):
             UserError, r"^销售流程文件已损坏：processes\[0\]\.stages\[2\]\.sequence应为整数。$"
         ):
             wizard.action_preview()
+
+    def test_damaged_upload_is_refused(self):
+        """An upload that is not clean base64 is refused as unreadable, not decoded by skipping what is not base64."""
+        encoded = base64.b64encode(json.dumps(self._export(self.industrial)).encode())
+        before = self._counts()
+        wizard = self.env(user=self.admin)["crm.pipeline.type.import"].create(
+            {"file": encoded[:100] + b"*" + encoded[100:]}
+        )
+        for action in (wizard.action_preview, wizard.action_import):
+            with self.subTest(action=action.__name__), self.assertRaisesRegex(UserError, "could not be read"):
+                action()
+        self.assertEqual(self._counts(), before)
+
+    def test_no_file_chosen(self):
+        """Previewing or importing without a file asks for one."""
+        wizard = self.env(user=self.admin)["crm.pipeline.type.import"].new({})
+        for action in (wizard.action_preview, wizard.action_import):
+            with (
+                self.subTest(action=action.__name__),
+                self.assertRaisesRegex(UserError, "Choose the sales process file to import"),
+            ):
+                action()
 
     def test_error_while_creating_leaves_nothing(self):
         """A record refused halfway (the last stage's alert days) undoes the whole import, even if caught."""
