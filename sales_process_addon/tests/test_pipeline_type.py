@@ -37,6 +37,44 @@ class TestPipelineType(SalesProcessCase):
                 "VALUES ('{\"en_US\": \"Raw\"}', 'test_a', 1, true, 'enforced', 'predictive')"
             )
 
+    def test_code_checked_when_a_process_moves_to_another_company(self):
+        """Moved to a company where its code is taken: the friendly message, before the database's."""
+        other, third = self.env["res.company"].create([{"name": "Other company"}, {"name": "Third company"}])
+        self.env["crm.pipeline.type"].create(
+            {"name": "A elsewhere", "code": "test_a", "company_id": other.id}
+        )
+        moving = self.env["crm.pipeline.type"].create(
+            {"name": "Moving", "code": "test_a", "company_id": third.id}
+        )
+        with self.assertRefused(ValidationError, 'already used by "A elsewhere"'):
+            moving.company_id = other
+        self.assertEqual(moving.company_id, third)
+
+    def test_rewriting_its_own_code_is_no_conflict(self):
+        """A process saved again with its own code (as a form sends it) does not conflict with itself."""
+        self.type_a.write({"name": "Process A renamed", "code": "test_a"})
+        self.assertEqual((self.type_a.name, self.type_a.code), ("Process A renamed", "test_a"))
+
+    def test_code_of_an_archived_process_is_taken(self):
+        """The unique index counts archived processes: so does the friendly check."""
+        self.env["crm.pipeline.type"].create({"name": "Retired process", "code": "retired", "active": False})
+        with self.assertRefused(ValidationError, 'already used by "Retired process"'):
+            self.env["crm.pipeline.type"].create({"name": "New process", "code": "retired"})
+
+    def test_code_checked_for_a_company_sent_as_null(self):
+        """A client sending null for the company (a shared process) is checked as one sending false."""
+        with self.assertRefused(ValidationError, 'already used by "Process A"'):
+            self.env["crm.pipeline.type"].create({"name": "Copy of A", "code": "test_a", "company_id": None})
+
+    def test_enforcing_a_process_checks_its_won_stages_come_last(self):
+        """A guided process may keep a stage after its won stage; enforcing it is refused then."""
+        self.type_b.gate_mode = "guided"
+        self.env["crm.stage"].create(
+            {"name": "After the win", "sequence": 99, "pipeline_type_id": self.type_b.id}
+        )
+        with self.assertRefused(ValidationError, 'stage "After the win" follows the won stage'):
+            self.type_b.gate_mode = "enforced"
+
     def test_stage_count_and_opportunity_count(self):
         self._create_leads(3, pipeline_type_id=self.type_a.id)
         self._create_leads(1, pipeline_type_id=self.type_a.id).type = "lead"

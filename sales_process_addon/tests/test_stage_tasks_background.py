@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from odoo import fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service import server
-from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
+from odoo.tests import HttpCase, JsonRpcException, TransactionCase, new_test_user, tagged
 from odoo.tools import SQL, config, mute_logger
 
 from odoo.addons.sales_process_addon.models.crm_lead_stage_tasks import cron_workers_run
@@ -775,3 +775,23 @@ class TestStageTasksWakeUpAfterResponse(HttpCase):
         self.assertFalse(self._due_wake_ups())
         self.assertEqual(self.env["crm.lead.stage.task.job"].search([]), queued)
         self.assertEqual(self.lead.stage_id, self.first)
+
+
+@tagged("post_install", "-at_install")
+class TestAfterResponse(TransactionCase):
+    """``ir.http._after_response``: the work a request runs once its response is sent."""
+
+    def test_without_a_request_the_caller_runs_it(self):
+        self.assertFalse(self.env["ir.http"]._after_response("key", lambda: None))
+
+    def test_a_failure_holds_up_nothing_else(self):
+        """The response is sent: a failing work is logged, and the others still run."""
+        ran = []
+
+        def fails():
+            raise RuntimeError("broken work")
+
+        with self.assertLogs("odoo.addons.sales_process_addon.models.ir_http", "ERROR") as logs:
+            type(self.env["ir.http"])._run_after_response({"broken": fails, "fine": lambda: ran.append(1)})
+        self.assertEqual(ran, [1])
+        self.assertIn("broken, after the response to a request, failed", logs.output[0])

@@ -1,5 +1,5 @@
 from odoo import fields
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common_gate import StageGateCase
@@ -288,3 +288,129 @@ class TestUiHelpers(StageGateCase):
             {"milestone_id": self.m_contract.id, "kind_id": self.kind_document.id},
             "the milestone's only accepted kind when it does not take an email",
         )
+
+    def _exception(self, lead, to_stage, approve=False):
+        """An exception the rep requests for ``lead`` from its stage to ``to_stage``, approved or pending."""
+        exception = (
+            self.env["crm.stage.exception"]
+            .with_user(self.rep)
+            .create({"lead_id": lead.id, "to_stage_id": to_stage.id, "reason": "Framework contract"})
+        )
+        if approve:
+            exception.with_user(self.manager).action_approve()
+        return exception
+
+    def test_banner_prefers_the_approved_exception(self):
+        """A pending request beside an approved one: the banner shows the one the rep may use,
+        and the move check lets its target through."""
+        lead = self._lead()
+        self._exception(lead, self.a3, approve=True)
+        self._exception(lead, self.a4)  # requested later: listed first
+        self.assertEqual(lead.stage_exception_banner_state, "approved")
+        self.assertEqual(lead.stage_exception_banner_target_id, self.a3)
+        check = lead.stage_move_check([self.a3.id, self.a4.id])
+        self.assertTrue(check[self.a3.id]["allowed"], "the approved exception opens A3")
+        self.assertEqual(check[self.a3.id]["exception"]["state"], "approved")
+        self.assertFalse(check[self.a4.id]["allowed"], "a pending request opens nothing")
+        self.assertEqual(check[self.a4.id]["exception"]["state"], "pending")
+
+    def test_pending_exception_moves_nothing(self):
+        lead = self._lead()
+        self._exception(lead, self.a3)
+        self.assertEqual(lead.stage_exception_banner_state, "pending")
+        with self.assertRefused(UserError, "no approved exception"):
+            lead.with_user(self.rep).action_move_with_exception()
+        self.assertEqual(lead.stage_id, self.a1)
+
+    def test_exception_of_a_stage_left_applies_no_more(self):
+        """An approved exception is for a move from its stage: once the lead has left that stage
+        the regular way, neither the banner nor the move check offer it any more."""
+        lead = self._lead()
+        self._exception(lead, self.a4, approve=True)
+        self._prove_a1(lead)
+        lead.stage_id = self.a2
+        self.assertFalse(lead.stage_exception_banner_id)
+        self.assertFalse(lead.stage_exception_banner_state)
+        self.assertIn(self.a4, lead.stage_unreachable_ids, "A2 to A4 skips A3")
+        check = lead.stage_move_check([self.a4.id])[self.a4.id]
+        self.assertFalse(check["allowed"])
+        self.assertFalse(check["exception"])
+
+    def test_move_check_leaves_out_the_current_stage(self):
+        lead = self._lead()
+        self.assertEqual(set(lead.stage_move_check([self.a1.id, self.a2.id])), {self.a2.id})
+
+    def test_won_target_between_won_stages(self):
+        """As Odoo's Won button: from a won stage, the next won stage, not the current one;
+        from the last one, none (not an earlier won stage)."""
+        won = self._lead(stage=self.a3).stage_won_target()
+        self.assertEqual(won["id"], self.a4.id)
+        self.assertFalse(self._lead(stage=self.a4).stage_won_target(), "already in the last won stage")
+
+    def test_ui_helpers_refused_to_whom_may_not_read_the_lead(self):
+        lead = self._lead()
+        for method, args in (("stage_move_check", ([self.a2.id],)), ("evidence_milestone_suggestion", ())):
+            with self.subTest(method=method), self.assertRaises(AccessError):
+                getattr(lead.with_user(self.other_rep), method)(*args)
+
+    def test_suggestion_is_a_customer_milestone_an_email_proves(self):
+        """Before it in order: one of ours, and a customer's one proven by a document only."""
+        self.m_summary.sequence = 100
+        self.env["crm.stage.milestone"].create(
+            {
+                "name": "NDA signed",
+                "stage_id": self.a1.id,
+                "sequence": 50,
+                "customer_led": True,
+                "evidence_kind_ids": [(6, 0, self.kind_document.ids)],
+            }
+        )
+        self.assertEqual(
+            self._lead().evidence_milestone_suggestion(),
+            {"milestone_id": self.m_summary.id, "kind_id": self.kind_email.id},
+        )
+
+    def test_evidence_awaiting_verification(self):
+        """Evidence recorded, not verified yet: the move dialog says the milestone awaits a manager,
+        and Use as Evidence suggests the next missing milestone."""
+        lead = self._lead(stage=self.a2)
+        self._evidence(lead, self.m_clearance)
+        check = lead.stage_move_check([self.a3.id])[self.a3.id]
+        self.assertEqual(
+            {m["id"]: m["awaiting_verification"] for m in check["missing"]},
+            {self.m_clearance.id: True, self.m_contract.id: False},
+        )
+        self.assertEqual(
+            lead.evidence_milestone_suggestion()["milestone_id"],
+            self.m_contract.id,
+            "the clearance awaits a manager: the next missing milestone",
+        )
+
+    def test_suggestion_no_kind_among_several(self):
+        """A milestone accepting several kinds, none an email: the rep picks the kind."""
+        self.m_contract.evidence_kind_ids = self.kind_document | self.kind_meeting
+        self.assertEqual(
+            self._lead(stage=self.a3).evidence_milestone_suggestion(),
+            {"milestone_id": self.m_contract.id, "kind_id": False},
+        )
+
+    def test_exit_criteria_leave_out_archived_milestones(self):
+        lead = self._lead()
+        self.m_approval.active = False
+        lead.invalidate_recordset(["stage_exit_criteria"])
+        self.assertIn("Summary confirmed", lead.stage_exit_criteria)
+        self.assertNotIn("Internal approval", lead.stage_exit_criteria)
+
+    def test_risk_reasons_leave_out_unknown_codes(self):
+        """A code no longer given (stored by an earlier version) is left out, not an error."""
+        lead = self._lead(stage=self.a2)
+        lead.risk_reason_codes = "cold,retired_code"
+        self.assertEqual(lead.risk_reasons, "Cold relationship: no interaction in 30 days")
+
+    def test_no_stage_out_of_reach_before_a_stage(self):
+        """An opportunity of a process not in a stage yet (as while a form is filled in): nothing out of reach."""
+        lead = self.env["crm.lead"].new(
+            {"name": "New deal", "type": "opportunity", "pipeline_type_id": self.type_a.id}
+        )
+        lead.stage_id = False
+        self.assertFalse(lead.stage_unreachable_ids)
