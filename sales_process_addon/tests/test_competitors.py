@@ -85,6 +85,12 @@ class TestCompetitors(OpportunityCase):
         self.assertEqual(
             self.env["crm.lead"].with_context(**action["context"]).search(action["domain"]), won_1 | won_2
         )
+        # Lost deals are archived: the action still lists them.
+        action = self.acme.with_context(won_status="lost").action_view_opportunities()
+        self.assertEqual(
+            self.env["crm.lead"].with_context(**action["context"]).search(action["domain"]),
+            lost | other_rep_lead,
+        )
 
     def test_rights(self):
         competitor = self.env["crm.competitor"].with_user(self.rep).create({"name": "Initech"})
@@ -150,5 +156,15 @@ class TestCompetitors(OpportunityCase):
         for lead in (own, foreign):
             self._against(lead, shared)
         self.assertEqual(foreign.competitor_ids.company_id, other_company)
+        shared = shared.with_user(self.rep)
+        self.assertEqual((shared.won_count, shared.lost_count, shared.open_count), (0, 0, 1))
+        self.assertEqual(shared.win_rate, 0.0, "no deal won or lost yet: no win rate")
+
+    def test_deals_without_company_counted(self):
+        """A deal of no company counts for every company's view of a shared competitor."""
+        shared = self.env["crm.competitor"].create({"name": "Shared rival", "company_id": False})
+        lead = self._lead(name="Deal of no company", user_id=False, team_id=False, company_id=False)
+        self._against(lead, shared)
+        self.assertFalse(lead.competitor_ids.company_id)
         shared = shared.with_user(self.rep)
         self.assertEqual((shared.won_count, shared.lost_count, shared.open_count), (0, 0, 1))

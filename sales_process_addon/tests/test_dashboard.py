@@ -355,6 +355,54 @@ class TestDashboard(SalesProcessCase):
         _data, stages = self._data(team_id=other_team.id)
         self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
 
+    def test_team_sees_another_team_s_stage_where_its_deals_went(self):
+        """L7, of the team, is in A1x, another team's stage: the team's dashboard shows A1x while
+        L7 is open there (even with no entry in the period), and once L7 entered it in the period."""
+        other_team = self.env["crm.team"].create({"name": "Other team", "pipeline_type_id": self.type_a.id})
+        a1x = self.env["crm.stage"].create(
+            {
+                "name": "A1x",
+                "sequence": 1,
+                "pipeline_type_id": self.type_a.id,
+                "team_ids": [(6, 0, other_team.ids)],
+            }
+        )
+        with self.at(day(8)):
+            # Created in A1x with the team (an import, a deal moved with its team): A1x stays.
+            l7 = self.env["crm.lead"].create(
+                {
+                    "name": "L7",
+                    "type": "opportunity",
+                    "user_id": self.rep.id,
+                    "team_id": self.team.id,
+                    "stage_id": a1x.id,
+                }
+            )
+        self.assertEqual(l7.stage_id, a1x)
+        # Open in A1x, entered it before the period: the funnel shows it.
+        _data, stages = self._data(team_id=self.team.id, date_from=day(9).strftime("%Y-%m-%d %H:%M:%S"))
+        self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
+        self.assertEqual((stages["A1x"]["open_count"], stages["A1x"]["entered"]), (1, 0))
+        with self.at(day(10)):
+            l7.stage_id = self.a2
+        # No longer open in A1x, but entered it: the conversion shows it.
+        _data, stages = self._data(team_id=self.team.id)
+        self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
+        self.assertEqual((stages["A1x"]["open_count"], stages["A1x"]["entered"]), (0, 1))
+
+    def test_process_out_of_reach_falls_back_to_a_visible_one(self):
+        """Asked for another company's process, the dashboard shows one the user may see."""
+        other_company = self.env["res.company"].create({"name": "Other company"})
+        foreign = self.env["crm.pipeline.type"].create(
+            {"name": "Foreign process", "code": "FOREIGN", "company_id": other_company.id}
+        )
+        Dashboard = self.env["crm.sales.dashboard"].with_user(self.rep)
+        visible = self.env["crm.pipeline.type"].with_user(self.rep).search([])
+        self.assertNotIn(foreign, visible)
+        data = Dashboard.get_dashboard_data(foreign.id)
+        self.assertEqual(data["process"]["id"], visible[:1].id)
+        self.assertNotIn(foreign.id, [process["id"] for process in data["processes"]])
+
     def test_period_applies_to_the_exits(self):
         """From d+3: L5 (d+3) and L2 (d+4) left A1, L1 left A2 won (d+6); not L1's exit of A1 (d+2)."""
         data, _stages = self._data()

@@ -620,6 +620,24 @@ class TestReports(SalesProcessCase):
             groups = Funnel._read_group(self.types, ["team_id"], ["__count"], order=order)
             self.assertEqual([team or False for team, _count in groups], expected, order)
 
+    def test_group_order_keeps_an_archived_team_in_place(self):
+        """An archived team's group keeps its place in the team order (here first)."""
+        first = self.env["crm.team"].create({"name": "First team", "sequence": 1})
+        self.l5.team_id = first
+        first.action_archive()
+        groups = self.env["crm.sales.funnel.report"]._read_group(
+            self.types, ["team_id"], ["__count"], order="team_id"
+        )
+        self.assertEqual([team or False for team, _count in groups], [first, self.team, False])
+
+    def test_group_order_by_a_flag_then_the_stage(self):
+        """Grouped by active flag and stage: the archived rows (False) come first, as in SQL."""
+        Funnel = self.env["crm.sales.funnel.report"].with_context(active_test=False)
+        groups = Funnel._read_group(self.types, ["active", "stage_id"], ["__count"], order="active, stage_id")
+        flags = [active for active, _stage, _count in groups]
+        self.assertIn(False, flags)
+        self.assertEqual(flags, sorted(flags))
+
     # ------------------------------------------------------------
     # 5. Exceptions
     # ------------------------------------------------------------
@@ -907,3 +925,50 @@ class TestReports(SalesProcessCase):
         domain = ast.literal_eval(action["domain"])
         leads = self.env["crm.lead"].search(domain + [("id", "in", self.leads.ids)])
         self.assertEqual(leads, self.l3 | self.l4 | self.l5 | self.l6 | self.l8)
+
+    def test_pipeline_review_leaves_out_archived_opportunities(self):
+        """An archived opportunity still pending is not on the sheet, even read with archived
+        records (active_test off)."""
+        self.l4.active = False
+        self.assertEqual(self.l4.won_status, "pending")
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"]
+        sheet = Review.with_context(active_test=False)._get_report_values(self.team.ids)["sheets"][0]
+        leads = [line["lead"] for section in sheet["sections"] for line in section["lines"]]
+        self.assertEqual(leads, [self.l3, self.l8, self.l5])
+
+    def test_pipeline_review_latest_evidence_of_a_day(self):
+        """Two customer evidence of the same day: the sheet shows the one recorded last."""
+        milestone = self._review_fixture()
+        kind_email = self.env.ref("sales_process_addon.evidence_kind_customer_email")
+        with self.at(day(22)):
+            later = self.env["crm.lead.evidence"].create(
+                {
+                    "lead_id": self.l4.id,
+                    "milestone_id": milestone.id,
+                    "kind_id": kind_email.id,
+                    "date": day(12).date(),
+                    "summary": "Decision maker confirmed by email",
+                    "customer_partner_id": self.contact.id,
+                }
+            )
+        latest = self.env["crm.pipeline.review.report"]._latest_customer_evidence(self.l4)
+        self.assertEqual(latest[self.l4.id], later)
+
+    def test_pipeline_review_wide_characters_take_two_places(self):
+        """Chinese characters are twice as wide as Latin ones: the row height counts them double."""
+        Review = self.env["crm.pipeline.review.report"]
+        width = Review._COLUMN_WIDTHS["evidence"]  # 45 Latin characters a line
+        self.assertEqual(Review._text_lines("x" * 30, width), 1)
+        self.assertEqual(Review._text_lines("客" * 30, width), 2)
+        self.assertEqual(Review._text_lines("x" * 30 + "\n" + "客" * 10, width), 2)
+
+    def test_pipeline_review_sections_by_salesperson_name(self):
+        """Sections follow the salespeople's names, whatever the order they were created in."""
+        aaron = new_test_user(
+            self.env, login="sp_aaron", groups="sales_team.group_sale_salesman", name="Aaron"
+        )
+        self.assertGreater(aaron.id, self.rep2.id)
+        self.l5.write({"user_id": aaron.id, "team_id": self.team.id})
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"]
+        sheet = Review._get_report_values(self.team.ids)["sheets"][0]
+        self.assertEqual([s["title"] for s in sheet["sections"]], ["Aaron", "Rep 2"])

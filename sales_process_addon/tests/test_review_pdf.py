@@ -143,6 +143,43 @@ class TestReviewPdf(SalesProcessCase):
         self.assertEqual(len(tree.xpath("//table/thead")), len(tables))
         self.assertEqual(len(tree.xpath("//h5[contains(@style, 'page-break-before')]")), len(tables) - 1)
 
+    def test_long_first_row_stays_under_the_sheet_title(self):
+        """A first row taller than what is left of the page (a long evidence summary) still starts
+        under the sheet's title: no page break before a sheet's first table."""
+        self.met_lead.partner_id = self.env["res.partner"].create({"name": "Li Wei"})
+        self.env["crm.lead.evidence"].create(
+            {
+                "lead_id": self.met_lead.id,
+                "milestone_id": self.a1.milestone_ids.id,
+                "kind_id": self.env.ref("sales_process_addon.evidence_kind_customer_email").id,
+                "summary": "\n".join(f"Point {i}" for i in range(60)),
+                "customer_partner_id": self.met_lead.partner_id.id,
+            }
+        )
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"]
+        tables = Review._get_report_values(self.team.ids)["sheets"][0]["tables"]
+        first = tables[0]["lines"][0]
+        self.assertEqual(first["lead"], self.met_lead)
+        self.assertGreater(Review._row_height(first), Review._PAGE_HEIGHT - Review._SHEET_TITLE_HEIGHT)
+        self.assertFalse(tables[0]["new_page"])
+
+    def test_tables_fit_their_page(self):
+        """Each printed page, sheet title, section titles and header rows included, fits the page."""
+        self._create_leads(60, team_id=self.team.id, user_id=self.rep.id, stage_id=self.a2.id)
+        Review = self.env["report.sales_process_addon.report_pipeline_review_team"]
+        tables = Review._get_report_values(self.team.ids)["sheets"][0]["tables"]
+        opening = Review._SECTION_TITLE_HEIGHT + Review._HEADER_HEIGHT
+        pages, used = [], Review._SHEET_TITLE_HEIGHT
+        for table in tables:
+            if table["new_page"]:
+                pages.append(used)
+                used = 0
+            used += opening + sum(Review._row_height(line) for line in table["lines"])
+        pages.append(used)
+        self.assertGreater(len(pages), 2)
+        for height in pages:
+            self.assertLessEqual(height, Review._PAGE_HEIGHT)
+
     def test_seller_buyer_divergence(self):
         """Ahead of the customer: our stage's buying step is past the one after his last evidenced step."""
         contact = self.env["res.partner"].create({"name": "Customer contact"})
