@@ -116,6 +116,19 @@ class SalesProcessCase(TransactionCase):
             cls.env, login="sp_manager", groups="sales_team.group_sale_manager", name="Manager"
         )
 
+    def _other_team_stage(self):
+        """Another team of process A, and its own stage "A1x", right after A1 (same sequence)."""
+        other_team = self.env["crm.team"].create({"name": "Other team", "pipeline_type_id": self.type_a.id})
+        stage = self.env["crm.stage"].create(
+            {
+                "name": "A1x",
+                "sequence": 1,
+                "pipeline_type_id": self.type_a.id,
+                "team_ids": [(6, 0, other_team.ids)],
+            }
+        )
+        return other_team, stage
+
     @contextmanager
     def at(self, moment):
         """Freeze Python's clock and the transaction's NOW() (used for stage dates).

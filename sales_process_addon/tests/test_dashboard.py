@@ -337,15 +337,7 @@ class TestDashboard(SalesProcessCase):
     def test_team_sees_its_own_stages(self):
         """A1x is another team's stage: the whole process shows it after A1; with the team chosen,
         the dashboard shows the team's stages, A2 after A1, as its deals go."""
-        other_team = self.env["crm.team"].create({"name": "Other team", "pipeline_type_id": self.type_a.id})
-        self.env["crm.stage"].create(
-            {
-                "name": "A1x",
-                "sequence": 1,
-                "pipeline_type_id": self.type_a.id,
-                "team_ids": [(6, 0, other_team.ids)],
-            }
-        )
+        other_team, _a1x = self._other_team_stage()
         _data, stages = self._data()
         self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
         self.assertEqual(stages["A1"]["next_stage"]["name"], "A1x")
@@ -358,15 +350,7 @@ class TestDashboard(SalesProcessCase):
     def test_team_sees_another_team_s_stage_where_its_deals_went(self):
         """L7, of the team, is in A1x, another team's stage: the team's dashboard shows A1x while
         L7 is open there (even with no entry in the period), and once L7 entered it in the period."""
-        other_team = self.env["crm.team"].create({"name": "Other team", "pipeline_type_id": self.type_a.id})
-        a1x = self.env["crm.stage"].create(
-            {
-                "name": "A1x",
-                "sequence": 1,
-                "pipeline_type_id": self.type_a.id,
-                "team_ids": [(6, 0, other_team.ids)],
-            }
-        )
+        other_team, a1x = self._other_team_stage()
         with self.at(day(8)):
             # Created in A1x with the team (an import, a deal moved with its team): A1x stays.
             l7 = self.env["crm.lead"].create(

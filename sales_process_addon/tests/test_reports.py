@@ -530,15 +530,7 @@ class TestReports(SalesProcessCase):
         """A1x, after A1, is another team's stage only: the gate moves team T's deals from A1 to
         A2, and the conversion report takes A2 as A1's next stage for them (A1x for the other
         team's deals), before and after a rebuild."""
-        other_team = self.env["crm.team"].create({"name": "Other team", "pipeline_type_id": self.type_a.id})
-        a1x = self.env["crm.stage"].create(
-            {
-                "name": "A1x",
-                "sequence": 1,
-                "pipeline_type_id": self.type_a.id,
-                "team_ids": [(6, 0, other_team.ids)],
-            }
-        )
+        other_team, a1x = self._other_team_stage()
         self.assertEqual(
             self.env["crm.lead"]._stage_gate_sequence(self.type_a.id, self.team.id)[:2],
             [self.a1.id, self.a2.id],
