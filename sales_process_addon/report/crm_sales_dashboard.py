@@ -147,8 +147,8 @@ class CrmSalesDashboard(models.AbstractModel):
 
         if team:
             # The team's stages in its order, as the gate moves its deals: the shared ones and its
-            # own; another team's only where the team's deals went (a deal keeps its stage when it
-            # changes team).
+            # own; another team's only where the team's deals went (a deal created or imported in
+            # that stage with the team: a change of team moves a deal to the new team's stages).
             stages = stages.filtered(
                 lambda stage: not stage.team_ids
                 or team in stage.team_ids
