@@ -747,7 +747,10 @@ class CrmLeadStageGate(models.AbstractModel):
         if background:
             self._stage_tasks_enqueue(left, entered, [t.lead_id for t in transitions])
         else:
-            self._stage_tasks_apply(left, entered)
+            # sudo: the move was allowed; its tasks follow it even where the move itself takes
+            # the deal out of the mover's reach (handed to another salesperson). As the mover
+            # (env.user), as the scheduled action does (``_stage_task_jobs_work``).
+            self.sudo()._stage_tasks_apply(left, entered)
 
     # ------------------------------------------------------------
     # HISTORY

@@ -3,10 +3,10 @@
 Hypothesis drives sequences of writes (stage, process, team, type; single and
 batched; a process switch also through the form, which must show and save
 what RPC gives), imports, creations, won / lost / restore, evidence (record,
-verify, delete), exceptions (request, approve, reject) and a stage's won flag
-as two salesmen and two sales managers. Refused operations roll back to a
-savepoint; after every step the stored data must satisfy the gate's
-invariants (see ``_check_invariants``).
+verify, delete), exceptions (request, approve, reject), a stage's won flag and
+moves that hand the deal to another salesperson, as two salesmen and two sales
+managers. Refused operations roll back to a savepoint; after every step the
+stored data must satisfy the gate's invariants (see ``_check_invariants``).
 
 CI runs a bounded number of sequences (see ``common_hypothesis``);
 ``SPA_GATE_EXAMPLES`` asks for more:
@@ -21,6 +21,7 @@ from collections import defaultdict
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
@@ -95,6 +96,23 @@ class TestGateProperties(StageGateCase):
             | cls.gwon
         )
         cls.types = cls.type_a | cls.type_b | cls.type_g
+        # A task on entering A2 and G2, for the deal's salesperson, as a process designer sets them.
+        plan = cls.env["mail.activity.plan"].create(
+            {
+                "name": "Entry call",
+                "res_model": "crm.lead",
+                "template_ids": [
+                    Command.create(
+                        {
+                            "activity_type_id": cls.env.ref("mail.mail_activity_data_call").id,
+                            "summary": "Call the customer",
+                            "responsible_type": "crm_salesperson",
+                        }
+                    )
+                ],
+            }
+        )
+        (cls.a2 | cls.g2).activity_plan_id = plan
         cls.milestones = cls.env["crm.stage.milestone"].search([("stage_id", "in", cls.all_stages.ids)])
 
     def test_gate_invariants_hold(self):  # pylint: disable=missing-return
@@ -247,6 +265,30 @@ class TestGateProperties(StageGateCase):
                         case.assertTrue(approved, "the form shows read-only a process that RPC switches")
                     return
                 case.assertEqual(shown.id if shown else None, landed, "the form and RPC disagree")
+
+            @rule(index=st.integers(0, 9), owner=pick_user, user=pick_user)
+            def move_and_hand_over(self, index, owner, user):
+                """A move to the next stage together with a change of salesperson, as the form
+                saves both: where the user may make the move alone, the handover does not make it
+                a refusal of access (the deal may be out of his reach once written)."""
+                lead = self.lead(index, case.env)
+                stage = case.all_stages.filtered(
+                    lambda stage: stage.pipeline_type_id == lead.pipeline_type_id
+                    and stage.sequence > lead.stage_id.sequence
+                ).sorted("sequence")[:1]
+                if not stage:
+                    return
+                move = {"stage_id": stage.id}
+                allowed = self.outcome_of(user, lambda env: self.lead(index, env).write(move) and env.user)
+                try:
+                    with case.env.cr.savepoint():
+                        self.lead(index, case.env(user=user)).write({**move, "user_id": owner.id})
+                        case.env.flush_all()
+                except AccessError as error:
+                    case.assertIsNone(allowed, f"a move allowed alone is refused with a handover: {error}")
+                    case.env.invalidate_all()
+                except REFUSED:
+                    case.env.invalidate_all()
 
             @rule(
                 index=st.integers(0, 9), team=st.sampled_from([case.team, case.team_2, False]), user=pick_user

@@ -166,6 +166,39 @@ class TestStageTasks(StageGateCase):
                 self.assertIn(lead.name, message.body)
             self.assertEqual(message.body.count(f"{task}, due"), 3)
 
+    def test_move_that_hands_the_deal_over(self):
+        """A rep who moves his deals while handing them to another salesperson may no longer
+        write them once the move is written: the move still gives its tasks, and tells of them."""
+        one = self._ready_lead(name="Deal one")
+        leads = self._ready_lead(name="Deal two") | self._ready_lead(name="Deal three")
+        last = self.env["mail.message"].search([], order="id desc", limit=1).id
+        handover = {"stage_id": self.a2.id, "user_id": self.other_rep.id}
+        one.with_user(self.rep).write(handover)
+        leads.with_user(self.rep).write(handover)
+        with self.assertRaises(AccessError):
+            one.with_user(self.rep).check_access("write")
+        for lead in one | leads:
+            tasks = self._stage_tasks(lead)
+            self.assertEqual(lead.stage_id, self.a2)
+            self.assertEqual(
+                sorted(zip(tasks.mapped("summary"), tasks.user_id.mapped("name"), strict=True)),
+                [
+                    ("Call the evaluator", "Other rep"),
+                    ("Check references", "Second manager"),
+                    ("Review the deal", "Mitchell Admin"),
+                ],
+            )
+        # Told of each deal's task (at once: one notice for one move, one for the batch; in the
+        # background: one for all), beside CRM's own notice of each deal given to them.
+        told = self._told_since(last).filtered(
+            lambda message: message.partner_ids == self.other_rep.partner_id
+            and not message.subject.startswith("You have been assigned to")
+        )
+        text = " ".join(told.mapped("subject") + told.mapped("body"))
+        self.assertIn("Call the evaluator", text)
+        for lead in one | leads:
+            self.assertIn(lead.name, text)
+
     def test_no_duplicates_when_re_entering(self):
         self.type_a.cancel_tasks_on_exit = False
         lead = self._ready_lead()
