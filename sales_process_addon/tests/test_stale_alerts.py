@@ -1,5 +1,5 @@
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import psycopg2
@@ -277,6 +277,38 @@ class TestStaleAlertLifecycle(StageGateCase):
             other.rollback()
             other.close()
         self.assertEqual(demo._stage_alerts_lock(), demo)
+
+    def test_job_leaves_a_lead_another_run_holds(self):
+        """The job alerts none of the leads another run holds, and alerts them once they are free."""
+        Lead = self.env["crm.lead"]
+        # Committed deals (the demo data's): another connection sees none of this test's.
+        demo = Lead.search(
+            [("type", "=", "opportunity"), ("won_status", "=", "pending"), ("user_id", "!=", False)],
+            limit=2,
+            order="id",
+        )
+        if len(demo) < 2:
+            self.skipTest("needs two open opportunities committed in the database, as the demo data's")
+        # Idle a month later in any stage (the stages are written, not the leads another run holds).
+        demo.stage_id.write({"rotting_threshold_days": 5, "escalation_days": 0})
+        later = max(demo.mapped("date_last_stage_update")) + timedelta(days=30)
+        held, free = demo
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT id FROM crm_lead WHERE id = %s FOR NO KEY UPDATE", [held.id])
+            with self.at(later):
+                # A write of the held lead would wait for the other run: fail at once instead.
+                self.env.cr.execute("SET LOCAL lock_timeout = '5s'")
+                self._run()
+            self.assertFalse(self._alerts(held))
+            self.assertEqual(self._alerts(free).mapped("crm_stale_level"), ["salesperson"])
+        finally:
+            other.rollback()
+            other.close()
+        with self.at(later):
+            self._run()
+        self.assertEqual(self._alerts(held).mapped("crm_stale_level"), ["salesperson"])
+        self.assertEqual(len(self._alerts(free)), 1, "the free lead's alert is not raised twice")
 
     def test_move_closes_alerts_at_once(self):
         """A deal moved on closes its alerts with the move, before the job runs again, in every
