@@ -4,9 +4,10 @@ Hypothesis drives sequences of writes (stage, process, team, type; single and
 batched; a process switch also through the form, which must show and save
 what RPC gives), imports, creations, won / lost / restore, evidence (record,
 verify, delete), exceptions (request, approve, reject), a stage's won flag and
-moves that hand the deal to another salesperson, as two salesmen and two sales
-managers. Refused operations roll back to a savepoint; after every step the
-stored data must satisfy the gate's invariants (see ``_check_invariants``).
+moves saved with another change (a new salesperson among them), as two
+salesmen and two sales managers. Refused operations roll back to a savepoint;
+after every step the stored data must satisfy the gate's invariants (see
+``_check_invariants``).
 
 CI runs a bounded number of sequences (see ``common_hypothesis``);
 ``SPA_GATE_EXAMPLES`` asks for more:
@@ -266,29 +267,53 @@ class TestGateProperties(StageGateCase):
                     return
                 case.assertEqual(shown.id if shown else None, landed, "the form and RPC disagree")
 
-            @rule(index=st.integers(0, 9), owner=pick_user, user=pick_user)
-            def move_and_hand_over(self, index, owner, user):
-                """A move to the next stage together with a change of salesperson, as the form
-                saves both: where the user may make the move alone, the handover does not make it
-                a refusal of access (the deal may be out of his reach once written)."""
+            def next_stage(self, index):
+                """The stage after the lead's in its process (the move most often allowed), if any."""
                 lead = self.lead(index, case.env)
-                stage = case.all_stages.filtered(
+                return case.all_stages.filtered(
                     lambda stage: stage.pipeline_type_id == lead.pipeline_type_id
                     and stage.sequence > lead.stage_id.sequence
                 ).sorted("sequence")[:1]
-                if not stage:
-                    return
-                move = {"stage_id": stage.id}
+
+            def move_with(self, index, user, change):
+                """Save the move to the next stage with ``change``, as the form saves them together:
+                ``(allowed, saved)``, whether the move alone would be allowed and whether it was
+                saved; raises AccessError if only the move with ``change`` is refused access."""
+                move = {"stage_id": self.next_stage(index).id}
                 allowed = self.outcome_of(user, lambda env: self.lead(index, env).write(move) and env.user)
                 try:
                     with case.env.cr.savepoint():
-                        self.lead(index, case.env(user=user)).write({**move, "user_id": owner.id})
+                        self.lead(index, case.env(user=user)).write({**move, **change})
                         case.env.flush_all()
-                except AccessError as error:
-                    case.assertIsNone(allowed, f"a move allowed alone is refused with a handover: {error}")
+                    return allowed is not None, True
+                except AccessError:
                     case.env.invalidate_all()
+                    if allowed is not None:
+                        raise
                 except REFUSED:
                     case.env.invalidate_all()
+                return allowed is not None, False
+
+            @rule(index=st.integers(0, 9), owner=st.sampled_from([*users, False]), user=pick_user)
+            def move_and_hand_over(self, index, owner, user):
+                """A move with a change of salesperson (or none): the new one may change the team,
+                and so the stages allowed, but a move the user may make alone is no refusal of
+                access with it (the deal may be out of the user's reach once written)."""
+                if self.next_stage(index):
+                    self.move_with(index, user, {"user_id": owner.id if owner else False})
+
+            @rule(
+                index=st.integers(0, 9),
+                change=st.sampled_from(
+                    [{"priority": "3"}, {"expected_revenue": 98765.0}, {"name": "Renamed deal"}]
+                ),
+                user=pick_user,
+            )
+            def move_with_another_change(self, index, change, user):
+                """A move saved with a change the gate does not judge: judged as the move alone."""
+                if self.next_stage(index):
+                    allowed, saved = self.move_with(index, user, change)
+                    case.assertEqual(saved, allowed, f"a move judged otherwise with {change}")
 
             @rule(
                 index=st.integers(0, 9), team=st.sampled_from([case.team, case.team_2, False]), user=pick_user
