@@ -182,6 +182,7 @@ class TestStageTasks(StageGateCase):
         for lead in one | leads:
             tasks = self._stage_tasks(lead)
             self.assertEqual(lead.stage_id, self.a2)
+            self.assertEqual(len(tasks), 3)
             self.assertEqual(
                 {task.summary: task.user_id for task in tasks},
                 {
