@@ -5,8 +5,9 @@ batched; a process switch also through the form, which must show and save
 what RPC gives), imports, creations, won / lost / restore, evidence (record,
 verify, delete), exceptions (request, approve, reject), a stage's won flag and
 moves saved with another change (a new salesperson among them), as two
-salesmen and two sales managers. Refused operations roll back to a savepoint;
-after every step the stored data must satisfy the gate's invariants (see
+salesmen and two sales managers; a move a salesman may make is tried by a
+manager too. Refused operations roll back to a savepoint; after every step
+the stored data must satisfy the gate's invariants (see
 ``_check_invariants``).
 
 CI runs a bounded number of sequences (see ``common_hypothesis``);
@@ -301,6 +302,21 @@ class TestGateProperties(StageGateCase):
                 access with it (the deal may be out of the user's reach once written)."""
                 if self.next_stage(index):
                     self.move_with(index, user, {"user_id": owner.id if owner else False})
+
+            @rule(index=st.integers(0, 9), stage=st.sampled_from(stages))
+            def same_move_by_rep_and_manager(self, index, stage):
+                """A sales manager may make any move a salesman may make: more rights never
+                refuse what fewer allow (nothing is kept of either try)."""
+
+                def move(env):
+                    self.lead(index, env).write({"stage_id": stage.id})
+                    return env.user
+
+                if self.outcome_of(case.rep, move) is not None:
+                    case.assertIsNotNone(
+                        self.outcome_of(case.manager, move),
+                        "a move a salesman may make is refused to a manager",
+                    )
 
             @rule(
                 index=st.integers(0, 9),
