@@ -1,7 +1,7 @@
 from odoo import _, api, models
 from odoo.exceptions import AccessError, ValidationError
 
-from ..tools import join_list
+from ..tools import join_list, server_field_defaults
 
 
 class CrmLeadChildMixin(models.AbstractModel):
@@ -15,7 +15,10 @@ class CrmLeadChildMixin(models.AbstractModel):
     - the record stays on its opportunity: only server code running as
       superuser (a merge) moves it to another one;
     - fields the server derives (``_lead_child_server_fields``) are never
-      given by users, on create or write.
+      given by users, on create or write, nor as defaults (context keys,
+      personal defaults): they take their field's own default;
+    - a create is checked with the defaults it adds: an opportunity or a
+      linked record given as a default is checked as a given one.
 
     The company is a stored related field of the opportunity's.
     """
@@ -26,11 +29,21 @@ class CrmLeadChildMixin(models.AbstractModel):
     # Fields set by the server only; models add theirs.
     _lead_child_server_fields = frozenset({"company_id"})
 
+    @api.model
+    def default_get(self, fields):
+        defaults = super().default_get(fields)
+        if self.env.su:
+            return defaults
+        return server_field_defaults(self, defaults, self._lead_child_server_fnames())
+
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
             for vals in vals_list:
                 self._lead_child_check_server_fields(vals)
+            # Judged as they will be stored: with the defaults create adds (context keys, personal
+            # defaults), so that an opportunity or a linked record given as a default is checked too.
+            vals_list = [self._add_missing_default_values(vals) for vals in vals_list]
             self._lead_child_check_leads(self._lead_child_leads([vals.get("lead_id") for vals in vals_list]))
         self._lead_child_before_create(vals_list)
         return super().create(vals_list)
@@ -58,6 +71,11 @@ class CrmLeadChildMixin(models.AbstractModel):
             self.check_access("unlink")
             self._lead_child_check_leads(self.lead_id)
         return super().unlink()
+
+    @api.model
+    def _lead_child_server_fnames(self):
+        """The fields only the server sets: refused in values, ignored as defaults."""
+        return self._lead_child_server_fields
 
     @api.model
     def _lead_child_label(self):
@@ -88,6 +106,26 @@ class CrmLeadChildMixin(models.AbstractModel):
                 )
             ids.add(value)
         return self.env["crm.lead"].browse(sorted(ids))
+
+    @api.model
+    def _check_partner_visible(self, partner_ids):
+        """Refuse contacts the user may not read, before anything is written.
+
+        Constraint methods run as superuser: this check is called from create
+        and write instead, with the user's rights.
+        """
+        if self.env.su or not partner_ids:
+            return
+        partners = self.env["res.partner"].browse(partner_ids)
+        hidden = partners - partners._filtered_access("read")
+        if hidden:
+            raise ValidationError(
+                _(
+                    "Contact #%(ids)s is not visible to you: it belongs to records you cannot access "
+                    "(e.g. another company's). Pick one of your contacts; nothing was saved.",
+                    ids=", #".join(str(pid) for pid in hidden.ids),
+                )
+            )
 
     def _lead_child_check_leads(self, leads):
         """Refuse unless the user may write all ``leads``; name them by id only."""

@@ -65,6 +65,14 @@ class CrmLeadSignal(models.Model):
         self._check_automatic_rights(vals)
         return super().write(vals)
 
+    @api.model
+    def _lead_child_before_create(self, vals_list):
+        self._check_partner_visible({vals["partner_id"] for vals in vals_list if vals.get("partner_id")})
+
+    def _lead_child_before_write(self, vals):
+        if vals.get("partner_id"):
+            self._check_partner_visible({vals["partner_id"]})
+
     def unlink(self):
         self._check_automatic_rights()
         return super().unlink()

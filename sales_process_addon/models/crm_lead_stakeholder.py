@@ -82,9 +82,10 @@ class CrmLeadStakeholder(models.Model):
     # CONSTRAINTS
     # ------------------------------------------------------------
 
-    @api.constrains("partner_id", "lead_id")
+    @api.constrains("partner_id", "lead_id", "company_id")
     def _check_partner_company(self):
-        """The contact must be of the opportunity's company (or a parent of it), or shared."""
+        """The contact must be of the opportunity's company (or a parent of it), or shared; also
+        once the opportunity moves to another company (``company_id`` follows it)."""
         for stakeholder in self:
             partner_company = stakeholder.partner_id.company_id
             lead_company = stakeholder.lead_id.company_id
@@ -113,26 +114,6 @@ class CrmLeadStakeholder(models.Model):
                         date=stakeholder.met_date,
                     )
                 )
-
-    @api.model
-    def _check_partner_visible(self, partner_ids):
-        """Refuse contacts the user may not read, before anything is written.
-
-        Constraint methods run as superuser: this check is called from create
-        and write instead, with the user's rights.
-        """
-        if self.env.su or not partner_ids:
-            return
-        partners = self.env["res.partner"].browse(partner_ids)
-        hidden = partners - partners._filtered_access("read")
-        if hidden:
-            raise ValidationError(
-                self.env._(
-                    "Contact #%(ids)s is not visible to you: it belongs to records you cannot access "
-                    "(e.g. another company's). Pick one of your contacts; nothing was saved.",
-                    ids=", #".join(str(pid) for pid in hidden.ids),
-                )
-            )
 
     def _check_no_duplicates(self, triples):
         """Refuse a (lead, contact, role) given twice, before the database does.

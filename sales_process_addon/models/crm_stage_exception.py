@@ -88,7 +88,17 @@ class CrmStageException(models.Model):
         }
     )
     _MOVE_FIELDS = ("lead_id", "from_stage_id", "to_stage_id")
+
+    # The gate and the expiry job read both on every approved exception.
+    _approved_decided = models.Constraint(
+        "CHECK(state != 'approved' OR (approver_id IS NOT NULL AND valid_until IS NOT NULL))",
+        "An approved exception names who approved it and until when it may be used.",
+    )
     _lead_child_server_fields = frozenset({"company_id", "team_id", "pipeline_type_id", "kind"})
+
+    @api.model
+    def _lead_child_server_fnames(self):
+        return super()._lead_child_server_fnames() | self._WORKFLOW_FIELDS
 
     # ------------------------------------------------------------
     # COMPUTE
@@ -173,8 +183,9 @@ class CrmStageException(models.Model):
             self._check_workflow_keys(vals)
             if not (vals.get("reason") or "").strip():
                 raise ValidationError(_("An exception needs a reason."))
-            if "lead_id" not in vals and self.env.context.get("default_lead_id"):
-                vals["lead_id"] = self.env.context["default_lead_id"]
+            if "lead_id" not in vals:
+                # The default create would take (a context key, a personal default), checked alike.
+                vals.update(self.default_get(["lead_id"]))
             if not isinstance(vals.get("lead_id"), int) or isinstance(vals.get("lead_id"), bool):
                 raise ValidationError(_("An exception names the opportunity it is for."))
             leads |= leads.browse(vals["lead_id"])

@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import format_date
 
+from ..tools import server_field_defaults
+
 
 class MailActivity(models.Model):
     """Marks the activities the sales process schedules by itself.
@@ -32,6 +34,13 @@ class MailActivity(models.Model):
         "(res_id, crm_stale_level) WHERE res_model = 'crm.lead' AND crm_stale_level IS NOT NULL AND active",
         "An opportunity has at most one open stale-deal alert per level.",
     )
+
+    @api.model
+    def default_get(self, fields):
+        defaults = super().default_get(fields)
+        if self.env.su:
+            return defaults
+        return server_field_defaults(self, defaults, {"crm_stale_level"})
 
     def _check_stale_level_write(self, vals):
         if "crm_stale_level" in vals and not self.env.su:

@@ -1,15 +1,17 @@
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common_opportunity import OpportunityCase
 
 
-@tagged("post_install", "-at_install")
-class TestChildSecurity(OpportunityCase):
-    """Records of an opportunity are as safe as it: who may write them, where they point, what they tell."""
+class ChildSecurityCase(OpportunityCase):
+    """A rep's deal, a colleague's and another company's, and one valid record of each kind."""
 
     @classmethod
     def setUpClass(cls):
@@ -58,6 +60,11 @@ class TestChildSecurity(OpportunityCase):
             "crm.lead.qualification": {"lead_id": lead.id, "question_id": self.q_b_only.id, "answer": "yes"},
             "crm.lead.signal": {"lead_id": lead.id, "category": "intent", "description": "Budget frozen"},
         }
+
+
+@tagged("post_install", "-at_install")
+class TestChildSecurity(ChildSecurityCase):
+    """Records of an opportunity are as safe as it: who may write them, where they point, what they tell."""
 
     def test_create_on_an_opportunity_the_user_cannot_change_refused_naming_nothing(self):
         for target in (self.theirs, self.foreign):
@@ -153,6 +160,29 @@ class TestChildSecurity(OpportunityCase):
             )
         self.assertNotIn("Secret", str(catcher.exception))
         self.assertNotIn("A4", str(catcher.exception))
+
+    def test_wizards_open_only_on_records_the_user_may_use(self):
+        """The withdraw and decision wizards show their record's summary, reason and milestones
+        (related fields read as superuser): created on a record the user may not use, refused."""
+        theirs = self.env["crm.lead.evidence"].create(self._child_values(self.theirs)["crm.lead.evidence"])
+        Withdraw = self.env["crm.lead.evidence.withdraw"].with_user(self.rep)
+        with self.assertRaises(AccessError):
+            Withdraw.create({"evidence_id": theirs.id, "reason": "Wrong"})
+        with self.assertRaises(AccessError):
+            Withdraw.with_context(default_evidence_id=theirs.id).create({"reason": "Wrong"})
+        mine = self.env["crm.lead.evidence"].create(self._child_values(self.mine)["crm.lead.evidence"])
+        Withdraw.create({"evidence_id": mine.id, "reason": "Wrong"}).action_confirm()
+        self.assertFalse(mine.active)
+        foreign = self.env["crm.stage.exception"].create(
+            {"lead_id": self.foreign.id, "to_stage_id": self.a2.id, "reason": "Foreign secret"}
+        )
+        Decision = self.env["crm.stage.exception.decision"].with_user(self.manager)
+        with self.assertRaises(AccessError):
+            Decision.create({"exception_id": foreign.id})
+        own_company = self.env["crm.stage.exception"].create(
+            {"lead_id": self.theirs.id, "to_stage_id": self.a2.id, "reason": "Colleague's request"}
+        )
+        self.assertEqual(Decision.create({"exception_id": own_company.id}).reason, "Colleague's request")
 
     def test_record_rules_follow_the_opportunity(self):
         for model, vals in self._child_values(self.theirs).items():
@@ -338,3 +368,173 @@ class TestCustomerFacts(OpportunityCase):
         with self.assertRefused(ValidationError, "missing milestones: Decider met"):
             lead.with_user(self.rep).stage_id = self.a3
         self.assertEqual(lead.stage_id, self.a2)
+
+
+@tagged("post_install", "-at_install")
+class TestServerFieldDefaults(ChildSecurityCase):
+    """Defaults reach ``create`` after its check of the values given: a user's context keys
+    (``default_state``) and personal defaults (``ir.default``, which anyone may save for himself)
+    set no field only the server sets, and a default opportunity or contact is checked as a
+    given one."""
+
+    def _personal_default(self, model, fname, value):
+        self.env["ir.default"].with_user(self.rep).set(model, fname, value, user_id=True)
+
+    def test_a_default_opportunity_is_checked_as_a_given_one(self):
+        """The same refusal whatever the colleague's deal holds: no database error tells which
+        competitor or contact is on it."""
+        for model, vals in self._child_values(self.theirs).items():
+            self.env[model].create(vals)  # already there: a duplicate would be told apart
+            given = {fname: value for fname, value in vals.items() if fname != "lead_id"}
+            for target in (self.theirs, self.foreign):
+                with self.subTest(model=model, lead=target.name):
+                    Model = self.env[model].with_user(self.rep).with_context(default_lead_id=target.id)
+                    with self.assertRefused(
+                        AccessError, f"opportunity #{target.id} does not exist or you may not change it"
+                    ) as catcher:
+                        Model.create(given)
+                    self.assertNotIn("Secret", str(catcher.exception))
+        self._personal_default("crm.lead.competitor", "lead_id", self.theirs.id)
+        with self.assertRefused(AccessError, f"opportunity #{self.theirs.id} does not exist"):
+            self.env["crm.lead.competitor"].with_user(self.rep).create({"competitor_id": self.competitor.id})
+        # His own opportunity as a default still works.
+        competitor = (
+            self.env["crm.lead.competitor"]
+            .with_user(self.rep)
+            .with_context(default_lead_id=self.mine.id)
+            .create({"competitor_id": self.competitor.id})
+        )
+        self.assertEqual(competitor.lead_id, self.mine)
+
+    def test_a_default_linked_record_is_checked_as_a_given_one(self):
+        hidden = self.env["res.partner"].create(
+            {"name": "Hidden contact", "company_id": self.other_company.id}
+        )
+        Evidence = (
+            self.env["crm.lead.evidence"]
+            .with_user(self.rep)
+            .with_context(default_customer_partner_id=hidden.id)
+        )
+        with self.assertRefused(ValidationError, "does not exist or is not visible to you") as catcher:
+            Evidence.create(self._child_values(self.mine)["crm.lead.evidence"])
+        self.assertNotIn("Hidden", str(catcher.exception))
+        Signal = self.env["crm.lead.signal"].with_user(self.rep).with_context(default_partner_id=hidden.id)
+        with self.assertRefused(ValidationError, f"Contact #{hidden.id} is not visible to you"):
+            Signal.create(self._child_values(self.mine)["crm.lead.signal"])
+        self.assertFalse(self.env["crm.lead.signal"].search([("partner_id", "=", hidden.id)]))
+
+    def test_a_signal_names_only_a_contact_the_user_sees(self):
+        hidden = self.env["res.partner"].create(
+            {"name": "Hidden contact", "company_id": self.other_company.id}
+        )
+        Signal = self.env["crm.lead.signal"].with_user(self.rep)
+        vals = self._child_values(self.mine)["crm.lead.signal"]
+        with self.assertRefused(ValidationError, f"Contact #{hidden.id} is not visible to you"):
+            Signal.create({**vals, "partner_id": hidden.id})
+        signal = Signal.create({**vals, "partner_id": self.wang.id})
+        with self.assertRefused(ValidationError, f"Contact #{hidden.id} is not visible to you"):
+            signal.partner_id = hidden
+        self.assertEqual(signal.partner_id, self.wang)
+
+    def test_evidence_takes_no_audit_field_from_the_user(self):
+        now = fields.Datetime.now()
+        defaults = {
+            "default_verified_by_id": self.manager.id,
+            "default_verified_date": now,
+            "default_recorded_by_id": self.manager.id,
+            "default_active": False,
+            "default_withdrawal_reason": "Forged",
+            "default_withdrawn_by_id": self.manager.id,
+            "default_company_id": self.other_company.id,
+        }
+        Evidence = self.env["crm.lead.evidence"].with_user(self.rep)
+        evidence = Evidence.with_context(**defaults).create(
+            self._child_values(self.mine)["crm.lead.evidence"]
+        )
+        self.assertRecordValues(
+            evidence,
+            [
+                {
+                    "verified_by_id": False,
+                    "verified_date": False,
+                    "recorded_by_id": self.rep.id,
+                    "active": True,
+                    "withdrawal_reason": False,
+                    "withdrawn_by_id": False,
+                    "company_id": self.mine.company_id.id,
+                }
+            ],
+        )
+        self._personal_default("crm.lead.evidence", "verified_by_id", self.manager.id)
+        evidence = Evidence.create(self._child_values(self.mine)["crm.lead.evidence"])
+        self.assertFalse(evidence.verified_by_id, "nor from a personal default")
+        # What the user sees in a new form: the field's own defaults.
+        self.assertEqual(
+            Evidence.with_context(**defaults).default_get(["active", "recorded_by_id"]),
+            {
+                "active": True,
+                "recorded_by_id": self.rep.id,
+            },
+        )
+
+    def test_an_exception_is_approved_by_its_workflow_only(self):
+        """A rep cannot give his own request the state and decision of an approval."""
+        decided = {
+            "default_state": "approved",
+            "default_approver_id": self.manager.id,
+            "default_decision_date": fields.Datetime.now(),
+            "default_valid_until": fields.Datetime.now() + timedelta(days=3),
+            "default_used_date": False,
+            "default_kind": "missing_evidence",
+        }
+        Exception_ = self.env["crm.stage.exception"].with_user(self.rep)
+        exception = Exception_.with_context(**decided).create(
+            {"lead_id": self.mine.id, "to_stage_id": self.a3.id, "reason": "Trust me"}
+        )
+        self.assertRecordValues(
+            exception, [{"state": "pending", "approver_id": False, "valid_until": False, "kind": "skip"}]
+        )
+        self._personal_default("crm.stage.exception", "state", "approved")
+        exception = Exception_.create(
+            {"lead_id": self.mine.id, "to_stage_id": self.a2.id, "reason": "Trust me"}
+        )
+        self.assertEqual(exception.state, "pending", "nor from a personal default")
+        with self.assertRaises(ValidationError):
+            self.mine.with_user(self.rep).stage_id = self.a3
+        self.assertEqual(self.mine.stage_id, self.a1)
+
+    def test_an_approved_exception_always_says_by_whom_and_until_when(self):
+        """The gate and the expiry job read both: the database refuses an approval without them."""
+        exception = self.env["crm.stage.exception"].create(
+            {"lead_id": self.mine.id, "to_stage_id": self.a3.id, "reason": "Framework deal"}
+        )
+        with self.assertRaises(psycopg2.errors.CheckViolation), mute_logger("odoo.sql_db"):
+            exception.sudo().write({"state": "approved"})
+            exception.flush_recordset()
+
+    def test_opportunity_takes_no_derived_field_from_the_user(self):
+        long_ago = fields.Datetime.now() - timedelta(days=400)
+        lead = (
+            self.env["crm.lead"]
+            .with_user(self.rep)
+            .with_context(default_date_last_stage_update=long_ago, default_won_status="won")
+            .create({"name": "Backdated", "type": "opportunity", "pipeline_type_id": self.type_a.id})
+        )
+        self.assertGreater(lead.date_last_stage_update, long_ago + timedelta(days=399))
+        self.assertEqual(lead.won_status, "pending")
+
+    def test_no_stale_alert_level_from_the_user(self):
+        activity = (
+            self.env["mail.activity"]
+            .with_user(self.rep)
+            .with_context(default_crm_stale_level="manager")
+            .create(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id("crm.lead"),
+                    "res_id": self.mine.id,
+                    "summary": "Call back",
+                    "user_id": self.rep.id,
+                }
+            )
+        )
+        self.assertFalse(activity.crm_stale_level)

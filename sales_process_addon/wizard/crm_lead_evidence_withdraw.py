@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmLeadEvidenceWithdraw(models.TransientModel):
@@ -9,6 +9,14 @@ class CrmLeadEvidenceWithdraw(models.TransientModel):
 
     evidence_id = fields.Many2one("crm.lead.evidence", required=True, ondelete="cascade")
     reason = fields.Text(required=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        # Only on evidence the user may withdraw: the wizard shows the summary of any evidence it names.
+        # Checked on what was created: the evidence may come from a default (context key).
+        wizards.evidence_id.check_access("write")
+        return wizards
 
     def action_confirm(self):
         self.ensure_one()

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmStageExceptionDecision(models.TransientModel):
@@ -19,6 +19,14 @@ class CrmStageExceptionDecision(models.TransientModel):
     waived_milestone_ids = fields.Many2many(related="exception_id.waived_milestone_ids")
     reason = fields.Text(related="exception_id.reason")
     comment = fields.Text(help="Required to reject: the requester reads it in the opportunity's chatter.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        # Only on exceptions the user may read: the wizard shows their reason and waived milestones.
+        # Checked on what was created: the exception may come from a default (context key).
+        wizards.exception_id.check_access("read")
+        return wizards
 
     def action_confirm(self):
         self.ensure_one()
