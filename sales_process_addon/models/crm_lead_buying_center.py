@@ -252,7 +252,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             lead.id: self.env._("Merged from %(lead)s (#%(id)s)", lead=lead.name, id=lead.id)
             for lead in opportunities
         }
-        self.env["crm.lead.stage.history"].flush_model(["lead_id", "note"])
+        self.env["crm.lead.stage.history"].flush_model(["lead_id", "company_id", "note"])
         self.env.cr.execute(
             SQL(
                 """
@@ -263,6 +263,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 history AS (
                     UPDATE crm_lead_stage_history history
                     SET lead_id = %(head)s,
+                        company_id = %(company)s,
                         note = CASE WHEN COALESCE(history.note, '') = '' THEN origin.plain
                                     ELSE history.note || origin.suffix END
                     FROM origin
@@ -285,12 +286,13 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 )
                 """,
                 head=self.id,
+                company=self.company_id.id,
                 ids=list(origins),
                 plain=list(origins.values()),
                 suffix=[parenthesized(self.env, origin) for origin in origins.values()],
             )
         )
-        self.env["crm.lead.stage.history"].invalidate_model(["lead_id", "note"])
+        self.env["crm.lead.stage.history"].invalidate_model(["lead_id", "company_id", "note"])
         self.env["crm.lead.stage.stay"].invalidate_model()
         self.env["crm.lead.stage.entry"].invalidate_model()
         (self | opportunities).invalidate_recordset(["stage_history_ids"])

@@ -44,6 +44,12 @@ class CrmLeadCompetitor(models.Model):
         "A competitor is listed once per opportunity.",
     )
 
+    @api.constrains("company_id")
+    def _check_company_follows_lead(self):
+        """The competitor stays one of the opportunity's company once the opportunity moves to
+        another company (``company_id`` follows it; ``check_company`` judges only what is written)."""
+        self._check_company(["competitor_id"])
+
     @api.depends("competitor_id")
     def _compute_strengths(self):
         self._prefill_from_competitor("strengths", "strengths")

@@ -33,7 +33,8 @@ class CrmLeadStageHistory(models.Model):
     user_id = fields.Many2one("res.users", "Changed by", default=lambda self: self.env.user)
     salesperson_id = fields.Many2one("res.users", index=True)
     team_id = fields.Many2one("crm.team", "Sales Team", index=True)
-    company_id = fields.Many2one("res.company", index=True)
+    # The opportunity's, as for every record of it: visible to whom the opportunity is.
+    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
     pipeline_type_id = fields.Many2one("crm.pipeline.type", "Sales Process", index=True)
     from_pipeline_type_id = fields.Many2one("crm.pipeline.type", "From Sales Process")
     from_stage_id = fields.Many2one("crm.stage", index=True)

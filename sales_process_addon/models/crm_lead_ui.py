@@ -133,8 +133,12 @@ class CrmLeadUi(models.AbstractModel):
 
     @api.model
     def _pipeline_type_of_user(self):
-        """The current user's process: their sales team's, else the company's."""
-        return self.env.user.sale_team_id.pipeline_type_id or self.env.company.default_pipeline_type_id
+        """The current user's process: their sales team's, else the company's; not another
+        company's (a team of the company the user is not working in)."""
+        ptype = self.env.user.sale_team_id.pipeline_type_id
+        if ptype and (not ptype.company_id or ptype.company_id == self.env.company):
+            return ptype
+        return self.env.company.default_pipeline_type_id
 
     @api.model
     def _milestone_fact_hint(self, milestone):

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools import join_list
+
 GATE_MODES = [("guided", "Guided"), ("enforced", "Enforced")]
 GATE_MODE_HELP = (
     "Enforced: an opportunity leaves a stage only once its required milestones are evidenced, "
@@ -84,10 +86,74 @@ class CrmPipelineType(models.Model):
         "The code of a sales process must be unique per company.",
     )
 
+    @api.constrains("company_id")
+    def _check_company_of_its_users(self):
+        """A process given to one company keeps no opportunity, sales team or company default of
+        another: they could no longer be saved with it."""
+        for ptype in self.filtered("company_id"):
+            others = [
+                ("pipeline_type_id", "=", ptype.id),
+                ("company_id", "not in", [ptype.company_id.id, False]),
+            ]
+            # sudo: other companies' records count, though whoever changes the process may not see them.
+            leads = self.env["crm.lead"].sudo().with_context(active_test=False).search_count(others)
+            teams = self.env["crm.team"].sudo().with_context(active_test=False).search_count(others)
+            companies = (
+                self.env["res.company"]
+                .sudo()
+                .search_count(
+                    [("default_pipeline_type_id", "=", ptype.id), ("id", "!=", ptype.company_id.id)]
+                )
+            )
+            used = [
+                text
+                for count, text in (
+                    (leads, self.env._("%(count)s opportunities", count=leads)),
+                    (teams, self.env._("%(count)s sales teams", count=teams)),
+                    (companies, self.env._("the default process of %(count)s companies", count=companies)),
+                )
+                if count
+            ]
+            if used:
+                raise ValidationError(
+                    _(
+                        'The sales process "%(type)s" cannot belong to %(company)s only: other companies use '
+                        "it (%(used)s). Leave it shared, or give those another process first.",
+                        type=ptype.name,
+                        company=ptype.company_id.name,
+                        used=join_list(self.env, used),
+                    )
+                )
+
     @api.constrains("gate_mode")
     def _check_gate_mode(self):
-        """Enforcing a process checks its stage order as enforced processes need it."""
+        """Enforcing a process checks its stage order as enforced processes need it, and that each
+        of its opportunities has a stage (an enforced process's stage cannot be emptied)."""
         self.stage_ids._check_won_stages_last()
+        enforced = self.filtered(lambda ptype: ptype.gate_mode == "enforced")
+        if not enforced:
+            return
+        # sudo: every opportunity of the process counts, whoever enforces it.
+        stageless = dict(
+            self.env["crm.lead"]
+            .sudo()
+            .with_context(active_test=False)
+            ._read_group(
+                [("pipeline_type_id", "in", enforced.ids), ("stage_id", "=", False)],
+                ["pipeline_type_id"],
+                ["__count"],
+            )
+        )
+        if stageless:
+            ptype, count = next(iter(stageless.items()))
+            raise ValidationError(
+                _(
+                    '%(count)s opportunities of the sales process "%(type)s" have no stage: put them in a '
+                    "stage before enforcing the process.",
+                    count=count,
+                    type=ptype.name,
+                )
+            )
 
     # ------------------------------------------------------------
     # COMPUTE

@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 # Days an approved stage exception stays usable when the company sets none.
 DEFAULT_EXCEPTION_VALIDITY_DAYS = 14
@@ -19,6 +20,21 @@ class ResCompany(models.Model):
         default=DEFAULT_EXCEPTION_VALIDITY_DAYS,
         help="An approved stage exception not used within this many days expires.",
     )
+
+    @api.constrains("default_pipeline_type_id")
+    def _check_default_pipeline_type_company(self):
+        for company in self:
+            ptype_company = company.default_pipeline_type_id.company_id
+            if ptype_company and ptype_company != company:
+                raise ValidationError(
+                    _(
+                        'The sales process "%(type)s" belongs to %(other)s: it cannot be the default of '
+                        "%(company)s. Pick a process of %(company)s or a shared one.",
+                        type=company.default_pipeline_type_id.name,
+                        other=ptype_company.name,
+                        company=company.name,
+                    )
+                )
 
     def _stage_exception_validity(self):
         """Days an approved exception of this company stays usable."""

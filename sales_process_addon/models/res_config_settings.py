@@ -8,6 +8,7 @@ class ResConfigSettings(models.TransientModel):
     company_pipeline_type_id = fields.Many2one(
         related="company_id.default_pipeline_type_id",
         readonly=False,
+        domain="['|', ('company_id', '=', False), ('company_id', '=', company_id)]",
     )
     stage_exception_validity_days = fields.Integer(
         related="company_id.stage_exception_validity_days",

@@ -33,15 +33,21 @@ class CrmStage(models.Model):
         "at least one day after the suggested days to rot.",
     )
 
-    @api.depends_context("uid")
+    @api.depends_context("uid", "allowed_company_ids")
     def _compute_time_stats(self):
         since = fields.Datetime.now() - timedelta(days=365)
-        # sudo: the stage's figures cover every deal, not only those the user may open; only
-        # counts and percentiles are shown.
+        # sudo: the stage's figures cover every deal of the user's companies, not only those he
+        # may open; only counts and percentiles are shown. Other companies' deals stay theirs.
         stats = (
             self.env["crm.sales.dashboard"]
             .sudo()
-            ._duration_percentiles([("stage_id", "in", self.ids), ("date", ">=", since)])
+            ._duration_percentiles(
+                [
+                    ("stage_id", "in", self.ids),
+                    ("date", ">=", since),
+                    ("company_id", "in", [*self.env.companies.ids, False]),
+                ]
+            )
             if self.ids
             else {}
         )

@@ -218,6 +218,22 @@ class TestDashboard(SalesProcessCase):
             self.assertEqual(stages.mapped("time_stays_12m"), [0, 0, 0])
             self.assertEqual(stages.mapped("suggested_rotting_days"), [0, 0, 0])
 
+    def test_stage_figures_count_the_user_s_companies(self):
+        """L1's stays (A1 2 days, A2 4 days) move with it to another company: its users see them
+        in the stage's figures, and this company's users no longer do."""
+        other = self.env["res.company"].create({"name": "Other company"})
+        self.rep.company_ids |= other
+        self.l1.company_id = other
+        with self.at(day(30)):
+            for companies, counts in (
+                ([self.company], [3, 1]),
+                ([other], [1, 1]),
+                ([self.company, other], [4, 2]),
+            ):
+                with self.subTest(companies=[company.name for company in companies]):
+                    stages = (self.a1 | self.a2).with_context(allowed_company_ids=[c.id for c in companies])
+                    self.assertEqual(stages.mapped("time_stays_12m"), counts)
+
     def test_team_and_period(self):
         _data, stages = self._data(team_id=self.team.id)
         self.assertEqual((stages["A1"]["open_count"], stages["A1"]["entered"]), (1, 5))
