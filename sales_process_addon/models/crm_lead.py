@@ -487,11 +487,24 @@ class CrmLead(models.Model):
             self._stage_tasks_cancel_before_move(vals["stage_id"])
         before = self._stage_gate_state()
         result = super().write(vals)
+        if "stage_id" not in vals:
+            self._stage_gate_date_computed_moves(before)
         if "pipeline_type_id" in vals:
             self._log_pipeline_type_switch(before)
             self._qualification_fill()
         self._stage_gate_enforce(before)
         return result
+
+    def _stage_gate_date_computed_moves(self, before):
+        """Date the entry in their new stage of the leads a compute moved (a process switch, a team
+        change): Odoo dates only a stage written. Time in stage, stale alerts and the exceptions
+        (valid while the lead stays in their stage) count from it."""
+        moved = self.filtered(
+            lambda lead: lead.id in before and (lead.stage_id.id or None) != before[lead.id].stage_id
+        )
+        if moved:
+            # sudo: a field the server derives, which users may not write.
+            moved.sudo().write({"date_last_stage_update": self.env.cr.now()})
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_audit_trail(self):

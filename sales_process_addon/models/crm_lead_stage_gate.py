@@ -5,7 +5,7 @@ from typing import NamedTuple
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
-from ..tools import join_list
+from ..tools import join_list, server_field_defaults
 
 
 class StageState(NamedTuple):
@@ -279,6 +279,14 @@ class CrmLeadStageGate(models.AbstractModel):
         }
 
     @api.model
+    def default_get(self, fields):
+        defaults = super().default_get(fields)
+        if self.env.su:
+            return defaults
+        # A derived field never comes from a user's context key or personal default either.
+        return server_field_defaults(self, defaults, self._stage_gate_derived_fnames())
+
+    @api.model
     def _stage_gate_check_vals(self, vals):
         """Refuse what users may not write: derived fields, and stage or process values that are no ids."""
         if self.env.su:
@@ -450,6 +458,11 @@ class CrmLeadStageGate(models.AbstractModel):
         stage_info = self._stage_gate_structure()["stages"]
         if old.pipeline_type_id != new.pipeline_type_id:
             return "type_switch"
+        # Lost or restored in the same change as a move: the loss or the restore is what happened.
+        if new.won_status == "lost" and old.won_status != "lost":
+            return "lost"
+        if old.won_status == "lost" and new.won_status == "pending":
+            return "restore"
         if old.stage_id != new.stage_id:
             if stage_info.get(new.stage_id, {}).get("won") and not stage_info.get(old.stage_id, {}).get(
                 "won"
@@ -472,7 +485,7 @@ class CrmLeadStageGate(models.AbstractModel):
     def _stage_gate_requirements(self, event, old, new):
         """What a change must satisfy.
 
-        ``{"prove": [milestone ids], "problem": None or skip/backward/won_switch/lost_switch,
+        ``{"prove": [milestone ids], "problem": None or skip/backward/won_switch/lost_switch/lost_move,
         "enforced": bool (a problem or a missing milestone refuses it), "moves": bool
         (a move that leaves a stage forward, whose proof the history records)}``.
         """
@@ -496,6 +509,10 @@ class CrmLeadStageGate(models.AbstractModel):
                 sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id, new.stage_id)
                 earlier = sequence[: sequence.index(new.stage_id)]
                 need["prove"] = [mid for stage_id in earlier for mid in stage_info[stage_id]["required"]]
+            return need
+        if old.stage_id != new.stage_id and "lost" in (old.won_status, new.won_status) and enforced:
+            # A lost deal stays in the stage it was lost in; it is lost or restored where it stands.
+            need["problem"] = "lost_move"
             return need
         if event not in ("forward", "backward", "won"):
             return need
@@ -677,7 +694,8 @@ class CrmLeadStageGate(models.AbstractModel):
             sequence = self._stage_gate_sequence(
                 new.pipeline_type_id, new.team_id, old.stage_id, new.stage_id
             )
-            following = sequence[sequence.index(old.stage_id) + 1]
+            # No stage (a guided process allows it) counts as before the first one.
+            following = sequence[sequence.index(old.stage_id) + 1 if old.stage_id in sequence else 0]
             return _(
                 '"%(lead)s" cannot jump from "%(stage)s" to "%(target)s": stages are passed one at a time, '
                 'the next one is "%(next)s". To skip stages, request an exception that a sales manager approves.',
@@ -702,6 +720,13 @@ class CrmLeadStageGate(models.AbstractModel):
             return _(
                 '"%(lead)s" cannot switch from "%(stage)s" to "%(target)s": a lost deal keeps the sales process '
                 "and the stage it was lost in. Restore it first, then change its process.",
+                **names,
+            )
+        if problem == "lost_move":
+            return _(
+                '"%(lead)s" cannot go from "%(stage)s" to "%(target)s" while it is lost, or as it is lost or '
+                "restored: a deal is lost in the stage it stands in, and stays there until it is restored. "
+                "Restore it, then move it; or move it, then mark it lost.",
                 **names,
             )
         if old.pipeline_type_id != new.pipeline_type_id:

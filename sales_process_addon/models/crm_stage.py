@@ -90,6 +90,19 @@ class CrmStage(models.Model):
             in_use = changed.filtered(
                 lambda stage: counts.get(stage) and stage.pipeline_type_id.gate_mode == "enforced"
             )
+            moving = changed.filtered(
+                lambda stage: counts.get(stage) and stage.pipeline_type_id and "pipeline_type_id" in vals
+            )
+            if moving:
+                # Its deals would sit in a stage of another process than theirs, in every mode.
+                raise UserError(
+                    _(
+                        'Stage "%(stage)s" holds %(count)s opportunities: it can only move to another sales '
+                        "process once it is empty. Move them first.",
+                        stage=moving[0].name,
+                        count=counts[moving[0]],
+                    )
+                )
             if in_use:
                 raise UserError(
                     _(
@@ -114,6 +127,40 @@ class CrmStage(models.Model):
         if leads:
             leads._stage_gate_enforce(before)
         return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_audit_trail(self):
+        """A stage named by a decided exception, or by a move the gate let through on evidence or an
+        exception, stays: deleting it would delete the exception and blank the history's stage."""
+        stage_ids = list(self.ids)
+        # sudo: the audit trail counts whoever deletes, and users read only their part of it.
+        used = self.env["crm.stage.exception"].sudo().search(
+            [
+                ("state", "!=", "pending"),
+                "|",
+                ("from_stage_id", "in", stage_ids),
+                ("to_stage_id", "in", stage_ids),
+            ],
+            limit=1,
+        ) or self.env["crm.lead.stage.history"].sudo().search(
+            [
+                ("proof", "in", ("evidence", "exception")),
+                "|",
+                ("from_stage_id", "in", stage_ids),
+                ("to_stage_id", "in", stage_ids),
+            ],
+            limit=1,
+        )
+        if used:
+            stage = self & (used.from_stage_id | used.to_stage_id)
+            raise UserError(
+                _(
+                    'The stage "%(stage)s" is part of the audit trail: opportunities passed the stage gate '
+                    "into or out of it with evidence or an approved exception. Fold it, or move it out of "
+                    "use, instead of deleting it.",
+                    stage=stage[:1].name,
+                )
+            )
 
     @api.model
     def _default_pipeline_type_id(self):

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from odoo import sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
@@ -326,6 +327,112 @@ class TestGateIntegrity(StageGateCase):
         lead.with_user(self.rep).action_unarchive()
         self.assertEqual(lead.won_status, "pending")
         self.assertEqual(self._history(lead).mapped("event"), ["create", "lost", "restore"])
+
+    def test_lost_deal_stays_in_the_stage_it_was_lost_in(self):
+        """Lost or restored in the same change as a move: refused in an enforced process, and in a
+        guided one recorded as the loss or the restore it is (a move alone would hide it)."""
+        lead = self._lead()
+        self._prove_a1(lead)
+        lead.with_user(self.rep).stage_id = self.a2
+        lead.with_user(self.rep).action_set_lost()
+        for vals in ({"stage_id": self.a1.id}, {"stage_id": self.a1.id, "active": True}):
+            with (
+                self.subTest(vals=vals),
+                self.assertRefused(ValidationError, "while it is lost, or as it is lost"),
+            ):
+                lead.with_user(self.manager).write(vals)
+        lead.with_user(self.rep).action_unarchive()
+        with self.assertRefused(ValidationError, "a deal is lost in the stage it stands in"):
+            lead.with_user(self.manager).write({"stage_id": self.a1.id, "active": False, "probability": 0})
+        self.assertEqual((lead.stage_id, lead.won_status), (self.a2, "pending"))
+        self.assertEqual(self._history(lead).mapped("event"), ["create", "forward", "lost", "restore"])
+        self.type_a.gate_mode = "guided"
+        lead.with_user(self.rep).write({"stage_id": self.a1.id, "active": False, "probability": 0})
+        lead.with_user(self.rep).write({"stage_id": self.a2.id, "active": True})
+        rows = self._history(lead)[-2:]
+        self.assertEqual(
+            [(row.event, row.from_stage_id, row.to_stage_id) for row in rows],
+            [("lost", self.a2, self.a1), ("restore", self.a1, self.a2)],
+        )
+
+    def test_a_stage_moved_by_a_compute_is_dated(self):
+        """A process switch moves the stage without writing it: its entry date follows all the same,
+        so the time in the new stage counts from the switch, and an exception approved for a move
+        from the old stage is not reused after switching away and back."""
+        with self.at(datetime(2026, 3, 2, 9, 0)):
+            lead = self._lead()
+            exception = self._request(lead, self.a3)
+            exception.with_user(self.manager).action_approve()
+        with self.at(datetime(2026, 3, 5, 9, 0)):
+            lead.with_user(self.rep).pipeline_type_id = self.type_b
+            self.assertEqual(lead.date_last_stage_update, datetime(2026, 3, 5, 9, 0))
+        with self.at(datetime(2026, 3, 5, 10, 0)):
+            lead.with_user(self.rep).pipeline_type_id = self.type_a
+            self.assertEqual(lead.stage_id, self.a1)
+            self.assertEqual(self._history(lead)[-1].days_in_previous_stage, 0.04, "an hour in B's stage")
+            with self.assertRaises(ValidationError):
+                lead.with_user(self.rep).stage_id = self.a3
+        self.assertEqual(exception.state, "approved", "not used: the lead left its stage since")
+
+    def test_stage_of_the_audit_trail_stays(self):
+        """Deleting a stage would delete the exceptions of moves into or out of it, and blank the
+        history's stage: a stage the gate let deals through with proof stays."""
+        self.type_a.allow_backward = True
+        lead = self._lead()
+        self._prove_a1(lead)
+        lead.with_user(self.rep).stage_id = self.a2
+        lead.with_user(self.rep).stage_id = self.a1
+        self.assertFalse(
+            self.env["crm.lead"].with_context(active_test=False).search([("stage_id", "=", self.a2.id)])
+        )
+        with self.assertRefused(UserError, 'The stage "A2" is part of the audit trail'):
+            self.a2.unlink()
+        self.assertTrue(self.a2.exists())
+        spare = self.env["crm.pipeline.type"].create(
+            {"name": "Spare", "code": "spare", "gate_mode": "enforced"}
+        )
+        unused = self.env["crm.stage"].create({"name": "Unused", "pipeline_type_id": spare.id})
+        unused.unlink()
+        self.assertFalse(unused.exists())
+
+    def test_structure_read_before_a_change_is_dropped_at_its_commit(self):
+        """Another thread of the server, in a transaction that does not see the change yet, may
+        fill the gate's cache meanwhile: the commit clears it once more."""
+        self.m_optional.required = True
+        self.env.registry.clear_cache()  # as the change did, before reading the structure again
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:  # the change is not committed there
+            self.env(cr=other)["crm.lead"]._stage_gate_structure()
+        self.assertNotIn(
+            self.a1.id, self.env["crm.lead"]._stage_gate_structure()["stages"], "filled meanwhile"
+        )
+        with self.enter_registry_test_mode():
+            self.env.cr.postcommit.run()  # what the commit runs after it
+        required = self.env["crm.lead"]._stage_gate_structure()["stages"][self.a1.id]["required"]
+        self.assertIn(self.m_optional.id, required)
+
+    def test_stage_with_deals_stays_in_its_process(self):
+        """Its deals would sit in a stage of another process than theirs: refused in every mode."""
+        self.type_b.gate_mode = "guided"
+        lead = self._lead(stage=self.bx, pipeline_type_id=self.type_b.id)
+        with self.assertRefused(UserError, 'Stage "BX" holds 1 opportunities: it can only move'):
+            self.bx.pipeline_type_id = self.type_a
+        self.assertEqual((lead.stage_id.pipeline_type_id, lead.pipeline_type_id), (self.type_b, self.type_b))
+        lead.with_user(self.rep).stage_id = self.b2
+        self.bx.with_user(self.manager).write({"pipeline_type_id": self.type_a.id, "sequence": 0})
+        self.assertEqual(self.bx.pipeline_type_id, self.type_a)
+
+    def test_process_enforced_once_each_deal_has_a_stage(self):
+        """A guided process allows a deal without a stage; an enforced one does not."""
+        self.type_b.gate_mode = "guided"
+        lead = self._lead(stage=self.bx, pipeline_type_id=self.type_b.id)
+        lead.with_user(self.rep).stage_id = False
+        with self.assertRefused(
+            ValidationError, '1 opportunities of the sales process "Process B" have no stage'
+        ):
+            self.type_b.gate_mode = "enforced"
+        lead.with_user(self.rep).stage_id = self.bx
+        self.type_b.gate_mode = "enforced"
+        self.assertEqual(self.type_b.gate_mode, "enforced")
 
     def test_won_deal_is_not_lost_directly(self):
         """Odoo refuses to lose a deal in a won stage: it is moved back first (where the process allows)."""
