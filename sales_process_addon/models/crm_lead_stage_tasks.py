@@ -42,6 +42,8 @@ class CrmLeadStageTasks(models.AbstractModel):
     _BACKGROUND_PARAM = "sales_process_addon.stage_tasks_in_background"
     _SCHEDULER = "sales_process_addon.ir_cron_schedule_stage_tasks"
     _JOB_BATCH = 200
+    # Times a run reads the queue again after a conflict with another transaction.
+    _JOB_RETRIES = 5
     _WAKE_UP = "sales_process_addon.stage_tasks_wake_up"
 
     # ------------------------------------------------------------
@@ -324,16 +326,28 @@ class CrmLeadStageTasks(models.AbstractModel):
         A move whose tasks cannot be scheduled (e.g. a plan's template that no
         longer works) does not hold up the others: its batch is worked again
         move by move, and a move that fails alone is dropped, logged and told
-        on its opportunity's chatter. A conflict with another transaction is
-        no such failure: the run stops and the scheduler retries it.
+        on its opportunity's chatter. A conflict with another transaction (a
+        merge or a move of the same deals since the run began) is no such
+        failure: the batch is rolled back and the queue read again, a few
+        times before the run gives up and the scheduler retries it.
         """
         Cron = self.env["ir.cron"]
-        jobs = self.env["crm.lead.stage.task.job"].search([])
-        Cron._commit_progress(remaining=len(jobs))
-        for (mover, day), batch in self._stage_task_job_batches(jobs):
-            self._stage_task_jobs_work_batch(mover, day, batch)
-            if not Cron._commit_progress(len(batch)):
-                break
+        conflicts = 0
+        while True:
+            jobs = self.env["crm.lead.stage.task.job"].search([])
+            Cron._commit_progress(remaining=len(jobs))
+            try:
+                for (mover, day), batch in self._stage_task_job_batches(jobs):
+                    self._stage_task_jobs_work_batch(mover, day, batch)
+                    if not Cron._commit_progress(len(batch)):
+                        return
+                return
+            except psycopg2.errors.SerializationFailure:
+                conflicts += 1
+                if conflicts > self._JOB_RETRIES:
+                    raise
+                _logger.info("Stage tasks: a batch met a concurrent change, read the queue again")
+                self.env.cr.rollback()  # ends the snapshot: the queue is read as it is now
 
     @api.model
     def _stage_task_jobs_work_batch(self, mover, day, batch):

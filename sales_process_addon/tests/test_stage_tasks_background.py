@@ -795,3 +795,83 @@ class TestAfterResponse(TransactionCase):
             type(self.env["ir.http"])._run_after_response({"broken": fails, "fine": lambda: ran.append(1)})
         self.assertEqual(ran, [1])
         self.assertIn("broken, after the response to a request, failed", logs.output[0])
+
+
+@tagged("post_install", "-at_install")
+class TestStageTaskJobConflict(TransactionCase):
+    """The scheduled action meets a concurrent change of its leads (another transaction's merge or
+    move, committed since its run began): it reads the queue again instead of failing the run."""
+
+    def test_a_conflict_reads_the_queue_again(self):
+        connect = sql_db.db_connect(self.env.cr.dbname)
+        setup, run, other = connect.cursor(), connect.cursor(), connect.cursor()
+        lead_id = None
+        try:
+            for cursor in (setup, run, other):
+                cursor.execute("SET lock_timeout = '5s'")  # a test that waits fails rather than hangs
+                cursor.commit()
+            # Committed rows, written in SQL: nothing else of the test's transaction is needed.
+            setup.execute(
+                "SELECT id, pipeline_type_id FROM crm_stage WHERE pipeline_type_id IS NOT NULL LIMIT 1"
+            )
+            stage_id, ptype_id = setup.fetchone()
+            setup.execute(
+                """
+                INSERT INTO crm_lead (name, type, active, stage_id, pipeline_type_id, create_date, write_date)
+                VALUES ('Conflict deal', 'opportunity', TRUE, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
+                RETURNING id
+                """,
+                [stage_id, ptype_id],
+            )
+            lead_id = setup.fetchone()[0]
+            setup.execute(
+                """
+                INSERT INTO crm_lead_stage_history (lead_id, event, date, to_stage_id, pipeline_type_id, reports_pending)
+                VALUES (%s, 'create', now() at time zone 'UTC', %s, %s, TRUE) RETURNING id
+                """,
+                [lead_id, stage_id, ptype_id],
+            )
+            history_id = setup.fetchone()[0]
+            setup.execute(
+                """
+                INSERT INTO crm_lead_stage_task_job (lead_id, lost, create_uid, create_date, write_uid, write_date)
+                VALUES (%s, FALSE, 1, now() at time zone 'UTC', 1, now() at time zone 'UTC')
+                """,
+                [lead_id],
+            )
+            setup.commit()
+            History = self.env(cr=run)["crm.lead.stage.history"]
+            record_pending_reports = type(History)._record_pending_reports
+            calls = []
+
+            def merged_meanwhile(history_model, leads):
+                calls.append(leads.ids)
+                if len(calls) == 1:
+                    # Another transaction changes the row once the run's transaction has begun.
+                    history_model.env.cr.execute("SELECT 1")  # the run's reads so far: its snapshot
+                    other.execute(
+                        "UPDATE crm_lead_stage_history SET note = 'Merged' WHERE id = %s", [history_id]
+                    )
+                    other.commit()
+                return record_pending_reports(history_model, leads)
+
+            with (
+                patch.object(type(History), "_record_pending_reports", merged_meanwhile),
+                mute_logger("odoo.sql_db"),
+            ):
+                History.env["crm.lead"]._cron_schedule_stage_tasks()
+            self.assertEqual(calls, [[lead_id], [lead_id]], "the batch met the change, then was worked again")
+            other.execute(
+                "SELECT reports_pending, note FROM crm_lead_stage_history WHERE id = %s", [history_id]
+            )
+            self.assertEqual(other.fetchone(), (False, "Merged"), "its report rows written, once")
+            other.execute("SELECT COUNT(*) FROM crm_lead_stage_task_job WHERE lead_id = %s", [lead_id])
+            self.assertEqual(other.fetchone(), (0,), "the queue worked")
+        finally:
+            for cursor in (run, other):
+                cursor.rollback()
+            if lead_id:
+                setup.execute("DELETE FROM crm_lead WHERE id = %s", [lead_id])  # cascades to the rest
+                setup.commit()
+            for cursor in (setup, run, other):
+                cursor.close()
