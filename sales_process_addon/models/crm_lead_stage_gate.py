@@ -464,8 +464,10 @@ class CrmLeadStageGate(models.AbstractModel):
         if old.won_status == "lost" and new.won_status == "pending":
             return "restore"
         if old.stage_id != new.stage_id:
-            if stage_info.get(new.stage_id, {}).get("won") and not stage_info.get(old.stage_id, {}).get(
-                "won"
+            if (
+                new.won_status == "won"
+                and stage_info.get(new.stage_id, {}).get("won")
+                and not stage_info.get(old.stage_id, {}).get("won")
             ):
                 return "won"
             # No stage (a guided process allows it) counts as before the first one.
@@ -485,7 +487,7 @@ class CrmLeadStageGate(models.AbstractModel):
     def _stage_gate_requirements(self, event, old, new):
         """What a change must satisfy.
 
-        ``{"prove": [milestone ids], "problem": None or skip/backward/won_switch/lost_switch/lost_move,
+        ``{"prove": [milestone ids], "problem": None or skip/backward/won_switch/lost_switch/lost_move/other_team,
         "enforced": bool (a problem or a missing milestone refuses it), "moves": bool
         (a move that leaves a stage forward, whose proof the history records)}``.
         """
@@ -515,6 +517,11 @@ class CrmLeadStageGate(models.AbstractModel):
             need["problem"] = "lost_move"
             return need
         if event not in ("forward", "backward", "won"):
+            return need
+        team_stages = stage_info.get(new.stage_id, {}).get("teams")
+        if enforced and team_stages and new.team_id not in team_stages and old.stage_id != new.stage_id:
+            # The lead's sequence is its team's: another team's stage is no step of it.
+            need["problem"] = "other_team"
             return need
         if old.stage_id == new.stage_id:  # won by the probability, in a won stage
             need["prove"] = list(stage_info[new.stage_id]["required"])
@@ -720,6 +727,12 @@ class CrmLeadStageGate(models.AbstractModel):
             return _(
                 '"%(lead)s" cannot switch from "%(stage)s" to "%(target)s": a lost deal keeps the sales process '
                 "and the stage it was lost in. Restore it first, then change its process.",
+                **names,
+            )
+        if problem == "other_team":
+            return _(
+                '"%(lead)s" cannot go from "%(stage)s" to "%(target)s": that stage is one of other sales teams, '
+                "not a step of its team's sequence. Move it to a stage of its team, or change its team.",
                 **names,
             )
         if problem == "lost_move":

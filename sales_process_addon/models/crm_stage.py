@@ -70,9 +70,10 @@ class CrmStage(models.Model):
     def write(self, vals):
         """A stage's won flag and process define the state of the leads in it.
 
-        Marking a stage won wins the opportunities in it, and moving it to another
-        process puts them outside their own: refused while an enforced process's
-        stage holds opportunities; elsewhere the gate records what changed.
+        Marking a stage won wins the opportunities in it: refused while an
+        enforced process's stage holds opportunities; elsewhere the gate records
+        what changed. Moving it to another process would put them outside their
+        own: refused while it holds any.
         """
         leads = self.env["crm.lead"]
         if {"is_won", "pipeline_type_id"} & vals.keys():
@@ -90,6 +91,15 @@ class CrmStage(models.Model):
             in_use = changed.filtered(
                 lambda stage: counts.get(stage) and stage.pipeline_type_id.gate_mode == "enforced"
             )
+            if in_use:
+                raise UserError(
+                    _(
+                        'Stage "%(stage)s" holds %(count)s opportunities of an enforced sales process: its won '
+                        "flag and its process can only change once it is empty. Move them first.",
+                        stage=in_use[0].name,
+                        count=counts[in_use[0]],
+                    )
+                )
             moving = changed.filtered(
                 lambda stage: counts.get(stage) and stage.pipeline_type_id and "pipeline_type_id" in vals
             )
@@ -103,16 +113,7 @@ class CrmStage(models.Model):
                         count=counts[moving[0]],
                     )
                 )
-            if in_use:
-                raise UserError(
-                    _(
-                        'Stage "%(stage)s" holds %(count)s opportunities of an enforced sales process: its won '
-                        "flag and its process can only change once it is empty. Move them first.",
-                        stage=in_use[0].name,
-                        count=counts[in_use[0]],
-                    )
-                )
-            # In a guided process the leads follow, and the gate records what changed for them.
+            # In a guided process the leads follow its won flag, and the gate records what changed.
             # sudo: every opportunity in the stage is judged and recorded, whoever configures it.
             leads = (
                 self.env["crm.lead"]

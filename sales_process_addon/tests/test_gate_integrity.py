@@ -434,6 +434,19 @@ class TestGateIntegrity(StageGateCase):
         self.type_b.gate_mode = "enforced"
         self.assertEqual(self.type_b.gate_mode, "enforced")
 
+    def test_no_entry_into_another_team_s_stage(self):
+        """A lead's stages are the shared ones and its team's: another team's is no step of its."""
+        other_team, a1x = self._other_team_stage()
+        lead = self._lead(team_id=self.team.id)
+        self._prove_a1(lead)
+        with self.assertRefused(ValidationError, "that stage is one of other sales teams"):
+            lead.with_user(self.manager).stage_id = a1x
+        self.assertEqual(lead.stage_id, self.a1)
+        theirs = self._lead(name="Other team's deal", team_id=other_team.id)
+        self._prove_a1(theirs)
+        theirs.with_user(self.manager).stage_id = a1x
+        self.assertEqual(theirs.stage_id, a1x)
+
     def test_won_deal_is_not_lost_directly(self):
         """Odoo refuses to lose a deal in a won stage: it is moved back first (where the process allows)."""
         lead = self._lead(stage=self.a3)
