@@ -351,6 +351,21 @@ class TestGateProperties(StageGateCase):
             def outcome(self, index, action, user):
                 self.attempt(user, lambda env: getattr(self.lead(index, env), action)())
 
+            @rule(index=st.integers(0, 9), forward=st.booleans(), active=st.booleans(), user=pick_user)
+            def move_and_lose_or_restore(self, index, forward, active, user):
+                """A move in the lead's process (to the next stage, or back to the first) saved with the
+                loss or the restore, as an import's row or an integration may."""
+                lead = self.lead(index, case.env)
+                first = lead.pipeline_type_id.stage_ids.sorted("sequence")[:1]
+                stage = self.next_stage(index) if forward else first
+                if not stage or stage == lead.stage_id:
+                    return
+                lost = {} if active else {"probability": 0}  # Odoo's lost: archived at probability 0
+                self.attempt(
+                    user,
+                    lambda env: self.lead(index, env).write({"stage_id": stage.id, "active": active, **lost}),
+                )
+
             @rule(index=st.integers(0, 9), stage=st.sampled_from(stages), user=pick_user)
             def import_stage(self, index, stage, user):
                 def load(env):
@@ -496,6 +511,16 @@ class TestGateProperties(StageGateCase):
                 if row.exception_id:
                     uses[row.exception_id.id] += 1
                 self._check_move(row, stage_info, types)
+            # Lost where it stands: the last loss or restore says whether it is lost, and a lost deal of
+            # an enforced process is still in the stage it was lost in.
+            ends = [row for row in rows if row.event in ("lost", "restore")]
+            self.assertEqual(
+                bool(ends) and ends[-1].event == "lost",
+                lead.won_status == "lost",
+                f"{lead.name}: {lead.won_status}, but its history says otherwise",
+            )
+            if lead.won_status == "lost" and types[lead.pipeline_type_id.id]["mode"] == "enforced":
+                self.assertEqual(ends[-1].to_stage_id, lead.stage_id, f"{lead.name} moved while lost")
             if lead.won_status == "won" and types[lead.pipeline_type_id.id]["mode"] == "enforced":
                 self.assertTrue(
                     any(
