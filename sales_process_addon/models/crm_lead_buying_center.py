@@ -213,7 +213,8 @@ class CrmLeadBuyingCenter(models.AbstractModel):
 
         Their evidence (withdrawn included), stage history and exceptions would
         otherwise be deleted with them. History rows keep their stages and dates
-        and say which opportunity they come from.
+        and say which opportunity they come from; an exception not yet used for
+        a move of another process than ``self``'s expires.
         """
         self.ensure_one()
         self.check_access("write")
@@ -236,7 +237,13 @@ class CrmLeadBuyingCenter(models.AbstractModel):
             )
         )[0]
         Evidence.browse(evidence_ids).write({"lead_id": self.id})
-        Exception_.browse(exception_ids).write({"lead_id": self.id})
+        exceptions = Exception_.browse(exception_ids)
+        # A request for a move of another process than the kept opportunity's can never be used.
+        exceptions.filtered(
+            lambda exception: exception.state in ("pending", "approved")
+            and exception.from_stage_id.pipeline_type_id != self.pipeline_type_id
+        ).write({"state": "expired"})
+        exceptions.write({"lead_id": self.id})
         self._merge_history(opportunities)
 
     def _merge_history(self, opportunities):

@@ -152,7 +152,9 @@ class CrmStageException(models.Model):
 
     @api.constrains("from_stage_id", "to_stage_id", "lead_id")
     def _check_stages(self):
-        for exception in self:
+        """A usable request names a move of its opportunity's process. A decided one is history:
+        it keeps its stages when a merge moves it to another opportunity."""
+        for exception in self.filtered(lambda exception: exception.state in ("pending", "approved")):
             lead = exception.lead_id
             if exception.from_stage_id == exception.to_stage_id:
                 raise ValidationError(_("An exception must lead to another stage than the current one."))

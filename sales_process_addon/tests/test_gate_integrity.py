@@ -447,6 +447,25 @@ class TestGateIntegrity(StageGateCase):
         theirs.with_user(self.manager).stage_id = a1x
         self.assertEqual(theirs.stage_id, a1x)
 
+    def test_merge_of_deals_of_two_processes_keeps_their_exceptions(self):
+        """The merged deal's exceptions move to the kept one, as history; a request for a move of
+        the other process can never be used there: it expires."""
+        head = self._lead(name="Kept deal")
+        self._prove_a1(head)
+        head.stage_id = self.a2
+        tail = self._lead(name="Merged deal", pipeline_type_id=self.type_b.id, stage_id=self.bx.id)
+        self.type_b.allow_backward = False
+        tail.with_user(self.rep).stage_id = self.b2
+        used = self._request(tail, self.bx)
+        used.with_user(self.manager).action_approve()
+        tail.with_user(self.rep).stage_id = self.bx  # back: through the exception
+        pending = self._request(tail, self.bwon)
+        head.probability = 80  # the deal Odoo keeps
+        merged = (head | tail).with_user(self.manager).merge_opportunity()
+        self.assertEqual(merged, head)
+        self.assertEqual((used | pending).lead_id, head)
+        self.assertEqual((used.state, pending.state), ("used", "expired"))
+
     def test_won_deal_is_not_lost_directly(self):
         """Odoo refuses to lose a deal in a won stage: it is moved back first (where the process allows)."""
         lead = self._lead(stage=self.a3)
