@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..tools import join_list
+
 
 class CrmStage(models.Model):
     """A seller stage belongs to one sales process and mirrors a buyer stage."""
@@ -127,7 +129,34 @@ class CrmStage(models.Model):
             result = super().write(vals)
         if leads:
             leads._stage_gate_enforce(before)
+        if "team_ids" in vals:
+            self._check_team_ids_keep_their_deals()
         return result
+
+    def _check_team_ids_keep_their_deals(self):
+        """Refuse to keep an enforced stage from the teams of the deals in it: they would sit in a
+        stage that is no step of their team's sequence, and could not even change salesperson (the
+        stage Odoo resets them to is a move back)."""
+        for stage in self.filtered(
+            lambda stage: stage.team_ids and stage.pipeline_type_id.gate_mode == "enforced"
+        ):
+            # sudo: every opportunity in the stage counts, whoever configures it.
+            stranded = (
+                self.env["crm.lead"]
+                .sudo()
+                .with_context(active_test=False)
+                .search_count([("stage_id", "=", stage.id), ("team_id", "not in", stage.team_ids.ids)])
+            )
+            if stranded:
+                raise UserError(
+                    _(
+                        '%(count)s opportunities of other sales teams than %(teams)s are in stage "%(stage)s": '
+                        "move them first, or keep the stage for their teams too.",
+                        count=stranded,
+                        teams=join_list(self.env, stage.team_ids.mapped("name")),
+                        stage=stage.name,
+                    )
+                )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_audit_trail(self):

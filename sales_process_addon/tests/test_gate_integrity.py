@@ -466,6 +466,19 @@ class TestGateIntegrity(StageGateCase):
         self.assertEqual((used | pending).lead_id, head)
         self.assertEqual((used.state, pending.state), ("used", "expired"))
 
+    def test_stage_kept_for_the_teams_of_its_deals(self):
+        """An enforced stage cannot be kept from the team of a deal in it: the deal would sit outside
+        its team's sequence, and the stage Odoo resets it to on a new salesperson is a move back."""
+        other_team, _a1x = self._other_team_stage()
+        lead = self._lead(team_id=self.team.id)
+        with self.assertRefused(
+            UserError, '1 opportunities of other sales teams than Other team are in stage "A1"'
+        ):
+            self.a1.team_ids = other_team
+        self.assertFalse(self.a1.team_ids)
+        self.a1.team_ids = other_team | self.team
+        self.assertEqual(lead.stage_id, self.a1)
+
     def test_won_deal_is_not_lost_directly(self):
         """Odoo refuses to lose a deal in a won stage: it is moved back first (where the process allows)."""
         lead = self._lead(stage=self.a3)
