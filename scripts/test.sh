@@ -175,6 +175,13 @@ install_test_db() {
             "$ADDON_NAME" "$log" >&2
         return 1
     fi
+    # Odoo logs a demo file that fails as a WARNING, and installs the module without its demo data.
+    if grep -q 'demo data failed to install' "$log"; then
+        grep -A 20 'demo data failed to install' "$log" | sed 's/^/    | /' >&2
+        printf 'The demo data of %s failed to install (full log %s): demo data must load cleanly.\n' \
+            "$ADDON_NAME" "$log" >&2
+        return 1
+    fi
 }
 
 # pytest exit status 5 means "no tests collected": a failure here.

@@ -465,7 +465,7 @@ class CrmLeadStageGate(models.AbstractModel):
             return "restore"
         if old.stage_id != new.stage_id:
             if (
-                new.won_status == "won"
+                new.won_status != "lost"  # a lost deal is not won by entering a won stage
                 and stage_info.get(new.stage_id, {}).get("won")
                 and not stage_info.get(old.stage_id, {}).get("won")
             ):
@@ -512,7 +512,12 @@ class CrmLeadStageGate(models.AbstractModel):
                 earlier = sequence[: sequence.index(new.stage_id)]
                 need["prove"] = [mid for stage_id in earlier for mid in stage_info[stage_id]["required"]]
             return need
-        if old.stage_id != new.stage_id and "lost" in (old.won_status, new.won_status) and enforced:
+        if (
+            event != "create"
+            and old.stage_id != new.stage_id
+            and "lost" in (old.won_status, new.won_status)
+            and enforced
+        ):
             # A lost deal stays in the stage it was lost in; it is lost or restored where it stands.
             need["problem"] = "lost_move"
             return need
