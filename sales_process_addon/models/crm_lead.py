@@ -496,11 +496,19 @@ class CrmLead(models.Model):
         return result
 
     def _stage_gate_date_computed_moves(self, before):
-        """Date the entry in their new stage of the leads a compute moved (a process switch, a team
-        change): Odoo dates only a stage written. Time in stage, stale alerts and the exceptions
-        (valid while the lead stays in their stage) count from it."""
+        """Date the entry in their new stage of the leads of an enforced process a compute moved (a
+        process switch, a team change): Odoo dates only a stage written. Time in stage, stale alerts
+        and the exceptions (valid while the lead stays in its stage) count from it. Elsewhere Odoo's
+        way stands (its lead assignment changes teams one lead at a time)."""
+        types = self._stage_gate_structure()["types"]
+
+        def enforced(type_id):
+            return types.get(type_id, {}).get("mode") == "enforced"
+
         moved = self.filtered(
-            lambda lead: lead.id in before and (lead.stage_id.id or None) != before[lead.id].stage_id
+            lambda lead: lead.id in before
+            and (lead.stage_id.id or None) != before[lead.id].stage_id
+            and (enforced(lead.pipeline_type_id.id) or enforced(before[lead.id].pipeline_type_id))
         )
         if moved:
             # sudo: a field the server derives, which users may not write.

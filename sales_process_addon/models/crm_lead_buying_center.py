@@ -293,7 +293,7 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 )
                 """,
                 head=self.id,
-                company=self.company_id.id,
+                company=self.company_id.id or None,
                 ids=list(origins),
                 plain=list(origins.values()),
                 suffix=[parenthesized(self.env, origin) for origin in origins.values()],

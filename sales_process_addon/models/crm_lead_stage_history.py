@@ -33,8 +33,10 @@ class CrmLeadStageHistory(models.Model):
     user_id = fields.Many2one("res.users", "Changed by", default=lambda self: self.env.user)
     salesperson_id = fields.Many2one("res.users", index=True)
     team_id = fields.Many2one("crm.team", "Sales Team", index=True)
-    # The opportunity's, as for every record of it: visible to whom the opportunity is.
-    company_id = fields.Many2one(related="lead_id.company_id", store=True, index=True)
+    # The opportunity's, as for every record of it: visible to whom the opportunity is. Kept equal
+    # to it with the report rows' facts (crm.lead.stage.stay._sync_lead_facts), in one query for
+    # the opportunities of a transaction, not one per opportunity as a related field would be.
+    company_id = fields.Many2one("res.company", index=True)
     pipeline_type_id = fields.Many2one("crm.pipeline.type", "Sales Process", index=True)
     from_pipeline_type_id = fields.Many2one("crm.pipeline.type", "From Sales Process")
     from_stage_id = fields.Many2one("crm.stage", index=True)

@@ -7,6 +7,11 @@ class CrmLeadStageHistory(models.Model):
 
     _inherit = "crm.lead.stage.history"
 
+    def _search(self, domain, offset=0, limit=None, order=None, **kwargs):
+        # Its company follows the opportunity's with the report rows: synced before it is read.
+        self.env["crm.lead.stage.stay"]._sync_pending_facts()
+        return super()._search(domain, offset=offset, limit=limit, order=order, **kwargs)
+
     @api.model
     def _record(self, rows, reports_later=False):
         history = super()._record(rows, reports_later)

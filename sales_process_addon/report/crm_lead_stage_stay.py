@@ -221,11 +221,21 @@ class CrmLeadStageStay(models.Model):
 
     @api.model
     def _sync_lead_facts(self, leads):
-        """Give the stays and stage entries of ``leads`` their facts of now, in one query."""
+        """Give the stays and stage entries of ``leads`` their facts of now, and their stage history
+        its company, in one query."""
         facts = self._lead_facts(leads)
+        History = self.env["crm.lead.stage.history"]
+        History.flush_model(["company_id"])
         self.env.cr.execute(
             SQL(
-                "WITH facts AS (%s), stays AS (%s) %s",
+                """
+                WITH facts AS (%s), stays AS (%s), history AS (
+                    UPDATE crm_lead_stage_history history SET company_id = facts.company_id
+                    FROM facts
+                    WHERE history.lead_id = facts.lead_id AND history.company_id IS DISTINCT FROM facts.company_id
+                )
+                %s
+                """,
                 self._facts_sql(list(facts), facts),
                 self._facts_update_sql(SQL("TRUE")),
                 self.env["crm.lead.stage.entry"]._facts_update_sql(),
@@ -233,6 +243,7 @@ class CrmLeadStageStay(models.Model):
         )
         self.invalidate_model()
         self.env["crm.lead.stage.entry"].invalidate_model()
+        History.invalidate_model(["company_id"])
 
     @api.model
     def _facts_sql(self, lead_ids, facts):

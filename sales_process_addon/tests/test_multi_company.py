@@ -59,6 +59,15 @@ class TestMultiCompany(OpportunityCase):
         self.assertEqual(len(rows), 2)
         self.assertEqual(rows.company_id, head.company_id)
 
+    def test_deals_of_no_company_merge(self):
+        leads = self._lead(name="Deal of no company", company_id=False) | self._lead(
+            name="Other deal of no company", company_id=False
+        )
+        head = leads.merge_opportunity()
+        rows = self.env["crm.lead.stage.history"].search([("lead_id", "=", head.id)])
+        self.assertEqual(len(rows), 2)
+        self.assertFalse(rows.company_id)
+
     def test_default_process_of_another_company_refused(self):
         theirs = self.env["crm.pipeline.type"].create(
             {"name": "Their process", "code": "theirs", "company_id": self.other.id}
