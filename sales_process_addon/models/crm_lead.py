@@ -472,6 +472,9 @@ class CrmLead(models.Model):
         # A copy: Odoo's crm write adds the stage entry date to vals in place, and
         # a call retried after a serialisation failure must get the caller's vals.
         vals = dict(vals)
+        merging = self.env.context.get("sales_process_merge") and len(self) == 1
+        if merging and vals.get("team_id") and vals.get("stage_id"):
+            self._merge_stage_within_process(vals)
         self._stage_gate_check_vals(vals)
         if not self._stage_gate_trigger_fnames() & vals.keys():
             return super().write(vals)
@@ -622,6 +625,23 @@ class CrmLead(models.Model):
                 if known[milestone_id]["stage"] in proven
             ]
             row["facts_used"] = "\n".join(used) or None
+
+    def _merge_opportunity(self, user_id=False, team_id=False, auto_unlink=True, max_length=5):
+        """See ``_merge_stage_within_process``."""
+        merging = self.with_context(sales_process_merge=True)
+        head = super(CrmLead, merging)._merge_opportunity(
+            user_id=user_id, team_id=team_id, auto_unlink=auto_unlink, max_length=max_length
+        )
+        return head.with_env(self.env)
+
+    def _merge_stage_within_process(self, vals):
+        """Odoo gives a deal merged into another team that team's first stage of any process, when
+        its own stage is not one of the team's: the stage is left to ``_compute_stage_id`` then,
+        which picks it within the deal's process, as for any team change."""
+        ptype = vals.get("pipeline_type_id") or self.pipeline_type_id.id
+        stage_info = self._stage_gate_structure()["stages"]
+        if ptype and stage_info.get(vals["stage_id"], {}).get("type") != ptype:
+            del vals["stage_id"]
 
     def _merge_dependences(self, opportunities):
         """Merging keeps the buying center, competitors, signals and answers, and the audit trail."""

@@ -466,6 +466,20 @@ class TestGateIntegrity(StageGateCase):
         self.assertEqual((used | pending).lead_id, head)
         self.assertEqual((used.state, pending.state), ("used", "expired"))
 
+    def test_merge_into_another_team_stays_in_the_process(self):
+        """Odoo resets a merged deal's stage to the new team's first stage, of any process: within
+        the deal's own process instead, so the merge is not refused."""
+        other_team, a1x = self._other_team_stage()
+        head = self._lead(a1x, name="Kept deal", team_id=other_team.id)
+        tail = self._lead(name="Merged deal", team_id=other_team.id)
+        head.probability = 80
+        merged = (head | tail).with_user(self.manager).merge_opportunity(team_id=self.team.id)
+        self.assertEqual(merged, head)
+        self.assertEqual(
+            (head.team_id, head.pipeline_type_id, head.stage_id), (self.team, self.type_a, self.a1)
+        )
+        self.assertEqual(self._history(head)[-1].to_stage_id, self.a1)
+
     def test_stage_kept_for_the_teams_of_its_deals(self):
         """An enforced stage cannot be kept from the team of a deal in it: the deal would sit outside
         its team's sequence, and the stage Odoo resets it to on a new salesperson is a move back."""
