@@ -316,7 +316,7 @@ class CrmLeadStageGate(models.AbstractModel):
                     _(
                         '%(field)s: "%(value)s" is not the id of an existing record; nothing was saved.',
                         field=self._fields[fname]._description_string(self.env),
-                        value=value,
+                        value=str(value),  # as given: the translation would join a list or a dict's keys
                     )
                 )
 

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta
 
 from odoo import sql_db
@@ -29,10 +30,18 @@ class TestGateIntegrity(StageGateCase):
 
     def test_stage_value_must_be_an_id(self):
         lead = self._lead()
-        for value in ("abc", [self.a2.id], "2", 999999999):
+        for value, shown in (
+            ("abc", "abc"),
+            ([self.a2.id], f"[{self.a2.id}]"),
+            ({"id": self.a2.id}, f"{{'id': {self.a2.id}}}"),
+            ("2", "2"),
+            (999999999, "999999999"),
+        ):
             with (
                 self.subTest(value=value),
-                self.assertRefused(ValidationError, "not the id of an existing record"),
+                self.assertRefused(
+                    ValidationError, f'"{re.escape(shown)}" is not the id of an existing record'
+                ),
             ):
                 lead.with_user(self.rep).write({"stage_id": value})
         self.assertEqual(lead.stage_id, self.a1)
