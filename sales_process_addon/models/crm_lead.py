@@ -489,7 +489,14 @@ class CrmLead(models.Model):
         if "stage_id" in vals:
             self._stage_tasks_cancel_before_move(vals["stage_id"])
         before = self._stage_gate_state()
-        result = super().write(vals)
+        leads = self
+        if "stage_id" in vals and any(self._fields[fname].type == "one2many" for fname in vals):
+            # The lines saved with the move are recorded first, as if saved just before it: a
+            # save that records the last evidence of a stage and leaves it is one step.
+            leads = self.with_context(
+                sales_process_stages_before={lead.id: lead.stage_id.id for lead in self}
+            )
+        result = super(CrmLead, leads).write(vals)
         if "stage_id" not in vals:
             self._stage_gate_date_computed_moves(before)
         if "pipeline_type_id" in vals:
@@ -697,18 +704,19 @@ class CrmLead(models.Model):
                 return list(condition.value)
         return []
 
-    def _evidence_stages(self):
+    def _evidence_stages(self, stage=None):
         """Stages whose milestones evidence may be recorded for now.
 
-        The current stage, and the won stage that directly follows it: the
-        signed contract proves the win before the lead enters the won stage.
+        The current stage (or ``stage``), and the won stage that directly follows
+        it: the signed contract proves the win before the lead enters the won stage.
         """
         self.ensure_one()
+        stage = stage or self.stage_id
         stage_info = self._stage_gate_structure()["stages"]
-        sequence = self._stage_gate_sequence(self.pipeline_type_id.id, self.team_id.id, self.stage_id.id)
-        allowed = self.stage_id
-        if self.stage_id.id in sequence and not self.stage_id.is_won:
-            following = sequence[sequence.index(self.stage_id.id) + 1 :][:1]
+        sequence = self._stage_gate_sequence(self.pipeline_type_id.id, self.team_id.id, stage.id)
+        allowed = stage
+        if stage.id in sequence and not stage.is_won:
+            following = sequence[sequence.index(stage.id) + 1 :][:1]
             if following and stage_info[following[0]]["won"]:
                 allowed |= self.env["crm.stage"].browse(following)
         return allowed

@@ -147,9 +147,14 @@ class CrmLeadEvidence(models.Model):
     # Not on lead_id: evidence changes opportunity only in a merge, where it keeps its stage.
     @api.constrains("milestone_id")
     def _check_milestone_of_lead_stage(self):
+        # The stages before a move saved with these lines (see ``crm.lead.write``).
+        stages_before = self.env.context.get("sales_process_stages_before") or {}
         for evidence in self:
             lead, stage = evidence.lead_id, evidence.milestone_id.stage_id
-            if stage not in lead._evidence_stages():
+            allowed = lead._evidence_stages()
+            if lead.id in stages_before:
+                allowed |= lead._evidence_stages(lead.stage_id.browse(stages_before[lead.id]))
+            if stage not in allowed:
                 raise ValidationError(
                     _(
                         'Evidence for "%(lead)s": milestone "%(milestone)s" belongs to stage "%(stage)s" '

@@ -1,7 +1,7 @@
 import re
 from datetime import datetime, timedelta
 
-from odoo import sql_db
+from odoo import Command, fields, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
@@ -488,6 +488,36 @@ class TestGateIntegrity(StageGateCase):
             (head.team_id, head.pipeline_type_id, head.stage_id), (self.team, self.type_a, self.a1)
         )
         self.assertEqual(self._history(head)[-1].to_stage_id, self.a1)
+
+    def test_evidence_saved_with_the_move_proves_the_stage_left(self):
+        """One save (the form's, or an RPC client's) with the last evidence of a stage and the move out
+        of it is judged as the two saves in a row: the lines first, then the move."""
+
+        def line(milestone, **values):
+            vals = {
+                "milestone_id": milestone.id,
+                "kind_id": (milestone.evidence_kind_ids[:1] or self.kind_meeting).id,
+                "summary": f"Proof of {milestone.name}",
+                "date": fields.Date.today(),
+                **values,
+            }
+            return Command.create(vals)
+
+        summary = line(self.m_summary, customer_partner_id=self.contact.id)
+        approval = line(self.m_approval, internal_user_id=self.rep.id)
+        clearance = line(self.m_clearance, customer_partner_id=self.contact.id)
+        lead = self._lead()
+        with self.assertRefused(ValidationError, "missing milestones: Internal approval"):
+            lead.with_user(self.rep).write({"evidence_ids": [summary, clearance], "stage_id": self.a2.id})
+        self.assertEqual((lead.stage_id, lead.evidence_ids), (self.a1, self.env["crm.lead.evidence"]))
+        with self.assertRefused(ValidationError, 'milestone "Technical clearance" belongs to stage "A2"'):
+            lead.with_user(self.rep).write({"evidence_ids": [clearance]})
+        lead.with_user(self.rep).write(
+            {"evidence_ids": [summary, approval, clearance], "stage_id": self.a2.id}
+        )
+        self.assertEqual(lead.stage_id, self.a2)
+        self.assertEqual(len(lead.evidence_ids), 3)
+        self.assertEqual(self._history(lead)[-1].evidence_ids.milestone_id, self.m_summary | self.m_approval)
 
     def test_stage_kept_for_the_teams_of_its_deals(self):
         """An enforced stage cannot be kept from the team of a deal in it: the deal would sit outside
