@@ -158,7 +158,17 @@ class CrmSalesDashboard(models.AbstractModel):
         rows = []
         for index, stage in enumerate(stages):
             count, revenue = funnel.get(stage.id, (0, 0.0))
-            next_stage = stages[index + 1] if index + 1 < len(stages) else None
+            # The next stage in the sequence of the team's deals (without a team chosen, of the
+            # stage's own teams, or of every team): never another team's own stage.
+            teams = team or stage.team_ids
+            next_stage = next(
+                (
+                    following
+                    for following in stages[index + 1 :]
+                    if not following.team_ids or (teams and teams <= following.team_ids)
+                ),
+                None,
+            )
             has_next = bool(next_stage) and not stage.is_won
             stays = durations.get(stage.id, (0, None, None, None))
             rows.append(

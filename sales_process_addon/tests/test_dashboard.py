@@ -356,12 +356,15 @@ class TestDashboard(SalesProcessCase):
         other_team, _a1x = self._other_team_stage()
         _data, stages = self._data()
         self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
-        self.assertEqual(stages["A1"]["next_stage"]["name"], "A1x")
+        # Without a team, the shared stages' next stage is never a team's own.
+        self.assertEqual(stages["A1"]["next_stage"]["name"], "A2")
+        self.assertEqual(stages["A1x"]["next_stage"]["name"], "A2")
         _data, stages = self._data(team_id=self.team.id)
         self.assertEqual(list(stages), ["A1", "A2", "A3"])
         self.assertEqual(stages["A1"]["next_stage"]["name"], "A2")
         _data, stages = self._data(team_id=other_team.id)
         self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
+        self.assertEqual(stages["A1"]["next_stage"]["name"], "A1x")
 
     def test_team_sees_another_team_s_stage_where_its_deals_went(self):
         """L7, of the team, is in A1x, another team's stage: the team's dashboard shows A1x while
@@ -389,6 +392,8 @@ class TestDashboard(SalesProcessCase):
         _data, stages = self._data(team_id=self.team.id)
         self.assertEqual(list(stages), ["A1", "A1x", "A2", "A3"])
         self.assertEqual((stages["A1x"]["open_count"], stages["A1x"]["entered"]), (0, 1))
+        # A1x shows where the team's deals went; A1's next stage is still the team's A2.
+        self.assertEqual(stages["A1"]["next_stage"]["name"], "A2")
 
     def test_process_out_of_reach_falls_back_to_a_visible_one(self):
         """Asked for another company's process, the dashboard shows one the user may see."""
