@@ -370,13 +370,16 @@ class CrmStageException(models.Model):
 
     def _schedule_approval_activities(self):
         """Ask a sales manager who may decide: the team leader if he is one, else another manager."""
-        managers = self.env.ref("sales_team.group_sale_manager").all_user_ids.filtered(
-            lambda user: not user.share
+        # sudo: the server picks who decides; the requester may not read the managers' other companies.
+        managers = (
+            self.env.ref("sales_team.group_sale_manager")
+            .sudo()
+            .all_user_ids.filtered(lambda user: not user.share)
         )
         for exception in self:
             deciders = managers.filtered(
                 lambda user, exception=exception: user != exception.requested_by_id
-                and exception.company_id in user.company_ids
+                and exception.company_id.id in user.company_ids.ids
             )
             leader = exception.lead_id.team_id.user_id
             approver = leader if leader in deciders else deciders[:1]

@@ -167,3 +167,18 @@ class TestMultiCompany(OpportunityCase):
         self.assertEqual(rep_there._pipeline_type_of_user(), theirs)
         rep_here = self.env["crm.lead"].with_user(self.rep).with_company(self.company)
         self.assertEqual(rep_here._pipeline_type_of_user(), self.company.default_pipeline_type_id)
+
+    def test_rep_of_one_company_asks_a_manager_of_two(self):
+        """The rep requests an exception though the managers who may decide belong to companies he
+        cannot read: the approval goes to a manager of the deal's company."""
+        lead = self._lead(name="Deal here", user_id=self.here_only.id)
+        exception = (
+            self.env["crm.stage.exception"]
+            .with_user(self.here_only)
+            .create({"lead_id": lead.id, "to_stage_id": self.a3.id, "reason": "Framework deal"})
+        )
+        self.assertEqual(exception.state, "pending")
+        approver = exception.activity_ids.user_id
+        self.assertEqual(len(approver), 1)
+        self.assertTrue(approver.has_group("sales_team.group_sale_manager"))
+        self.assertIn(self.company, approver.company_ids)
