@@ -51,7 +51,8 @@ class CrmSalesDashboard(models.AbstractModel):
             "exits": ("crm.stage.exit.report", process_domain & team_domain & period("date")),
             "exceptions": (
                 "crm.stage.exception",
-                Domain("lead_id.pipeline_type_id", "=", process.id)
+                # The process of the stage left: the deal may have switched process since.
+                Domain("from_stage_id.pipeline_type_id", "=", process.id)
                 & (Domain("lead_id.team_id", "=", team.id) if team else Domain.TRUE)
                 & period("create_date"),
             ),
@@ -109,17 +110,23 @@ class CrmSalesDashboard(models.AbstractModel):
             )
         }
 
-        entered, reached, lost = {}, {}, {}
+        entered, reached = {}, {}
         conversion_model, conversion_domain = domains["conversion"]
-        for stage, status, count, reached_count in self.env[conversion_model]._read_group(
-            conversion_domain, ["stage_id", "won_status"], ["__count", "reached_next_count:sum"]
+        for stage, count, reached_count in self.env[conversion_model]._read_group(
+            conversion_domain, ["stage_id"], ["__count", "reached_next_count:sum"]
         ):
-            entered[stage.id] = entered.get(stage.id, 0) + count
-            reached[stage.id] = reached.get(stage.id, 0) + reached_count
-            if status == "lost":
-                lost[stage.id] = lost.get(stage.id, 0) + count - reached_count
+            entered[stage.id] = count
+            reached[stage.id] = reached_count
 
-        durations = self._duration_percentiles(domains["duration"][1])
+        duration_model, duration_domain = domains["duration"]
+        durations = self._duration_percentiles(duration_domain)
+        # Lost there: the stays that ended in the period with the deal's loss (a restore undoes it).
+        lost = {
+            stage.id: count
+            for stage, count in self.env[duration_model]._read_group(
+                duration_domain & Domain("event", "=", "lost"), ["stage_id"], ["__count"]
+            )
+        }
 
         exceptions_model, exceptions_domain = domains["exceptions"]
         exceptions = self.env[exceptions_model]._read_group(

@@ -255,10 +255,7 @@ class TestDashboard(SalesProcessCase):
 
         self.assertEqual(records("funnel", [("stage_id", "=", self.a1.id)]), self.l4)
         self.assertEqual(len(records("conversion", [("stage_id", "=", self.a1.id)])), stages["A1"]["entered"])
-        lost = records(
-            "conversion",
-            [("stage_id", "=", self.a1.id), ("won_status", "=", "lost"), ("reached_next_count", "=", 0)],
-        )
+        lost = records("duration", [("stage_id", "=", self.a1.id), ("event", "=", "lost")])
         self.assertEqual(lost.lead_id, self.l3)
         self.assertEqual(len(records("duration", [("stage_id", "=", self.a1.id)])), 4)
         self.assertEqual(
@@ -303,6 +300,43 @@ class TestDashboard(SalesProcessCase):
         start = self.cr.sql_log_count
         Dashboard.get_dashboard_data(self.type_a.id)
         self.assertEqual(self.cr.sql_log_count - start, before)
+
+    def test_lost_counts_each_deal_in_the_stage_it_was_lost_in(self):
+        """L8 went A1 -> A2 -> back to A1 and was lost there: lost in A1, not in A2 (which it
+        entered and left without reaching A3), and once in all."""
+        with self.at(day(7)):
+            l8 = self.env["crm.lead"].create(
+                {"name": "L8", "type": "opportunity", "user_id": self.rep.id, "stage_id": self.a1.id}
+            )
+        with self.at(day(8)):
+            l8.stage_id = self.a2
+        with self.at(day(9)):
+            l8.stage_id = self.a1
+        with self.at(day(10)):
+            l8.action_set_lost()
+        data, stages = self._data()
+        self.assertEqual([s["lost"] for s in stages.values()], [2, 1, 0])  # L3 and L8; L2
+        drill = data["drill"]["duration"]
+        lost = self.env[drill["model"]].search(drill["domain"] + [("event", "=", "lost")])
+        self.assertEqual(lost.lead_id, self.l2 | self.l3 | l8)
+        _data, stages = self._data(date_from=day(6).strftime("%Y-%m-%d %H:%M:%S"))
+        self.assertEqual([s["lost"] for s in stages.values()], [1, 0, 0], "lost in the period only")
+        with self.at(day(11)):
+            l8.action_unarchive()
+        _data, stages = self._data()
+        self.assertEqual([s["lost"] for s in stages.values()], [1, 1, 0], "a restore undoes the loss")
+
+    def test_exceptions_stay_with_the_process_of_the_stage_left(self):
+        """L4's exception was requested for a move of process A: it stays on A's dashboard after L4
+        switched to process B, and is not on B's."""
+        self.l4.pipeline_type_id = self.type_b
+        data, _stages = self._data()
+        self.assertIn(
+            {"stage_id": self.a1.id, "kind": "skip", "count": 1},
+            [{k: row[k] for k in ("stage_id", "kind", "count")} for row in data["exceptions"]],
+        )
+        data = self.env["crm.sales.dashboard"].get_dashboard_data(self.type_b.id)
+        self.assertFalse(data["exceptions"])
 
     def test_period_end_is_excluded(self):
         """``date_to`` is excluded: L5's entry in A2 at d+3 09:00 is out of a period ending then,

@@ -104,15 +104,23 @@ export class SalesProcessDashboard extends Component {
         const extra = [["stage_id", "=", stage.id]];
         if (what === "reached") {
             extra.push(["reached_next_count", "=", 1]);
-        } else if (what === "lost") {
-            extra.push(["won_status", "=", "lost"], ["reached_next_count", "=", 0]);
         }
         const title = {
             entered: _t("Entered %s", stage.name),
             reached: _t("Went on from %s", stage.name),
-            lost: _t("Lost after %s", stage.name),
         }[what];
         this.drill("conversion", extra, title);
+    }
+
+    drillLost(stage) {
+        this.drill(
+            "duration",
+            [
+                ["stage_id", "=", stage.id],
+                ["event", "=", "lost"],
+            ],
+            _t("Lost in %s", stage.name)
+        );
     }
 
     /** The exit figures of a stage and exit basis, or undefined. */
