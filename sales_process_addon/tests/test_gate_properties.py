@@ -331,6 +331,39 @@ class TestGateProperties(StageGateCase):
                     allowed, saved = self.move_with(index, user, change)
                     case.assertEqual(saved, allowed, f"a move judged otherwise with {change}")
 
+            @rule(index=st.integers(0, 9), milestone=st.sampled_from(list(case.milestones)), user=pick_user)
+            def move_with_evidence(self, index, milestone, user):
+                """Evidence saved with the move to the next stage, in one save (an RPC client's, an
+                import's): allowed exactly when the two saves in a row are, in one order or the
+                other (the evidence of the stage left, or of the stage entered)."""
+                target = self.next_stage(index)
+                if not target:
+                    return
+                producer = (
+                    {"customer_partner_id": case.contact.id}
+                    if milestone.customer_led
+                    else {"internal_user_id": user.id}
+                )
+                line = {
+                    "milestone_id": milestone.id,
+                    "kind_id": (milestone.evidence_kind_ids[:1] or case.kind_meeting).id,
+                    "summary": "Proof saved with the move",
+                    **producer,
+                }
+                saves = {"evidence_ids": [Command.create(line)]}, {"stage_id": target.id}
+
+                def in_a_row(*ordered):
+                    def save(env):
+                        for vals in ordered:
+                            self.lead(index, env).write(vals)
+                        return env.user
+
+                    return self.outcome_of(user, save)
+
+                expected = in_a_row(*saves) is not None or in_a_row(*reversed(saves)) is not None
+                saved = self.attempt(user, lambda env: self.lead(index, env).write(saves[0] | saves[1]))
+                case.assertEqual(bool(saved), expected, "one save judged otherwise than two in a row")
+
             @rule(
                 index=st.integers(0, 9), team=st.sampled_from([case.team, case.team_2, False]), user=pick_user
             )
