@@ -445,6 +445,10 @@ class CrmLead(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._stage_gate_check_vals(vals)
+            if "pipeline_type_id" in vals and not vals["pipeline_type_id"]:
+                # No process given (an empty import cell, an RPC client's False): the default one,
+                # as every lead has a process.
+                del vals["pipeline_type_id"]
         # An import or RPC call giving only a stage implies that stage's process.
         stage_ids = {
             vals["stage_id"]

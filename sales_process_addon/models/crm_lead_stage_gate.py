@@ -357,14 +357,22 @@ class CrmLeadStageGate(models.AbstractModel):
         leads._stage_history_record(transitions, reports_later=background)
         leads._stage_gate_after_transitions(transitions, background)
 
-    def _stage_gate_later_creation_note(self):
-        """Who let a new lead start past the first stage: a sales manager, or system rights.
+    def _stage_gate_later_creation_note(self, joined=False):
+        """Who let a lead start past the first stage (created, or ``joined`` its first process): a
+        sales manager, or system rights.
 
         The mail gateway and automated actions create as their user with
         superuser rights; the history must not call that user a manager.
         """
-        if self.env.user.has_group("sales_team.group_sale_manager"):
+        system = self.env.su or self.env.user._is_superuser()  # OdooBot is in the managers' group
+        if not system and self.env.user.has_group("sales_team.group_sale_manager"):
+            if joined:
+                return _(
+                    "Existing opportunity joined the sales process in a later stage, by a sales manager."
+                )
             return _("Created directly in a later stage by a sales manager.")
+        if joined:
+            return _("Existing opportunity joined the sales process in a later stage, with system rights.")
         return _(
             "Created directly in a later stage with system rights "
             "(for example an email alias or an automated action)."
@@ -394,16 +402,19 @@ class CrmLeadStageGate(models.AbstractModel):
             elif old.pipeline_type_id and not new.pipeline_type_id:
                 problems.append(self._stage_gate_structural_message(lead_id, "no_type", old, new))
             elif created or not old.pipeline_type_id:
-                # A new lead, or one getting its first process (install): its first state.
+                # A new lead, or one getting its first process (install, a lead created without
+                # one): its first state, in the first stage unless a sales manager says otherwise.
                 sequence = self._stage_gate_sequence(new.pipeline_type_id, new.team_id)
                 enforced = types.get(new.pipeline_type_id, {}).get("mode") == "enforced"
-                later = created and enforced and bool(sequence) and new.stage_id != sequence[0]
+                later = enforced and bool(sequence) and new.stage_id != sequence[0]
                 if later and not manager:
-                    problems.append(self._stage_gate_structural_message(lead_id, "create_later", old, new))
+                    problems.append(
+                        self._stage_gate_structural_message(lead_id, "start_later", old, new, created)
+                    )
                 else:
                     note = None
                     if later:
-                        note = self._stage_gate_later_creation_note()
+                        note = self._stage_gate_later_creation_note(joined=not created)
                     elif not created:
                         note = _("Existing opportunity joined the sales process.")
                     candidates.append((lead_id, "create", old, new, note))
@@ -668,7 +679,7 @@ class CrmLeadStageGate(models.AbstractModel):
         error.context = {self._STAGE_GATE_REFUSED: True}
         raise error
 
-    def _stage_gate_structural_message(self, lead_id, kind, old, new):
+    def _stage_gate_structural_message(self, lead_id, kind, old, new, created=True):
         lead = self.browse(lead_id)
         if kind == "no_stage":
             return _(
@@ -682,6 +693,15 @@ class CrmLeadStageGate(models.AbstractModel):
                 lead=lead.name,
             )
         first = self._stage_gate_sequence(new.pipeline_type_id, new.team_id)[:1]
+        if not created:
+            return _(
+                '"%(lead)s" would join its sales process in "%(stage)s", but opportunities join a '
+                'sales process in its first stage, "%(first)s". Only a sales manager may place one '
+                "further along.",
+                lead=lead.name,
+                stage=lead.stage_id.name,
+                first=self.env["crm.stage"].browse(first).name,
+            )
         return _(
             '"%(lead)s" would start in "%(stage)s", but new opportunities start in the first stage of '
             'their sales process, "%(first)s". Only a sales manager may create one further along.',

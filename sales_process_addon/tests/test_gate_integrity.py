@@ -28,6 +28,42 @@ class TestGateIntegrity(StageGateCase):
                 lead.with_user(self.rep).write(vals)
         self.assertEqual((lead.stage_id, lead.pipeline_type_id), (self.a1, self.type_a))
 
+    def test_lead_created_without_a_process_gets_the_default_one(self):
+        """An explicit False (an empty import cell, an RPC client) is no process: the team's, as
+        for a lead created without it; it starts in the first stage as any new lead."""
+        Lead = self.env["crm.lead"].with_user(self.rep)
+        values = {"name": "No process given", "type": "opportunity", "team_id": self.team.id}
+        lead = Lead.create({**values, "pipeline_type_id": False})
+        self.assertEqual((lead.pipeline_type_id, lead.stage_id), (self.type_a, self.a1))
+        with self.assertRefused(ValidationError, 'would start in "A2"'):
+            Lead.create({**values, "pipeline_type_id": False, "stage_id": self.a2.id})
+        with self.assertRefused(ValidationError, 'would start in "A3"'):
+            Lead.create({**values, "pipeline_type_id": False, "stage_id": self.a3.id})
+
+    def test_lead_without_a_process_joins_one_in_its_first_stage(self):
+        """A lead of no process (stored before the install, or by SQL) joins one as a new lead
+        starts: a salesman in the first stage, a sales manager further along (noted)."""
+        lead = self._lead(name="Legacy deal", team_id=self.team.id)
+        self.env.cr.execute(
+            "UPDATE crm_lead SET pipeline_type_id = NULL, stage_id = NULL WHERE id = %s", [lead.id]
+        )
+        lead.invalidate_recordset()
+        for vals in (
+            {"pipeline_type_id": self.type_a.id, "stage_id": self.a3.id},
+            {"team_id": self.team.id, "stage_id": self.a2.id},  # the team's process
+        ):
+            with self.subTest(vals=vals), self.assertRefused(ValidationError, "would join its sales process"):
+                lead.with_user(self.rep).write(vals)
+        self.assertEqual(
+            (lead.pipeline_type_id.id, lead.stage_id.id, lead.won_status), (False, False, "pending")
+        )
+        lead.with_user(self.manager).write({"pipeline_type_id": self.type_a.id, "stage_id": self.a2.id})
+        self.assertEqual(lead.stage_id, self.a2)
+        self.assertEqual(
+            self._history(lead)[-1].note,
+            "Existing opportunity joined the sales process in a later stage, by a sales manager.",
+        )
+
     def test_stage_value_must_be_an_id(self):
         lead = self._lead()
         for value, shown in (

@@ -523,6 +523,14 @@ class TestGateProperties(StageGateCase):
             self.assertTrue(rows, f"{lead.name} has no history")
             self.assertEqual(rows[0].event, "create")
             self.assertFalse(rows[0].from_stage_id)
+            self.assertEqual([row.event for row in rows].count("create"), 1, f"{lead.name} started twice")
+            # A salesman starts a deal of an enforced process in its first stage only.
+            first = rows[0]
+            if types[first.pipeline_type_id.id]["mode"] == "enforced" and not first.user_id.has_group(
+                "sales_team.group_sale_manager"
+            ):
+                sequence = Lead._stage_gate_sequence(first.pipeline_type_id.id, first.team_id.id)
+                self.assertEqual(first.to_stage_id.id, sequence[0], f"{lead.name} started further along")
             # The history is a contiguous chain ending at the current stage, one row per change.
             for previous, row in zip(rows, rows[1:], strict=False):
                 self.assertEqual(

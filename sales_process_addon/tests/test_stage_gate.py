@@ -218,6 +218,17 @@ class TestStageGate(StageGateCase):
             "Created directly in a later stage with system rights "
             "(for example an email alias or an automated action).",
         )
+        # An unknown sender: the gateway creates as OdooBot, a member of the sales managers' group.
+        lead_id = self.env["mail.thread"].message_process(
+            "crm.lead",
+            email.replace("Rep <rep.gateway@example.com>", "Stranger <stranger@example.com>").replace(
+                "gate-later-stage@", "gate-later-stage-2@"
+            ),
+            custom_values={"type": "opportunity", "pipeline_type_id": self.type_a.id, "stage_id": self.a2.id},
+        )
+        history = self.env["crm.lead"].browse(lead_id).stage_history_ids
+        self.assertEqual(history.user_id, self.env.ref("base.user_root"))
+        self.assertIn("with system rights", history.note)
 
     def test_no_context_key_skips_the_gate(self):
         lead = self._lead()
@@ -382,4 +393,6 @@ class TestStageGate(StageGateCase):
         self.assertEqual(
             (joined.event, joined.to_stage_id, joined.from_stage_id.id), ("create", self.a3, False)
         )
-        self.assertEqual(joined.note, "Existing opportunity joined the sales process.")
+        self.assertEqual(
+            joined.note, "Existing opportunity joined the sales process in a later stage, with system rights."
+        )
