@@ -460,7 +460,12 @@ class CrmLead(models.Model):
             for vals in vals_list:
                 if vals.get("stage_id") and not vals.get("pipeline_type_id"):
                     vals["pipeline_type_id"] = stage_info[vals["stage_id"]]["type"]
-        leads = super().create(vals_list)
+        # Warning signals logged by lines created with their leads get their follow-ups once the
+        # leads exist: Odoo adds the creator as a follower after the lines, without checking.
+        creating = self.with_context(sales_process_creating_leads=True)
+        leads = super(CrmLead, creating).create(vals_list).with_env(self.env)
+        if any(vals.get("stakeholder_ids") or vals.get("signal_ids") for vals in vals_list):
+            leads.signal_ids.filtered(lambda signal: not signal.followup_activity_id)._schedule_followups()
         leads._stage_gate_enforce({}, created=True)
         leads._qualification_fill()
         return leads

@@ -57,8 +57,10 @@ class CrmLeadSignal(models.Model):
                 vals["automatic"] = False
                 vals["user_id"] = self.env.uid
         signals = super().create(vals_list)
-        # The method follows up every warning signal: the rep may close the to-do.
-        signals._schedule_followups()
+        # The method follows up every warning signal: the rep may close the to-do (for the lines
+        # of a lead being created, once it exists: see crm.lead.create).
+        if not self.env.context.get("sales_process_creating_leads"):
+            signals._schedule_followups()
         return signals
 
     def write(self, vals):

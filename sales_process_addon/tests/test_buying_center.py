@@ -1,4 +1,4 @@
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
 
@@ -32,6 +32,34 @@ class TestBuyingCenter(OpportunityCase):
         self.assertIn("Coach / informant: 1", lead.buying_center_summary)
         self.assertIn("Champion: 1", lead.buying_center_summary)
         self.assertIn("Neutral: 1", lead.buying_center_summary)
+
+    def test_new_opportunity_saved_with_its_buying_center(self):
+        """A new opportunity's first save may hold buying-center lines and signals (the form, an
+        import): their warning signals get their follow-ups once, the creator follows it once."""
+        vals = {
+            "name": "Deal with its buying center",
+            "type": "opportunity",
+            "pipeline_type_id": self.type_a.id,
+            "partner_id": self.customer.id,
+            "stakeholder_ids": [
+                Command.create({"partner_id": self.wang.id, "role_id": self.role_dm.id}),
+                Command.create({"partner_id": self.contact.id, "role_id": self.role_coach.id}),
+            ],
+            "signal_ids": [Command.create({"category": "people", "description": "Budget owner left"})],
+        }
+        for user in (self.rep, self.manager):
+            with self.subTest(user=user.name):
+                lead = self.env["crm.lead"].with_user(user).create(dict(vals))
+                self.assertEqual(len(lead.stakeholder_ids), 2)
+                self.assertEqual(len(lead.signal_ids), 3)
+                self.assertEqual(len(lead.signal_ids.followup_activity_id), 3)
+                self.assertEqual(lead.message_follower_ids.partner_id, user.partner_id)
+        with Form(self.env["crm.lead"].with_user(self.rep).with_context(default_type="opportunity")) as form:
+            form.name = "Deal from the form"
+            with form.stakeholder_ids.new() as line:
+                line.partner_id = self.wang
+                line.role_id = self.role_dm
+        self.assertEqual(len(form.record.signal_ids.followup_activity_id), 1)
 
     def test_warnings(self):
         lead = self._lead()
