@@ -6,6 +6,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import plaintext2html
 
+from ..tools import join_list
+
 
 class CrmStageException(models.Model):
     """A declared, justified, approved deviation from the stage gate.
@@ -341,20 +343,30 @@ class CrmStageException(models.Model):
         stale._log_on_leads("expired")
 
     def _log_on_leads(self, step):
-        """One chatter entry per exception on its opportunity; the requester is notified of decisions."""
-        texts = {
-            "requested": self.env._("Stage exception requested by %(user)s: %(move)s."),
-            "approved": self.env._("Stage exception approved by %(user)s: %(move)s."),
-            "rejected": self.env._("Stage exception rejected by %(user)s: %(move)s."),
-            "used": self.env._("Stage exception used: %(move)s."),
-            "expired": self.env._("Stage exception expired unused: %(move)s."),
-        }
+        """One chatter entry per exception on its opportunity; the requester is notified of decisions,
+        in his language. A request records the milestones it waives."""
+        user_name = self.env.user.name
         for exception in self.sudo():
             # sudo: the log is posted for the user's own action on an opportunity he may read.
-            move = self.env._(
+            if step in ("approved", "rejected"):
+                exception = exception.with_context(lang=exception.requested_by_id.lang or self.env.lang)
+            env = exception.env
+            text = {
+                "requested": env._("Stage exception requested by %(user)s: %(move)s."),
+                "approved": env._("Stage exception approved by %(user)s: %(move)s."),
+                "rejected": env._("Stage exception rejected by %(user)s: %(move)s."),
+                "used": env._("Stage exception used: %(move)s."),
+                "expired": env._("Stage exception expired unused: %(move)s."),
+            }[step]
+            move = env._(
                 "%(from)s → %(to)s", **{"from": exception.from_stage_id.name}, to=exception.to_stage_id.name
             )
-            body = Markup("<p>%s</p>") % (texts[step] % {"user": self.env.user.name, "move": move})
+            body = Markup("<p>%s</p>") % (text % {"user": user_name, "move": move})
+            if step == "requested" and exception.waived_milestone_ids:
+                body += Markup("<p>%s</p>") % env._(
+                    "Milestones waived: %(milestones)s.",
+                    milestones=join_list(env, exception.waived_milestone_ids.mapped("name")),
+                )
             note = exception.reason if step == "requested" else exception.decision_comment
             if note and step in ("requested", "approved", "rejected"):
                 body += Markup("<p>%s</p>") % note
@@ -386,7 +398,10 @@ class CrmStageException(models.Model):
             if approver:
                 exception.activity_schedule(
                     "mail.mail_activity_data_todo",
-                    summary=_("Approve or reject a stage exception"),
+                    # In the approver's language: the to-do is his.
+                    summary=exception.with_context(lang=approver.lang or self.env.lang).env._(
+                        "Approve or reject a stage exception"
+                    ),
                     note=plaintext2html(exception.reason),
                     user_id=approver.id,
                 )

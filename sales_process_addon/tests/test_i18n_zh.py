@@ -578,3 +578,38 @@ class TestExpiryLogInOneLanguage(StageGateCase):
         self.env(context=context)["crm.stage.exception"]._cron_expire()
         self.assertEqual(exception.state, "expired")
         self.assertEqual(lead.message_ids[0].body, "<p>阶段例外未使用已过期：需求确认 → 方案设计。</p>")
+
+
+@tagged("post_install", "-at_install")
+class TestExceptionMessagesInTheirReadersLanguage(StageGateCase):
+    def test_decision_in_the_requester_s_language_to_do_in_the_approver_s(self):
+        """A Chinese rep's request, decided by an English manager: the decision addressed to the rep
+        is in Chinese, stage names too; the manager's to-do is in English; the request records the
+        milestones it waives, in the rep's language."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["sales_process_addon"], ["zh_CN"])
+        self.a1.with_context(lang="zh_CN").name = "需求确认"
+        self.a2.with_context(lang="zh_CN").name = "方案设计"
+        self.m_summary.with_context(lang="zh_CN").name = "纪要已确认"
+        self.m_approval.with_context(lang="zh_CN").name = "内部批准"
+        self.rep.lang = "zh_CN"
+        self.manager.lang = "en_US"
+        lead = self._lead(team_id=self.team.id)
+        self.team.user_id = self.manager
+        exception = (
+            self.env["crm.stage.exception"]
+            .with_user(self.rep)
+            .with_context(lang="zh_CN")
+            .create({"lead_id": lead.id, "to_stage_id": self.a2.id, "reason": "框架协议已签"})
+        )
+        request = lead.message_ids[0].body
+        self.assertIn("纪要已确认", request)
+        self.assertIn("内部批准", request)
+        self.assertIn("框架协议已签", request)
+        self.assertEqual(exception.activity_ids.user_id, self.manager)
+        self.assertEqual(exception.activity_ids.summary, "Approve or reject a stage exception")
+        exception.with_user(self.manager).with_context(lang="en_US").action_approve("Fine")
+        decision = lead.message_ids[0]
+        self.assertIn(self.rep.partner_id, decision.partner_ids)
+        self.assertIn("需求确认 → 方案设计", decision.body)
+        self.assertRegex(decision.body, f"^<p>[{HAN}]")

@@ -124,16 +124,12 @@ export class StageMoveDialog extends Component {
     }
 
     requestException() {
-        const waived = this.state.check.missing.map((m) => m.name);
-        const reason = waived.length
-            ? _t("Milestones waived: %(milestones)s.\nWhy: ", { milestones: formatList(waived) })
-            : "";
+        // The reason is the rep's own words: the milestones waived are recorded by the server.
         this.action.doAction("sales_process_addon.crm_stage_exception_action_request", {
             additionalContext: {
                 default_lead_id: this.props.leadId,
                 default_from_stage_id: this.props.fromStageId,
                 default_to_stage_id: this.props.stageId,
-                default_reason: reason,
             },
             onClose: async () => {
                 await this.refresh();
