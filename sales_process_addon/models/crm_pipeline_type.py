@@ -125,10 +125,92 @@ class CrmPipelineType(models.Model):
                     )
                 )
 
+    @api.constrains("buyer_process_id")
+    def _check_buyer_process_of_stages(self):
+        """A stage's buyer stage is a step of its process's buying process (checked on the stage too):
+        the buying process changes, or is cleared, only with its stages paired anew, or with none."""
+        # sudo: every stage of the process counts, whoever edits it.
+        stages = (
+            self.env["crm.stage"]
+            .sudo()
+            .search([("pipeline_type_id", "in", self.ids), ("buyer_stage_id", "!=", False)])
+        )
+        for ptype in self:
+            paired = stages.filtered(
+                lambda stage, ptype=ptype: stage.pipeline_type_id == ptype
+                and stage.buyer_stage_id.buyer_process_id != ptype.buyer_process_id
+            )
+            if not paired:
+                continue
+            values = {
+                "type": ptype.name,
+                "stages": join_list(self.env, paired.mapped("name")),
+                "other": paired[0].buyer_stage_id.buyer_process_id.name,
+                "process": ptype.buyer_process_id.name,
+            }
+            if not ptype.buyer_process_id:
+                raise ValidationError(
+                    _(
+                        'Sales process "%(type)s" cannot be left without a buying process: its stages '
+                        '%(stages)s are paired with steps of "%(other)s". Clear their buyer stages in '
+                        "the same change.",
+                        **values,
+                    )
+                )
+            raise ValidationError(
+                _(
+                    'The buying process of sales process "%(type)s" cannot become "%(process)s": its stages '
+                    '%(stages)s are paired with steps of "%(other)s". Pair them with steps of "%(process)s", '
+                    "or with none, in the same change.",
+                    **values,
+                )
+            )
+
+    @api.constrains("active")
+    def _check_archived_unused(self):
+        """An archived process is offered nowhere: it may no longer hold open opportunities, nor be a
+        sales team's process or a company's default (their new opportunities would get it)."""
+        for ptype in self.filtered(lambda ptype: not ptype.active):
+            # sudo: whatever uses the process counts, though whoever archives it may not see it all.
+            leads = (
+                self.env["crm.lead"]
+                .sudo()
+                .search_count([("pipeline_type_id", "=", ptype.id), ("won_status", "=", "pending")])
+            )
+            teams = (
+                self.env["crm.team"]
+                .sudo()
+                .with_context(active_test=False)
+                .search_count([("pipeline_type_id", "=", ptype.id)])
+            )
+            companies = (
+                self.env["res.company"].sudo().search_count([("default_pipeline_type_id", "=", ptype.id)])
+            )
+            used = [
+                text
+                for count, text in (
+                    (leads, self.env._("%(count)s open opportunities", count=leads)),
+                    (teams, self.env._("the process of %(count)s sales teams", count=teams)),
+                    (companies, self.env._("the default process of %(count)s companies", count=companies)),
+                )
+                if count
+            ]
+            if used:
+                raise ValidationError(
+                    _(
+                        'The sales process "%(type)s" cannot be archived: it is still in use (%(used)s). '
+                        "Win, lose or move its open opportunities, and give those teams and companies "
+                        "another process first.",
+                        type=ptype.name,
+                        used=join_list(self.env, used),
+                    )
+                )
+
     @api.constrains("gate_mode")
     def _check_gate_mode(self):
-        """Enforcing a process checks its stage order as enforced processes need it, and that each
-        of its opportunities has a stage (an enforced process's stage cannot be emptied)."""
+        """Enforcing a process checks its stage order as enforced processes need it, that each of
+        its opportunities has a stage (an enforced process's stage cannot be emptied) and that none
+        sits in a stage kept from its team (an enforced move never enters another team's stage)."""
         self.stage_ids._check_won_stages_last()
         enforced = self.filtered(lambda ptype: ptype.gate_mode == "enforced")
         if not enforced:
@@ -152,6 +234,20 @@ class CrmPipelineType(models.Model):
                     "stage before enforcing the process.",
                     count=count,
                     type=ptype.name,
+                )
+            )
+        stranded = enforced.stage_ids._deals_of_other_teams()
+        if stranded:
+            stage, count = next(iter(stranded.items()))
+            raise ValidationError(
+                _(
+                    '%(count)s opportunities of other sales teams than %(teams)s are in stage "%(stage)s" '
+                    'of the sales process "%(type)s": move them, or keep the stage for their teams too, '
+                    "before enforcing the process.",
+                    count=count,
+                    teams=join_list(self.env, stage.team_ids.mapped("name")),
+                    stage=stage.name,
+                    type=stage.pipeline_type_id.name,
                 )
             )
 
@@ -213,6 +309,15 @@ class CrmPipelineType(models.Model):
         for company_id, code, name, _record_id in entries:
             key = (company_id or False, code)
             if key in seen:
+                if seen[key] == name:
+                    raise ValidationError(
+                        _(
+                            'Two sales processes named "%(name)s" use the code "%(code)s": a code must be '
+                            "unique per company.",
+                            name=name,
+                            code=code,
+                        )
+                    )
                 raise ValidationError(
                     _(
                         'Sales processes "%(first)s" and "%(second)s" both use the code "%(code)s": '
@@ -229,6 +334,15 @@ class CrmPipelineType(models.Model):
         )
         for other in others:
             name = seen.get((other.company_id.id, other.code))
+            if name is not None and name == other.name:
+                raise ValidationError(
+                    _(
+                        'The code "%(code)s" is already used by another sales process named "%(name)s": '
+                        "a code must be unique per company.",
+                        code=other.code,
+                        name=name,
+                    )
+                )
             if name is not None:
                 raise ValidationError(
                     _(

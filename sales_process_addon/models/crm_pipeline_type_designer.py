@@ -70,17 +70,7 @@ class CrmPipelineTypeDesigner(models.Model):
     def action_duplicate_process(self):
         """Copy this process, its stages and their milestones, as the start of the company's own."""
         self.ensure_one()
-        copy = self.copy(
-            {
-                "name": _("%(name)s (copy)", name=self.name),
-                "code": self._designer_free_code(),
-                "sequence": self.sequence + 1,
-            }
-        )
-        for stage in self.stage_ids:
-            new_stage = stage.copy({"pipeline_type_id": copy.id, "name": stage.name})
-            for milestone in stage.milestone_ids:
-                milestone.copy({"stage_id": new_stage.id, "name": milestone.name})
+        copy = self.copy()
         return {
             "type": "ir.actions.act_window",
             "res_model": "crm.pipeline.type",
@@ -89,9 +79,59 @@ class CrmPipelineTypeDesigner(models.Model):
             "target": "current",
         }
 
-    def _designer_free_code(self):
-        """A code for a copy of this process that no other process uses."""
-        taken = set(self.with_context(active_test=False).search([]).mapped("code"))
+    def copy_data(self, default=None):
+        """A copy takes a free code (the code is unique per company) and comes right after its original."""
+        default = dict(default or {})
+        vals_list = super().copy_data(default)
+        taken = None
+        for ptype, vals in zip(self, vals_list, strict=True):
+            if vals is None:
+                continue
+            if "code" not in default:
+                if taken is None:
+                    taken = set(self.with_context(active_test=False).search([]).mapped("code"))
+                vals["code"] = ptype._designer_free_code(taken)
+                taken.add(vals["code"])
+            if "sequence" not in default:
+                vals["sequence"] = ptype.sequence + 1
+        return vals_list
+
+    def copy(self, default=None):
+        """Odoo's Duplicate and *Duplicate as Our Own* alike: the process with its stages and their
+        milestones, every translated text in every language (Odoo copies the translations of the
+        fields not given in ``default``), the process named as a copy in each of them."""
+        copies = super().copy(default)
+        for ptype, copy in zip(self, copies, strict=True):
+            if not default or "name" not in default:
+                ptype._designer_name_copy(copy)
+            for stage in ptype.stage_ids:
+                new_stage = stage.copy({"pipeline_type_id": copy.id})
+                for milestone in stage.milestone_ids:
+                    milestone.copy({"stage_id": new_stage.id})
+        return copies
+
+    def _designer_name_copy(self, copy):
+        """Name ``copy`` after this process in each language of their names, with "(copy)" in that
+        language (the copy was created with the name in the user's language)."""
+        field = self._fields["name"]
+        installed = {code for code, _name in self.env["res.lang"].get_installed()} | {"en_US"}
+        langs = set(field._get_stored_translations(self) or ()) | set(
+            field._get_stored_translations(copy) or ()
+        )
+        copy.update_field_translations(
+            "name",
+            {
+                lang: self.with_context(lang=lang).env._(
+                    "%(name)s (copy)", name=self.with_context(lang=lang).name
+                )
+                for lang in langs & installed
+            },
+        )
+
+    def _designer_free_code(self, taken=None):
+        """A code for a copy of this process that no other process uses (nor any of ``taken``)."""
+        if taken is None:
+            taken = set(self.with_context(active_test=False).search([]).mapped("code"))
         number = 1
         while f"{self.code}_copy{number}" in taken:
             number += 1

@@ -137,26 +137,35 @@ class CrmStage(models.Model):
         """Refuse to keep an enforced stage from the teams of the deals in it: they would sit in a
         stage that is no step of their team's sequence, and could not even change salesperson (the
         stage Odoo resets them to is a move back)."""
-        for stage in self.filtered(
-            lambda stage: stage.team_ids and stage.pipeline_type_id.gate_mode == "enforced"
-        ):
+        enforced = self.filtered(lambda stage: stage.pipeline_type_id.gate_mode == "enforced")
+        stranded = enforced._deals_of_other_teams()
+        if stranded:
+            stage, count = next(iter(stranded.items()))
+            raise UserError(
+                _(
+                    '%(count)s opportunities of other sales teams than %(teams)s are in stage "%(stage)s": '
+                    "move them first, or keep the stage for their teams too.",
+                    count=count,
+                    teams=join_list(self.env, stage.team_ids.mapped("name")),
+                    stage=stage.name,
+                )
+            )
+
+    def _deals_of_other_teams(self):
+        """{stage: number of opportunities in it of a team it is not kept for}, for the stages of
+        ``self`` kept for some teams and holding such opportunities."""
+        counts = {}
+        for stage in self.filtered("team_ids"):
             # sudo: every opportunity in the stage counts, whoever configures it.
-            stranded = (
+            count = (
                 self.env["crm.lead"]
                 .sudo()
                 .with_context(active_test=False)
                 .search_count([("stage_id", "=", stage.id), ("team_id", "not in", stage.team_ids.ids)])
             )
-            if stranded:
-                raise UserError(
-                    _(
-                        '%(count)s opportunities of other sales teams than %(teams)s are in stage "%(stage)s": '
-                        "move them first, or keep the stage for their teams too.",
-                        count=stranded,
-                        teams=join_list(self.env, stage.team_ids.mapped("name")),
-                        stage=stage.name,
-                    )
-                )
+            if count:
+                counts[stage] = count
+        return counts
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_audit_trail(self):

@@ -24,6 +24,14 @@ class ResCompany(models.Model):
     @api.constrains("default_pipeline_type_id")
     def _check_default_pipeline_type_company(self):
         for company in self:
+            if company.default_pipeline_type_id and not company.default_pipeline_type_id.active:
+                raise ValidationError(
+                    _(
+                        'The sales process "%(type)s" is archived: it cannot be the default of %(company)s.',
+                        type=company.default_pipeline_type_id.name,
+                        company=company.name,
+                    )
+                )
             ptype_company = company.default_pipeline_type_id.company_id
             if ptype_company and ptype_company != company:
                 raise ValidationError(
@@ -33,6 +41,19 @@ class ResCompany(models.Model):
                         type=company.default_pipeline_type_id.name,
                         other=ptype_company.name,
                         company=company.name,
+                    )
+                )
+
+    @api.constrains("stage_exception_validity_days")
+    def _check_stage_exception_validity_days(self):
+        for company in self:
+            if company.stage_exception_validity_days < 1:
+                raise ValidationError(
+                    _(
+                        "%(company)s: an approved stage exception must stay valid at least one day, not "
+                        "%(days)s days.",
+                        company=company.name,
+                        days=company.stage_exception_validity_days,
                     )
                 )
 
