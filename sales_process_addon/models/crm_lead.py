@@ -643,12 +643,35 @@ class CrmLead(models.Model):
             row["facts_used"] = "\n".join(used) or None
 
     def _merge_opportunity(self, user_id=False, team_id=False, auto_unlink=True, max_length=5):
-        """See ``_merge_stage_within_process``."""
+        """See ``_merge_stage_within_process`` and ``_sort_by_confidence_level``.
+
+        Won deals of different processes are not merged: the deal kept would carry the other
+        process's win in its history while won in its own process.
+        """
+        won = self.filtered(lambda lead: lead.won_status == "won")
+        if len(won.pipeline_type_id) > 1:
+            raise UserError(
+                self.env._(
+                    "Won opportunities of different sales processes cannot be merged: %(deals)s.",
+                    deals=", ".join(f"{lead.name} ({lead.pipeline_type_id.name})" for lead in won),
+                )
+            )
         merging = self.with_context(sales_process_merge=True)
         head = super(CrmLead, merging)._merge_opportunity(
             user_id=user_id, team_id=team_id, auto_unlink=auto_unlink, max_length=max_length
         )
         return head.with_env(self.env)
+
+    def _sort_by_confidence_level(self, reverse=False):
+        """Won deals first, then Odoo's order (stage sequence, probability, newest).
+
+        Odoo keeps the deal whose stage has the highest sequence: the won stage, in one
+        pipeline. Sequences of different processes overlap, so a merge would keep an open deal
+        of another process and delete the won one into it, un-winning the deal.
+        """
+        ordered = super()._sort_by_confidence_level(reverse=reverse)
+        # A stable sort: Odoo's order stands among the won deals and among the others.
+        return ordered.sorted(key=lambda lead: lead.won_status == "won", reverse=reverse)
 
     def _merge_stage_within_process(self, vals):
         """Odoo gives a deal merged into another team that team's first stage of any process, when
@@ -661,8 +684,10 @@ class CrmLead(models.Model):
 
     def _merge_dependences(self, opportunities):
         """Merging keeps the buying center, competitors, signals and answers, and the audit trail."""
-        # First what their queued moves owe (stage tasks, report rows): it then moves with the rest.
-        (self | opportunities)._stage_tasks_before_merge()
+        # First what their queued moves owe (stage tasks, report rows): it then moves with the rest,
+        # but for the merged deals' stage tasks that the deal kept must not carry (duplicates, other
+        # stages').
+        self._stage_tasks_merge(opportunities)
         result = super()._merge_dependences(opportunities)
         self._merge_buying_center(opportunities)
         self._merge_audit_trail(opportunities)

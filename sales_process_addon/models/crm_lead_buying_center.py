@@ -251,15 +251,20 @@ class CrmLeadBuyingCenter(models.AbstractModel):
         derived from it, in one query.
 
         Each row says which opportunity it comes from. The stays follow their
-        history rows; a stage entry follows unless ``self`` (or another merged
-        opportunity, earlier) entered that stage too. The rows then get the
-        facts of ``self`` (salesperson, team, status) with its other rows.
+        history rows. The stage entries become those of the merged history, as
+        ``crm.lead.stage.entry._rebuild`` would make them: one per stage, the
+        first entry of any of the opportunities (``self``'s row keeps its id),
+        which reached the next stage when any of them entered that stage since.
+        The rows then get the facts of ``self`` (salesperson, team, status)
+        with its other rows.
         """
         origins = {
             lead.id: self.env._("Merged from %(lead)s (#%(id)s)", lead=lead.name, id=lead.id)
             for lead in opportunities
         }
-        self.env["crm.lead.stage.history"].flush_model(["lead_id", "company_id", "note"])
+        self.env["crm.lead.stage.history"].flush_model(
+            ["lead_id", "company_id", "note", "from_stage_id", "to_stage_id", "date"]
+        )
         self.env.cr.execute(
             SQL(
                 """
@@ -278,20 +283,37 @@ class CrmLeadBuyingCenter(models.AbstractModel):
                 ),
                 stays AS (
                     UPDATE crm_lead_stage_stay SET lead_id = %(head)s WHERE lead_id = ANY(%(ids)s)
+                ),
+                combined AS (
+                    SELECT entry.id, entry.lead_id, entry.stage_id, entry.date, entry.next_stage_id
+                    FROM crm_lead_stage_entry entry
+                    WHERE entry.lead_id = ANY(%(all_ids)s)
+                ),
+                first AS (
+                    SELECT DISTINCT ON (combined.stage_id) combined.*
+                    FROM combined
+                    ORDER BY combined.stage_id, combined.date, combined.id
+                ),
+                merged_entry AS (
+                    SELECT COALESCE(kept.id, first.id) AS id, first.date, first.next_stage_id,
+                           EXISTS (
+                               SELECT 1 FROM crm_lead_stage_history later
+                               WHERE later.lead_id = ANY(%(all_ids)s)
+                                 AND later.to_stage_id = first.next_stage_id
+                                 AND %(entry)s
+                                 AND later.date >= first.date
+                           ) AS reached_next
+                    FROM first
+                    LEFT JOIN combined kept ON kept.lead_id = %(head)s AND kept.stage_id = first.stage_id
                 )
                 UPDATE crm_lead_stage_entry entry
-                SET lead_id = %(head)s
-                WHERE entry.id IN (
-                    SELECT DISTINCT ON (merged.stage_id) merged.id
-                    FROM crm_lead_stage_entry merged
-                    WHERE merged.lead_id = ANY(%(ids)s)
-                      AND NOT EXISTS (
-                          SELECT 1 FROM crm_lead_stage_entry kept
-                          WHERE kept.lead_id = %(head)s AND kept.stage_id = merged.stage_id
-                      )
-                    ORDER BY merged.stage_id, merged.date, merged.id
-                )
+                SET lead_id = %(head)s, date = merged_entry.date, next_stage_id = merged_entry.next_stage_id,
+                    reached_next = merged_entry.reached_next
+                FROM merged_entry
+                WHERE entry.id = merged_entry.id
                 """,
+                all_ids=[self.id, *origins],
+                entry=self.env["crm.lead.stage.entry"]._entry_condition("later"),
                 head=self.id,
                 company=self.company_id.id or None,
                 ids=list(origins),

@@ -115,10 +115,17 @@ class CrmLeadStageTasks(models.AbstractModel):
         rows: they leave the queue, and their history rows are claimed for the reports, in the
         query that finds them (a merge of leads created in the Standard pipeline costs two
         queries here). The others are worked as the scheduled action would.
+
+        Returns the leads' open stage tasks and stale-deal alerts once settled, as
+        ``[(activity id, lead id, stage id, stage task id, is an alert)]`` (see
+        ``_stage_tasks_merge``): read in the same query, as most merged leads have none.
         """
         self.env["crm.lead.stage.task.job"].flush_model()
         self.env["crm.lead.stage.history"].flush_model(["lead_id", "reports_pending"])
-        claimed, with_tasks = self.env.execute_query(
+        self.env["mail.activity"].flush_model(
+            ["res_model", "res_id", "active", "crm_stage_id", "crm_plan_template_id", "crm_stale_level"]
+        )
+        claimed, with_tasks, tasks = self.env.execute_query(
             SQL(
                 """
                 WITH taskless AS (
@@ -139,7 +146,18 @@ class CrmLeadStageTasks(models.AbstractModel):
                            SELECT 1 FROM crm_lead_stage_task_job job
                            WHERE job.lead_id = ANY(%(lead_ids)s::int4[])
                              AND job.id NOT IN (SELECT id FROM taskless)
-                       )
+                       ),
+                       COALESCE((
+                           SELECT json_agg(json_build_array(
+                               activity.id, activity.res_id, activity.crm_stage_id,
+                               activity.crm_plan_template_id, activity.crm_stale_level IS NOT NULL
+                           ) ORDER BY activity.id)
+                           FROM mail_activity activity
+                           WHERE activity.res_model = 'crm.lead'
+                             AND activity.res_id = ANY(%(lead_ids)s::int4[])
+                             AND activity.active
+                             AND (activity.crm_stage_id IS NOT NULL OR activity.crm_stale_level IS NOT NULL)
+                       ), '[]')
                 """,
                 lead_ids=list(self.ids),
                 planned=self._stage_tasks_planned_stage_ids(),
@@ -150,6 +168,59 @@ class CrmLeadStageTasks(models.AbstractModel):
         self.env["crm.lead.stage.history"].sudo()._record_claimed_reports(claimed)
         if with_tasks:
             self._stage_tasks_work_queue_now()
+            # The queue scheduled and cancelled tasks: read them as they are now.
+            tasks = [
+                (
+                    task.id,
+                    task.res_id,
+                    task.crm_stage_id.id,
+                    task.crm_plan_template_id.id,
+                    bool(task.crm_stale_level),
+                )
+                for task in self._stage_tasks_open()
+            ]
+        return [tuple(task) for task in tasks]
+
+    def _stage_tasks_merge(self, opportunities):
+        """Settle the stage tasks of ``opportunities`` before Odoo moves their activities to
+        ``self``, the deal the merge keeps (their queued moves first: ``_stage_tasks_before_merge``).
+
+        Each merged deal leaves its stage for ``self``'s: its stage tasks of another stage than
+        ``self``'s current one (of any stage when ``self`` is lost) are cancelled where their
+        stage's process cancels tasks on exit, as a move out of that stage would. Of the tasks
+        left, those ``self`` (or a deal ranked before in the merge) has open already are
+        duplicates, cancelled too: a deal has each task of a stage once. The others move to
+        ``self`` with the rest of the activities (a rep's own included), as Odoo moves them. The
+        merged deals' stale-deal alerts close: they were about a deal that no longer exists.
+        """
+        self.ensure_one()
+        tasks = (self | opportunities)._stage_tasks_before_merge()
+        rank = {lead.id: position for position, lead in enumerate(opportunities - self)}
+        merged = [task for task in tasks if task[1] in rank]
+        if not merged:
+            return
+        structure = self._stage_gate_structure()
+        types, stage_info = structure["types"], structure["stages"]
+        head_stage = self.stage_id.id if self.won_status != "lost" else False
+        scheduled = {
+            (template_id, stage_id)
+            for _id, lead_id, stage_id, template_id, _alert in tasks
+            if lead_id == self.id and template_id
+        }
+        cancelled = []
+        for activity_id, lead_id, stage_id, template_id, alert in sorted(
+            merged, key=lambda task: (rank[task[1]], task[0])
+        ):
+            cancel = alert
+            if not cancel and stage_id != head_stage:
+                type_id = stage_info.get(stage_id, {}).get("type") or self.browse(lead_id).pipeline_type_id.id
+                cancel = types.get(type_id, {}).get("cancel_tasks", False)
+            if cancel or (template_id and (template_id, stage_id) in scheduled):
+                cancelled.append(activity_id)
+            elif template_id:
+                scheduled.add((template_id, stage_id))
+        # sudo: as a move's own cancelling (see ``_stage_tasks_open``), whoever the tasks are for.
+        self.env["mail.activity"].sudo().browse(cancelled).unlink()
 
     @api.model
     def _stage_tasks_planned_stage_ids(self):
