@@ -155,7 +155,11 @@ export class SalesProcessDashboard extends Component {
         if (!this.state.data || !this.funnelCanvas.el) {
             return;
         }
-        this.charts.push(this.renderFunnel(), this.renderDuration(), this.renderExceptions());
+        this.charts.push(this.renderFunnel(), this.renderDuration());
+        // No exception requested: the card says so, and draws no empty chart.
+        if (this.exceptionCanvas.el) {
+            this.charts.push(this.renderExceptions());
+        }
     }
 
     /** The funnel: one centred bar per stage, as wide as its open deals, coloured by funnel state. */

@@ -64,5 +64,9 @@ registry.category("web_tour.tours").add("sales_process_empty_reports_tour", {
         {
             trigger: ".o_sales_process_dashboard",
         },
+        {
+            content: "No exception requested: the card says so and draws no empty chart",
+            trigger: ".o_sales_process_dashboard:not(:has(.card-body > p.text-muted + .o_dashboard_chart))",
+        },
     ],
 });

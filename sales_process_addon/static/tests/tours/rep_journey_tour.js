@@ -164,6 +164,10 @@ registry.category("web_tour.tours").add("sales_process_rep_journey_tour", {
             trigger: ".o_sales_process_move_dialog .o_sales_process_move_next:contains('Tour Propose')",
         },
         {
+            content: "... once: no paragraph repeats the gate's message",
+            trigger: ".o_sales_process_move_dialog:not(:has(p.o_sales_process_move_next))",
+        },
+        {
             content: "Request an exception for this move",
             trigger: ".o_sales_process_move_dialog .o_sales_process_request_exception",
             run: "click",
