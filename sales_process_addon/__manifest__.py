@@ -2,7 +2,7 @@
     "name": "Sales Process: Buyer-Aligned Pipelines",
     "summary": "Several sales processes per company, each stage paired with the customer's "
     "buying stage and a funnel state",
-    "version": "19.0.2.7.0",
+    "version": "19.0.2.7.1",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "sales_process_addon developers",
