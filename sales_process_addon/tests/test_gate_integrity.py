@@ -555,6 +555,36 @@ class TestGateIntegrity(StageGateCase):
         self.assertEqual(len(lead.evidence_ids), 3)
         self.assertEqual(self._history(lead)[-1].evidence_ids.milestone_id, self.m_summary | self.m_approval)
 
+    def test_import_row_with_the_evidence_of_the_stage_it_leaves(self):
+        """An import updating a deal's stage with the evidence of the stage it leaves, in the same
+        rows (one ``load``): judged as the evidence first, then the move."""
+        lead = self._lead()
+        fields_ = [
+            ".id",
+            "stage_id/.id",
+            "evidence_ids/milestone_id/.id",
+            "evidence_ids/kind_id/.id",
+            "evidence_ids/summary",
+            "evidence_ids/customer_partner_id/.id",
+            "evidence_ids/internal_user_id/.id",
+        ]
+        rows = [
+            [
+                str(lead.id),
+                str(self.a2.id),
+                str(self.m_summary.id),
+                str(self.kind_email.id),
+                "Summary confirmed by email",
+                str(self.contact.id),
+                "",
+            ],
+            ["", "", str(self.m_approval.id), str(self.kind_meeting.id), "Approved", "", str(self.rep.id)],
+        ]
+        result = self.env["crm.lead"].with_user(self.rep).load(fields_, rows)
+        self.assertFalse([m for m in result["messages"] if m["type"] == "error"], result["messages"])
+        self.assertEqual(lead.stage_id, self.a2)
+        self.assertEqual(self._history(lead)[-1].evidence_ids.milestone_id, self.m_summary | self.m_approval)
+
     def test_stage_kept_for_the_teams_of_its_deals(self):
         """An enforced stage cannot be kept from the team of a deal in it: the deal would sit outside
         its team's sequence, and the stage Odoo resets it to on a new salesperson is a move back."""
