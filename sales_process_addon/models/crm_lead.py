@@ -1,4 +1,5 @@
 from collections import defaultdict
+from contextlib import contextmanager
 
 from markupsafe import Markup
 
@@ -441,6 +442,27 @@ class CrmLead(models.Model):
     # ORM
     # ------------------------------------------------------------
 
+    # Flags of the server's own calls, kept in the transaction's cache (``_server_flag``).
+    _CREATING_LEADS = "sales_process_addon.creating_leads"
+    _MERGING_LEADS = "sales_process_addon.merging_leads"
+    _STAGES_BEFORE_MOVE = "sales_process_addon.stages_before_move"
+
+    @contextmanager
+    def _server_flag(self, key, value):
+        """Set ``key`` to ``value`` in the transaction's cache while inside, not in the context:
+        any RPC call may bring context keys, so a flag there could be set by a client."""
+        cache = self.env.cr.cache
+        missing = object()
+        outer = cache.get(key, missing)
+        cache[key] = value
+        try:
+            yield
+        finally:
+            if outer is missing:
+                cache.pop(key, None)
+            else:
+                cache[key] = outer
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -462,8 +484,8 @@ class CrmLead(models.Model):
                     vals["pipeline_type_id"] = stage_info[vals["stage_id"]]["type"]
         # Warning signals logged by lines created with their leads get their follow-ups once the
         # leads exist: Odoo adds the creator as a follower after the lines, without checking.
-        creating = self.with_context(sales_process_creating_leads=True)
-        leads = super(CrmLead, creating).create(vals_list).with_env(self.env)
+        with self._server_flag(self._CREATING_LEADS, True):
+            leads = super().create(vals_list)
         if any(vals.get("stakeholder_ids") or vals.get("signal_ids") for vals in vals_list):
             leads.signal_ids.filtered(lambda signal: not signal.followup_activity_id)._schedule_followups()
         leads._stage_gate_enforce({}, created=True)
@@ -481,7 +503,7 @@ class CrmLead(models.Model):
         # A copy: Odoo's crm write adds the stage entry date to vals in place, and
         # a call retried after a serialisation failure must get the caller's vals.
         vals = dict(vals)
-        merging = self.env.context.get("sales_process_merge") and len(self) == 1
+        merging = len(self) == 1 and self.id in self.env.cr.cache.get(self._MERGING_LEADS, ())
         if merging and vals.get("team_id") and vals.get("stage_id"):
             self._merge_stage_within_process(vals)
         self._stage_gate_check_vals(vals)
@@ -498,14 +520,14 @@ class CrmLead(models.Model):
         if "stage_id" in vals:
             self._stage_tasks_cancel_before_move(vals["stage_id"])
         before = self._stage_gate_state()
-        leads = self
+        stages_before = {}
         if "stage_id" in vals and any(self._fields[fname].type == "one2many" for fname in vals):
             # The lines saved with the move are recorded first, as if saved just before it: a
             # save that records the last evidence of a stage and leaves it is one step.
-            leads = self.with_context(
-                sales_process_stages_before={lead.id: lead.stage_id.id for lead in self}
-            )
-        result = super(CrmLead, leads).write(vals)
+            stages_before = {lead.id: lead.stage_id.id for lead in self}
+        outer = self.env.cr.cache.get(self._STAGES_BEFORE_MOVE, {})
+        with self._server_flag(self._STAGES_BEFORE_MOVE, {**outer, **stages_before}):
+            result = super().write(vals)
         if "stage_id" not in vals:
             self._stage_gate_date_computed_moves(before)
         if "pipeline_type_id" in vals:
@@ -656,11 +678,11 @@ class CrmLead(models.Model):
                     deals=", ".join(f"{lead.name} ({lead.pipeline_type_id.name})" for lead in won),
                 )
             )
-        merging = self.with_context(sales_process_merge=True)
-        head = super(CrmLead, merging)._merge_opportunity(
-            user_id=user_id, team_id=team_id, auto_unlink=auto_unlink, max_length=max_length
-        )
-        return head.with_env(self.env)
+        merging = self.env.cr.cache.get(self._MERGING_LEADS, frozenset()) | frozenset(self.ids)
+        with self._server_flag(self._MERGING_LEADS, merging):
+            return super()._merge_opportunity(
+                user_id=user_id, team_id=team_id, auto_unlink=auto_unlink, max_length=max_length
+            )
 
     def _sort_by_confidence_level(self, reverse=False):
         """Won deals first, then Odoo's order (stage sequence, probability, newest).

@@ -148,7 +148,7 @@ class CrmLeadEvidence(models.Model):
     @api.constrains("milestone_id")
     def _check_milestone_of_lead_stage(self):
         # The stages before a move saved with these lines (see ``crm.lead.write``).
-        stages_before = self.env.context.get("sales_process_stages_before") or {}
+        stages_before = self.env.cr.cache.get(self.env["crm.lead"]._STAGES_BEFORE_MOVE, {})
         for evidence in self:
             lead, stage = evidence.lead_id, evidence.milestone_id.stage_id
             allowed = lead._evidence_stages()

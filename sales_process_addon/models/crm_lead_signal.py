@@ -59,7 +59,7 @@ class CrmLeadSignal(models.Model):
         signals = super().create(vals_list)
         # The method follows up every warning signal: the rep may close the to-do (for the lines
         # of a lead being created, once it exists: see crm.lead.create).
-        if not self.env.context.get("sales_process_creating_leads"):
+        if not self.env.cr.cache.get(self.env["crm.lead"]._CREATING_LEADS):
             signals._schedule_followups()
         return signals
 

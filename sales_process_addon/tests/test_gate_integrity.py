@@ -585,6 +585,33 @@ class TestGateIntegrity(StageGateCase):
         self.assertEqual(lead.stage_id, self.a2)
         self.assertEqual(self._history(lead)[-1].evidence_ids.milestone_id, self.m_summary | self.m_approval)
 
+    def test_server_flags_are_no_context_keys(self):
+        """What the server tells itself during a save (the stages before a move saved with lines,
+        a lead being created, a merge) cannot come from a client's context."""
+        lead = self._lead()
+        flags = {
+            "sales_process_stages_before": {lead.id: self.a2.id},
+            "sales_process_creating_leads": True,
+            "sales_process_merge": True,
+        }
+        with self.assertRefused(ValidationError, 'belongs to stage "A2"'):
+            self.env["crm.lead.evidence"].with_user(self.rep).with_context(**flags).create(
+                {
+                    "lead_id": lead.id,
+                    "milestone_id": self.m_clearance.id,
+                    "kind_id": self.kind_meeting.id,
+                    "summary": "Clearance ahead of time",
+                    "customer_partner_id": self.contact.id,
+                }
+            )
+        signal = (
+            self.env["crm.lead.signal"]
+            .with_user(self.rep)
+            .with_context(**flags)
+            .create({"lead_id": lead.id, "category": "people", "description": "Sponsor leaves"})
+        )
+        self.assertTrue(signal.followup_activity_id, "followed up as any signal")
+
     def test_stage_kept_for_the_teams_of_its_deals(self):
         """An enforced stage cannot be kept from the team of a deal in it: the deal would sit outside
         its team's sequence, and the stage Odoo resets it to on a new salesperson is a move back."""
