@@ -151,9 +151,12 @@ class CrmLeadEvidence(models.Model):
         stages_before = self.env.cr.cache.get(self.env["crm.lead"]._STAGES_BEFORE_MOVE, {})
         for evidence in self:
             lead, stage = evidence.lead_id, evidence.milestone_id.stage_id
+            current = lead.stage_id
             allowed = lead._evidence_stages()
             if lead.id in stages_before:
-                allowed |= lead._evidence_stages(lead.stage_id.browse(stages_before[lead.id]))
+                # Refused, the move is not saved: the lead stays where it was.
+                current = lead.stage_id.browse(stages_before[lead.id])
+                allowed |= lead._evidence_stages(current)
             if stage not in allowed:
                 raise ValidationError(
                     _(
@@ -164,7 +167,7 @@ class CrmLeadEvidence(models.Model):
                         milestone=evidence.milestone_id.name,
                         stage=stage.name,
                         type=stage.pipeline_type_id.name,
-                        current=lead.stage_id.name,
+                        current=current.name,
                         lead_type=lead.pipeline_type_id.name,
                     )
                 )

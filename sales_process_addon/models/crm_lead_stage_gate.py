@@ -463,6 +463,17 @@ class CrmLeadStageGate(models.AbstractModel):
             self._stage_gate_refuse(refused)
         return transitions
 
+    def _stage_gate_unproven_on_the_way(self, from_stage, to_stage):
+        """The required milestones a move of this lead from ``from_stage`` to ``to_stage`` needs and
+        the lead has not proven: what an exception for that move waives (a skip, those of every
+        stage it passes)."""
+        self.ensure_one()
+        old = self._stage_gate_state()[self.id]._replace(stage_id=from_stage.id)
+        new = old._replace(stage_id=to_stage.id, pipeline_type_id=to_stage.pipeline_type_id.id)
+        need = self._stage_gate_requirements(self._stage_gate_event(old, new), old, new)
+        met = self._stage_gate_proof(set(need["prove"]))[0][self.id] if need["prove"] else set()
+        return self.env["crm.stage.milestone"].browse(mid for mid in need["prove"] if mid not in met)
+
     @api.model
     def _stage_gate_event(self, old, new):
         """Kind of a change of an existing lead that has a process before and after."""

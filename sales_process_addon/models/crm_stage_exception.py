@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -7,6 +8,11 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import plaintext2html
 
 from ..tools import join_list
+
+
+def _has_words(text):
+    """Whether ``text`` shows anything: not only spaces, line breaks or invisible characters."""
+    return any(unicodedata.category(char)[0] not in "ZC" for char in text or "")
 
 
 class CrmStageException(models.Model):
@@ -129,8 +135,9 @@ class CrmStageException(models.Model):
                 exception.waived_milestone_ids = False
                 continue
             # sudo: the approver sees what the move waives, whatever the reading rules of milestones.
-            check = lead.sudo().stage_move_check([exception.to_stage_id.id]).get(exception.to_stage_id.id, {})
-            exception.waived_milestone_ids = [(6, 0, [m["id"] for m in check.get("missing", [])])]
+            exception.waived_milestone_ids = lead.sudo()._stage_gate_unproven_on_the_way(
+                exception.from_stage_id, exception.to_stage_id
+            )
 
     @api.depends("lead_id", "to_stage_id")
     def _compute_display_name(self):
@@ -149,7 +156,7 @@ class CrmStageException(models.Model):
     @api.constrains("reason")
     def _check_reason(self):
         for exception in self:
-            if not (exception.reason or "").strip():
+            if not _has_words(exception.reason):
                 raise ValidationError(_("An exception needs a reason."))
 
     @api.constrains("from_stage_id", "to_stage_id", "lead_id")
@@ -185,7 +192,7 @@ class CrmStageException(models.Model):
         leads = self.env["crm.lead"]
         for vals in vals_list:
             self._check_workflow_keys(vals)
-            if not (vals.get("reason") or "").strip():
+            if not _has_words(vals.get("reason")):
                 raise ValidationError(_("An exception needs a reason."))
             if "lead_id" not in vals:
                 # The default create would take (a context key, a personal default), checked alike.
@@ -275,7 +282,7 @@ class CrmStageException(models.Model):
         self.check_access("read")
         self.lead_id.check_access("read")
         comment = (comment or "").strip()
-        if state == "rejected" and not comment:
+        if state == "rejected" and not _has_words(comment):
             raise UserError(_("Say why you reject the exception: the requester reads your comment."))
         for exception in self:
             if exception.state != "pending":

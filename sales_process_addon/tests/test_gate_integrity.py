@@ -548,6 +548,11 @@ class TestGateIntegrity(StageGateCase):
         self.assertEqual((lead.stage_id, lead.evidence_ids), (self.a1, self.env["crm.lead.evidence"]))
         with self.assertRefused(ValidationError, 'milestone "Technical clearance" belongs to stage "A2"'):
             lead.with_user(self.rep).write({"evidence_ids": [clearance]})
+        paid = line(self.m_paid, customer_partner_id=self.contact.id)
+        with self.assertRefused(ValidationError, 'belongs to stage "A4".*the opportunity is in stage "A1"'):
+            # A4's proof with a move to A2: neither the stage left nor the one entered (nor the won
+            # stage right after it); refused, the deal stays in A1, as the message says.
+            lead.with_user(self.rep).write({"evidence_ids": [paid], "stage_id": self.a2.id})
         lead.with_user(self.rep).write(
             {"evidence_ids": [summary, approval, clearance], "stage_id": self.a2.id}
         )

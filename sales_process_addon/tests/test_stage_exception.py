@@ -28,6 +28,22 @@ class TestStageException(StageGateCase):
         self.assertEqual(skip.activity_ids.user_id, self.manager)
         self.assertEqual(self._request(lead, self.a2).kind, "missing_evidence")
 
+    def test_waived_milestones_of_every_stage_the_move_passes(self):
+        """What a request waives, shown to the decider and logged with it: the unproven required
+        milestones of the stage left, and for a skip of every stage passed (and of a won stage
+        entered)."""
+        first = self._lead(name="Next stage")
+        self._evidence(first, self.m_summary)
+        self.assertEqual(self._request(first, self.a2).waived_milestone_ids, self.m_approval)
+        lead = self._lead(name="Skip")
+        self._evidence(lead, self.m_summary)
+        skip = self._request(lead, self.a3)
+        self.assertEqual(skip.waived_milestone_ids, self.m_approval | self.m_clearance | self.m_contract)
+        self.assertIn("Milestones waived: Internal approval, Technical clearance", lead.message_ids[0].body)
+        for reason in ("\u200b", " \u2060\u3000\n", "\xa0"):
+            with self.subTest(reason=reason), self.assertRefused(ValidationError, "needs a reason"):
+                skip.with_user(self.rep).reason = reason
+
     def test_approved_exception_lets_the_move_through_once(self):
         lead = self._lead(name="Framework deal")
         exception = self._request(lead, self.a3)
