@@ -40,3 +40,4 @@ from . import ir_http
 from . import ir_cron
 from . import crm_pipeline_type_designer
 from . import crm_pipeline_type_transfer
+from . import res_partner

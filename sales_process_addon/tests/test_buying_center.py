@@ -61,6 +61,25 @@ class TestBuyingCenter(OpportunityCase):
                 line.role_id = self.role_dm
         self.assertEqual(len(form.record.signal_ids.followup_activity_id), 1)
 
+    def test_people_named_without_their_company_in_the_form(self):
+        """The buying center and the evidence name the customer's people without the customer's
+        name in front, even once the checklist named them with it in the same read."""
+        lead = self._lead()
+        self._evidence(lead, self.m_summary)  # produced by Li Wei: the checklist names her
+        lead.stakeholder_ids = [Command.create({"partner_id": self.contact.id, "role_id": self.role_dm.id})]
+        self.env.invalidate_all()
+        hidden = {"fields": {"display_name": {}}, "context": {"partner_display_name_hide_company": True}}
+        [values] = lead.with_user(self.rep).web_read(
+            {
+                "milestone_checklist": {},
+                "stakeholder_ids": {"fields": {"partner_id": hidden}},
+                "evidence_ids": {"fields": {"customer_partner_id": hidden}},
+            }
+        )
+        self.assertIn("Buyer Corp, Li Wei", str(values["milestone_checklist"]))
+        self.assertEqual(values["stakeholder_ids"][0]["partner_id"]["display_name"], "Li Wei")
+        self.assertEqual(values["evidence_ids"][0]["customer_partner_id"]["display_name"], "Li Wei")
+
     def test_warnings(self):
         lead = self._lead()
         self.assertIn("No decision maker identified", lead.buying_center_warnings)

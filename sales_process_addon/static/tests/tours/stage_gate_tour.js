@@ -78,5 +78,26 @@ registry.category("web_tour.tours").add("stage_gate_evidence_tour", {
         {
             trigger: ".o_field_widget[name=evidence_ids] .o_data_row:contains('purchasing manager')",
         },
+        {
+            content: "... produced by the customer's person, named without the customer in front",
+            trigger:
+                ".o_field_widget[name=evidence_ids] .o_data_row:contains('purchasing manager') td[name=customer_partner_id]:not(:contains(','))",
+        },
+        {
+            content: "A line opens the evidence",
+            trigger: ".o_field_widget[name=evidence_ids] .o_data_row:contains('purchasing manager') td[name=summary]",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_form_view .o_field_widget[name=summary]",
+        },
+        {
+            trigger: ".modal .o_form_button_cancel, .modal .btn-close",
+            run: "click",
+        },
+        {
+            content: "The dialog closes",
+            trigger: "body:not(:has(.modal))",
+        },
     ],
 });
