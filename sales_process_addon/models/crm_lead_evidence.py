@@ -416,7 +416,8 @@ class CrmLeadEvidence(models.Model):
         self._lead_child_check_leads(self.lead_id)
         own = self.filtered(lambda evidence: evidence.recorded_by_id == self.env.user)
         if own:
-            raise AccessError(
+            # A rule of the process, not of access: the views hide the button from the recorder.
+            raise UserError(
                 _(
                     'You recorded the evidence "%(summary)s": another sales manager verifies it.',
                     summary=own[0].summary,
