@@ -97,15 +97,22 @@ class CrmPipelineTypeDesigner(models.Model):
         return vals_list
 
     def copy(self, default=None):
-        """Odoo's Duplicate and *Duplicate as Our Own* alike: the process with its stages and their
-        milestones, every translated text in every language (Odoo copies the translations of the
+        """Odoo's Duplicate and *Duplicate as Our Own* alike: the process with its stages, their
+        milestones and task plans, every translated text in every language (Odoo copies the translations of the
         fields not given in ``default``), the process named as a copy in each of them."""
         copies = super().copy(default)
         for ptype, copy in zip(self, copies, strict=True):
             if not default or "name" not in default:
                 ptype._designer_name_copy(copy)
+            # The copy's task plans are its own: adapting them leaves the original's tasks alone.
+            plans = {}
             for stage in ptype.stage_ids:
-                new_stage = stage.copy({"pipeline_type_id": copy.id})
+                plan = stage.activity_plan_id
+                if plan and plan not in plans:
+                    plans[plan] = plan.copy()
+                new_stage = stage.copy(
+                    {"pipeline_type_id": copy.id, "activity_plan_id": plans[plan].id if plan else False}
+                )
                 for milestone in stage.milestone_ids:
                     milestone.copy({"stage_id": new_stage.id})
         return copies

@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
@@ -51,6 +52,30 @@ class TestProcessConfig(StageGateCase):
         self.assertEqual(len(copy.stage_ids.milestone_ids), len(self.type_a.stage_ids.milestone_ids))
         self._assert_translations_kept(copy)
         self.assertEqual(self.type_a.copy().code, "test_a_copy2")
+
+    def test_duplicate_has_its_own_task_plans(self):
+        """The copy's stages get copies of the task plans (one per plan shared by stages), so a
+        sales manager adapting the copy's tasks leaves the original process's alone."""
+        plan = self.env["mail.activity.plan"].create(
+            {
+                "name": "A tasks",
+                "res_model": "crm.lead",
+                "template_ids": [
+                    Command.create({"activity_type_id": self.env.ref("mail.mail_activity_data_call").id})
+                ],
+            }
+        )
+        (self.a1 | self.a2).activity_plan_id = plan
+        manager = self.manager
+        manager.group_ids |= self.env.ref("sales_team.group_sale_manager")
+        action = self.type_a.with_user(manager).action_duplicate_process()
+        copy = self.env["crm.pipeline.type"].browse(action["res_id"])
+        copied = copy.stage_ids.filtered(lambda stage: stage.name in ("A1", "A2")).activity_plan_id
+        self.assertEqual(len(copied), 1, "one copy of the plan both stages share")
+        self.assertNotEqual(copied, plan)
+        self.assertEqual(copied.template_ids.activity_type_id, plan.template_ids.activity_type_id)
+        copied.template_ids.with_user(manager).unlink()
+        self.assertTrue(plan.template_ids, "the original's tasks are untouched")
 
     def test_code_taken_by_a_namesake(self):
         """A process named like the one whose code it takes: the message does not name it twice."""
